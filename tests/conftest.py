@@ -1,0 +1,95 @@
+"""Shared fixtures: an isolated cache, the real dataset when present, tiny IDX files."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# One cache for the whole run, away from the user's own; set before tinyvgg reads it.
+os.environ.setdefault("TINYVGG_CACHE", tempfile.mkdtemp(prefix="tinyvgg-test-cache-"))
+os.environ["TINYVGG_NO_DOWNLOAD"] = "1"  # tests never reach for the network
+os.environ.setdefault("TINYVGG_DEVICE", "cpu")
+
+from tinyvgg import data  # noqa: E402
+
+
+def write_idx(path: Path, array: torch.Tensor) -> None:
+    """Write an IDX file (big-endian header, uint8 payload), gzipped when the name ends in .gz."""
+    header = struct.pack(">HBB", 0, 0x08, array.dim()) + b"".join(
+        struct.pack(">I", n) for n in array.shape
+    )
+    blob = header + array.to(torch.uint8).contiguous().numpy().tobytes()
+    path.write_bytes(gzip.compress(blob) if path.suffix == ".gz" else blob)
+
+
+@pytest.fixture
+def tiny_idx(tmp_path) -> tuple[Path, dict[str, tuple[torch.Tensor, torch.Tensor]]]:
+    """A folder with the four IDX files (train gzipped, test not) and the arrays written."""
+    g = torch.Generator().manual_seed(0)
+    written = {}
+    for split, n, gz in (("train", 12, ".gz"), ("test", 5, "")):
+        images = torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8)
+        labels = torch.randint(0, 10, (n,), generator=g, dtype=torch.uint8)
+        img_name, lbl_name = data.FILES[split]
+        write_idx(tmp_path / (img_name + gz), images)
+        write_idx(tmp_path / (lbl_name + gz), labels)
+        written[split] = (images, labels.long())
+    return tmp_path, written
+
+
+def _real_data_available() -> bool:
+    try:
+        data.dataset_root(download=False)
+        return True
+    except data.DataError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def real_data():
+    """The real Fashion-MNIST (train, test); skipped where absent unless CI requires it."""
+    if not _real_data_available():
+        if os.environ.get("TINYVGG_REQUIRE_DATA") == "1":
+            pytest.fail("Fashion-MNIST is required here (TINYVGG_REQUIRE_DATA=1) but not found")
+        pytest.skip("Fashion-MNIST not available (install Debian's dataset-fashion-mnist)")
+    return data.load_split("train"), data.load_split("test")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright, shared by the browser tests."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from .servers import launch_browser
+
+    with sync_api.sync_playwright() as pw:
+        b = launch_browser(pw)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(real_data):
+    """One Streamlit server for the browser tests that do not need a fresh one."""
+    from .servers import streamlit_server
+
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    p = context.new_page()
+    p.set_default_timeout(30_000)
+    yield p
+    context.close()
