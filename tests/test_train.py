@@ -1,0 +1,186 @@
+"""fit(): learning, stopping, events, results; evaluate(); the CLIs; devices."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tinyvgg.data import DeviceData
+from tinyvgg.device import DeviceError, pick_device
+from tinyvgg.model import build_model, load_checkpoint
+from tinyvgg.train import TrainConfig, evaluate, fit
+
+from .conftest import ROOT
+
+SMALL = dict(subset=1024, test_subset=500, log_every=8, device="cpu")
+
+
+def _run(cfg, **kw):
+    events = []
+    result = fit(cfg, on_event=events.append, **kw)
+    return result, events
+
+
+def test_short_fit_lowers_the_loss(real_data):
+    train, test = real_data
+    result, events = _run(TrainConfig(epochs=2, **SMALL), train=train, test=test)
+    steps = [e for e in events if e["kind"] == "step"]
+    assert steps[0]["loss"] > 2.0  # chance is ln 10 = 2.303
+    epochs = [e for e in events if e["kind"] == "epoch"]
+    assert epochs[-1]["train_loss"] < steps[0]["loss"] - 0.5
+    assert result.results["model_acc"] > 50.0
+
+
+def test_events_arrive_in_order(real_data):
+    train, test = real_data
+    _, events = _run(TrainConfig(epochs=2, **SMALL), train=train, test=test)
+    kinds = [e["kind"] for e in events if e["kind"] != "warning"]
+    assert kinds[0] == "start" and kinds[-1] == "end"
+    assert kinds.count("epoch") == 2
+    start = events[0]
+    assert start["steps_per_epoch"] == 1024 // 32 and start["n_train"] == 1024
+    steps = [e for e in events if e["kind"] == "step"]
+    assert [s["global_step"] for s in steps] == sorted({s["global_step"] for s in steps})
+    assert steps[-1]["global_step"] == start["total_steps"]
+    assert all(s["images_per_s"] > 0 and 0 <= s["acc"] <= 100 for s in steps)
+    # each epoch event follows its own steps
+    first_epoch_end = kinds.index("epoch")
+    assert all(e["epoch"] == 0 for e in events[1:first_epoch_end] if e["kind"] == "step")
+
+
+def test_results_have_the_notebooks_keys(real_data):
+    train, test = real_data
+    result, events = _run(TrainConfig(epochs=1, **SMALL), train=train, test=test)
+    assert {"model_name", "model_loss", "model_acc"} <= set(result.results)
+    assert {"train_time_s", "device"} <= set(result.results)
+    assert events[-1]["results"] == result.results
+    # the final numbers are on the full 10k test set, not the per-epoch subset
+    full = DeviceData.from_split(test, torch.device("cpu"))
+    assert result.results["model_acc"] == pytest.approx(evaluate(result.model, full)["model_acc"])
+
+
+def test_stop_flag_ends_the_run_within_one_step(real_data):
+    train, test = real_data
+    stop = threading.Event()
+    events = []
+
+    def on_event(e):
+        events.append(e)
+        if e["kind"] == "step" and e["step"] == 3:
+            stop.set()
+
+    cfg = TrainConfig(epochs=3, subset=1024, log_every=1, device="cpu")
+    result = fit(cfg, on_event=on_event, stop=stop, train=train, test=test)
+    steps = [e for e in events if e["kind"] == "step"]
+    assert steps[-1]["global_step"] == 3  # no step ran after the flag was seen
+    assert result.results["stopped"] is True
+    assert events[-1]["kind"] == "end" and events[-1]["stopped"] is True
+
+
+def test_stop_as_a_callable(real_data):
+    train, test = real_data
+    result = fit(TrainConfig(epochs=1, **SMALL), stop=lambda: True, train=train, test=test)
+    assert result.results["stopped"] and result.results["epochs_done"] == 0
+
+
+def test_seeded_runs_repeat(real_data):
+    train, test = real_data
+    a = fit(TrainConfig(epochs=1, **SMALL), train=train, test=test)
+    b = fit(TrainConfig(epochs=1, **SMALL), train=train, test=test)
+    for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values(), strict=True):
+        assert torch.equal(x, y)
+
+
+def test_adam_and_hidden_units(real_data):
+    train, test = real_data
+    cfg = TrainConfig(epochs=1, optimizer="adam", hidden_units=4, **SMALL)
+    result = fit(cfg, train=train, test=test)
+    assert result.model.config.hidden_units == 4
+    assert result.results["model_acc"] > 40.0
+
+
+def test_a_run_stuck_at_chance_is_explained(real_data):
+    train, test = real_data
+    cfg = TrainConfig(epochs=1, lr=20.0, subset=1024, test_subset=200, device="cpu")
+    _, events = _run(cfg, train=train, test=test)
+    warnings = [e["message"] for e in events if e["kind"] == "warning"]
+    assert warnings and "stuck at chance" in warnings[0] and "seed" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "bad", [dict(epochs=0), dict(batch_size=0), dict(optimizer="rmsprop"), dict(lr=-1.0)]
+)
+def test_bad_settings_are_one_sentence(bad):
+    with pytest.raises(ValueError) as err:
+        fit(TrainConfig(**bad))
+    assert str(err.value).endswith(".") and "\n" not in str(err.value)
+
+
+def test_evaluate_matches_pytorch(real_data):
+    _, test = real_data
+    model = build_model(seed=0)
+    data = DeviceData.from_split(test, torch.device("cpu"), torch.arange(777))
+    res = evaluate(model, data, name="model_2")
+    with torch.inference_mode():
+        logits = model(data.x)
+    assert res["model_name"] == "model_2"
+    assert res["model_loss"] == pytest.approx(F.cross_entropy(logits, data.y).item(), rel=1e-5)
+    expected_acc = 100.0 * (logits.argmax(1) == data.y).float().mean().item()
+    assert res["model_acc"] == pytest.approx(expected_acc)
+
+
+def test_device_choice(monkeypatch):
+    assert pick_device("cpu") == torch.device("cpu")
+    monkeypatch.setenv("TINYVGG_DEVICE", "cpu")
+    assert pick_device() == torch.device("cpu")
+    assert pick_device("auto").type in ("cuda", "mps", "cpu")
+    with pytest.raises(DeviceError, match="Unknown device"):
+        pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="not available"):
+            pick_device("cuda")
+
+
+def _cli(*args, **kw):
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, **kw
+    )
+
+
+def test_train_cli_then_evaluate_cli(real_data, tmp_path):
+    out = tmp_path / "run.pt"
+    p = _cli("tinyvgg.train", "--epochs", "1", "--subset", "512", "--seed", "42",
+             "--device", "cpu", "--out", str(out))  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.strip().splitlines()
+    assert any(line.startswith("Train loss: ") and "| Train acc: " in line for line in lines)
+    assert any(line.startswith("Test loss: ") and "| Test acc: " in line for line in lines)
+    assert any(line.startswith("Train time on cpu") for line in lines)
+    results = json.loads(lines[-1])
+    assert {"model_name", "model_loss", "model_acc", "train_time_s", "device"} <= set(results)
+    model, metrics = load_checkpoint(out)
+    assert metrics["model_acc"] == results["model_acc"]
+
+    p = _cli("tinyvgg.evaluate", "--checkpoint", str(out), "--device", "cpu")
+    assert p.returncode == 0, p.stderr
+    evaluated = json.loads(p.stdout.strip().splitlines()[-1])
+    assert set(evaluated) == {"model_name", "model_loss", "model_acc"}
+    assert evaluated["model_acc"] == pytest.approx(results["model_acc"])
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_text("not a model")
+    p = _cli("tinyvgg.evaluate", "--checkpoint", str(junk))
+    assert p.returncode != 0
+    assert "Traceback" not in p.stderr and p.stderr.strip().count("\n") == 0
+    p = _cli("tinyvgg.train", "--epochs", "0")
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    p = _cli("tinyvgg.train", "--device", "tpu", "--epochs", "1")
+    assert p.returncode != 0 and "Traceback" not in p.stderr

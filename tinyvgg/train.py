@@ -1,0 +1,346 @@
+"""Training: one `fit()` for the CLI and the app, reporting through events.
+
+    python -m tinyvgg.train --epochs 3 --lr 0.1 --batch-size 32 --hidden-units 10 \
+        --optimizer sgd --seed 42 --device auto --out runs/tinyvgg.pt
+
+Events are plain dicts (they cross process queues), each with a "kind":
+  start   {device, n_train, n_test, steps_per_epoch, total_steps, config}
+  step    {epoch, step, global_step, loss, acc, images_per_s, elapsed_s}  running averages
+  epoch   {epoch, train_loss, train_acc, test_loss, test_acc, elapsed_s}
+  warning {message}                                                     e.g. stuck at chance
+  end     {results, stopped, history}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from tinyvgg.data import DataError, DeviceData, Split, load_split, subset_indices
+from tinyvgg.device import describe, pick_device
+from tinyvgg.model import TinyVGG, TinyVGGConfig, build_model, save_checkpoint
+from tinyvgg.steps import make_stepper
+
+Event = dict[str, Any]
+CHANCE_LOSS = math.log(10)  # cross-entropy of a uniform guess over 10 classes: 2.3026
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 3  # passes over the training images
+    lr: float | None = None  # None: 0.1 for SGD (the notebook's), 0.001 for Adam
+    batch_size: int = 32  # the notebook's BATCH_SIZE
+    hidden_units: int = 10  # channels of every conv layer
+    optimizer: str = "sgd"  # "sgd" or "adam"
+    schedule: str = "constant"  # learning rate: "constant" (the notebook's) or "cosine" decay to 0
+    subset: int | None = None  # train on this many random training images (None: all 60k)
+    seed: int = 42  # seeds the initial weights, the subset and the shuffling
+    device: str = "auto"  # auto, cuda, mps or cpu
+    log_every: int = 50  # steps between "step" events
+    test_subset: int | None = None  # test images used per epoch (None: all 10k)
+    cuda_graphs: bool = True  # replay the training step as a CUDA graph on CUDA
+    threads: int | None = None  # CPU threads for torch (None: torch's default)
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else (0.1 if self.optimizer == "sgd" else 1e-3)
+
+    def validate(self) -> None:
+        """Raise ValueError with one sentence for settings that cannot run."""
+        if self.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"Optimizer must be sgd or adam, not {self.optimizer!r}.")
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"Schedule must be constant or cosine, not {self.schedule!r}.")
+        checks = [
+            (self.epochs >= 1, "Epochs must be at least 1."),
+            (self.batch_size >= 1, "Batch size must be at least 1."),
+            (1 <= self.hidden_units <= 512, "Hidden units must be between 1 and 512."),
+            (self.learning_rate > 0, "Learning rate must be positive."),
+            (self.subset is None or self.subset >= 1, "Subset must be at least 1 image."),
+            (self.test_subset is None or self.test_subset >= 1, "Test subset must be >= 1."),
+            (self.log_every >= 1, "log_every must be at least 1."),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+@dataclass
+class FitResult:
+    model: TinyVGG
+    results: dict[str, Any]  # the notebook's dict plus train_time_s, device, stopped
+    history: list[Event]  # the "epoch" events
+
+
+def _is_stopped(stop: Any) -> bool:
+    if stop is None:
+        return False
+    return bool(stop.is_set() if hasattr(stop, "is_set") else stop())
+
+
+def evaluate(
+    model: torch.nn.Module, data: DeviceData, batch_size: int = 256, name: str | None = None
+) -> dict[str, Any]:
+    """The notebook's results dict: mean cross-entropy and accuracy (percent) over `data`.
+
+    Means are over images; the notebook averages per-batch means, which differs slightly when
+    the last batch is short. Batches of 256 fit the CPU caches (1000 was 4x slower here).
+    """
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=data.x.device)
+    correct = torch.zeros((), device=data.x.device, dtype=torch.long)
+    with torch.inference_mode():
+        for x, y in data.batches(batch_size):
+            logits = model(x)
+            loss_sum += F.cross_entropy(logits, y, reduction="sum")
+            correct += (logits.argmax(dim=1) == y).sum()
+    model.train(was_training)
+    n = max(len(data), 1)
+    return {
+        "model_name": name or type(model).__name__,
+        "model_loss": loss_sum.item() / n,
+        "model_acc": 100.0 * correct.item() / n,
+    }
+
+
+def _stuck_message(loss: float, acc: float, cfg: TrainConfig) -> str | None:
+    if abs(loss - CHANCE_LOSS) > 0.01 or acc > 12.0:
+        return None
+    return (
+        f"Training is stuck at chance (loss {loss:.3f} = ln 10, accuracy {acc:.1f}%): the first "
+        f"large {cfg.optimizer.upper()} steps at lr {cfg.learning_rate:g} pushed every ReLU to "
+        f"zero for seed {cfg.seed}, so no gradient flows and the model can only guess. Try "
+        "another seed, a smaller learning rate (0.01), or Adam."
+    )
+
+
+def _prepare(cfg: TrainConfig, device: torch.device, train: Split | None, test: Split | None):
+    """Device-resident (train subset, test images per epoch, full test set) and memory format."""
+    fmt = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+    train = train or load_split("train")
+    test = test or load_split("test")
+    idx = subset_indices(len(train), cfg.subset, cfg.seed)
+    test_all = DeviceData.from_split(test, device, None, fmt)
+    test_epoch = test_all
+    if cfg.test_subset is not None and cfg.test_subset < len(test):
+        test_idx = subset_indices(len(test), cfg.test_subset, cfg.seed).to(device)
+        test_epoch = DeviceData(test_all.x[test_idx], test_all.y[test_idx])
+    return DeviceData.from_split(train, device, idx, fmt), test_epoch, test_all, fmt
+
+
+def _make_optimizer(cfg: TrainConfig, model: TinyVGG, graphed: bool) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, capturable=graphed)
+    return torch.optim.SGD(model.parameters(), lr=cfg.learning_rate)
+
+
+def _set_lr(optimizer: torch.optim.Optimizer, cfg: TrainConfig, step: int, per_epoch: int) -> None:
+    progress = step / (per_epoch * cfg.epochs)
+    for group in optimizer.param_groups:
+        group["lr"] = cfg.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def fit(
+    cfg: TrainConfig | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    stop: Any = None,
+    *,
+    train: Split | None = None,
+    test: Split | None = None,
+) -> FitResult:
+    """Train a fresh TinyVGG as `cfg` says; `stop` (Event or callable) is checked every step."""
+    cfg = cfg or TrainConfig()
+    cfg.validate()
+    emit = on_event or (lambda event: None)
+    device = pick_device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    train_data, test_data, test_all, fmt = _prepare(cfg, device, train, test)
+    model = build_model(TinyVGGConfig(hidden_units=cfg.hidden_units), seed=cfg.seed)
+    model = model.to(device=device, memory_format=fmt).train()
+    # A captured step bakes the learning rate in, so a schedule runs eagerly.
+    graphed = cfg.cuda_graphs and device.type == "cuda" and cfg.schedule == "constant"
+    optimizer = _make_optimizer(cfg, model, graphed)
+    stepper = make_stepper(model, optimizer, train_data, cfg.batch_size, graphed)
+
+    steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
+    emit({
+        "kind": "start", "device": describe(device), "n_train": len(train_data),
+        "n_test": len(test_data), "steps_per_epoch": steps_per_epoch,
+        "total_steps": steps_per_epoch * cfg.epochs, "config": asdict(cfg),
+    })  # fmt: skip
+    shuffle = torch.Generator().manual_seed(cfg.seed)
+    history: list[Event] = []
+    warned = stopped = False
+    t0 = time.perf_counter()
+    for epoch in range(cfg.epochs):
+        stepper.reset()
+        order = torch.randperm(len(train_data), generator=shuffle).to(device)
+        seen, t_mark, seen_mark = 0, time.perf_counter(), 0
+        for step in range(steps_per_epoch):
+            if _is_stopped(stop):
+                stopped = True
+                break
+            idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+            if cfg.schedule == "cosine":
+                _set_lr(optimizer, cfg, epoch * steps_per_epoch + step, steps_per_epoch)
+            stepper(idx)
+            seen += len(idx)
+            last = step == steps_per_epoch - 1
+            if (step + 1) % cfg.log_every == 0 or last:
+                loss, acc = stepper.running(seen)
+                now = time.perf_counter()
+                emit({
+                    "kind": "step", "epoch": epoch, "step": step + 1,
+                    "global_step": epoch * steps_per_epoch + step + 1, "loss": loss, "acc": acc,
+                    "images_per_s": (seen - seen_mark) / max(now - t_mark, 1e-9),
+                    "elapsed_s": now - t0,
+                })  # fmt: skip
+                t_mark, seen_mark = now, seen
+                if not warned and epoch * steps_per_epoch + step >= 300:
+                    if message := _stuck_message(loss, acc, cfg):
+                        emit({"kind": "warning", "message": message})
+                        warned = True
+        if stopped:
+            break
+        train_loss, train_acc = stepper.running(seen)
+        test_res = evaluate(model, test_data)
+        event = {
+            "kind": "epoch", "epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
+            "test_loss": test_res["model_loss"], "test_acc": test_res["model_acc"],
+            "elapsed_s": time.perf_counter() - t0,
+        }  # fmt: skip
+        history.append(event)
+        emit(event)
+        if not warned and (message := _stuck_message(train_loss, train_acc, cfg)):
+            emit({"kind": "warning", "message": message})
+            warned = True
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    train_time = time.perf_counter() - t0
+    if history and not stopped and test_data is test_all:  # the last epoch just measured it
+        last = history[-1]
+        results = {"model_name": type(model).__name__, "model_loss": last["test_loss"],
+                   "model_acc": last["test_acc"]}  # fmt: skip
+    else:
+        results = evaluate(model, test_all)
+    results.update(
+        train_time_s=round(train_time, 3),
+        device=describe(device),
+        epochs_done=len(history),
+        stopped=stopped,
+    )
+    emit({"kind": "end", "results": results, "stopped": stopped, "history": history})
+    return FitResult(model.to(memory_format=torch.contiguous_format), results, history)
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tinyvgg.train", description=__doc__.split("\n")[0])
+    d = TrainConfig()
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--lr", type=float, default=None, help="default 0.1 (sgd), 0.001 (adam)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--hidden-units", type=int, default=d.hidden_units)
+    p.add_argument("--optimizer", choices=("sgd", "adam"), default=d.optimizer)
+    p.add_argument("--schedule", choices=("constant", "cosine"), default=d.schedule)
+    p.add_argument("--subset", type=int, default=None, help="train on N random images")
+    p.add_argument("--test-subset", type=int, default=None, help="test on N images per epoch")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default=d.device, help="auto, cuda, mps or cpu")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    p.add_argument("--log-every", type=int, default=d.log_every)
+    p.add_argument("--no-cuda-graphs", action="store_true", help="eager steps on CUDA")
+    p.add_argument("--name", default="TinyVGG", help="model_name in the results")
+    p.add_argument("--out", default="runs/tinyvgg.pt", help="checkpoint path ('' to skip)")
+    return p
+
+
+class _Printer:
+    """Turns fit()'s events into tqdm bars and the notebook's per-epoch lines."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+        self.steps_per_epoch = 0
+
+    def __call__(self, e: Event) -> None:
+        kind = e["kind"]
+        if kind == "start":
+            self.steps_per_epoch = e["steps_per_epoch"]
+            tqdm.write(f"Training on {e['device']}: {e['n_train']} images, "
+                       f"{e['steps_per_epoch']} steps per epoch")  # fmt: skip
+        elif kind == "step":
+            if self.bar is None:
+                self.bar = tqdm(total=self.steps_per_epoch, desc=f"Epoch {e['epoch']}",
+                                unit="step", leave=False)  # fmt: skip
+            self.bar.update(e["step"] - self.bar.n)
+            self.bar.set_postfix(loss=f"{e['loss']:.4f}", acc=f"{e['acc']:.1f}%",
+                                 img_s=f"{e['images_per_s']:.0f}")  # fmt: skip
+        elif kind == "epoch":
+            self.close()
+            tqdm.write(f"Epoch: {e['epoch']}\n---------")
+            tqdm.write(f"Train loss: {e['train_loss']:.5f} | Train acc: {e['train_acc']:.2f}%")
+            tqdm.write(f"Test loss: {e['test_loss']:.5f} | Test acc: {e['test_acc']:.2f}%\n")
+        elif kind == "warning":
+            self.close()
+            tqdm.write(f"Warning: {e['message']}")
+        elif kind == "end":
+            self.close()
+            r = e["results"]
+            if e["stopped"]:
+                tqdm.write("Stopped before the last epoch.")
+            tqdm.write(f"Train time on {r['device']}: {r['train_time_s']:.3f} seconds")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train from the command line; the last line printed is the results as JSON."""
+    args = _parser().parse_args(argv)
+    cfg = TrainConfig(
+        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+        hidden_units=args.hidden_units, optimizer=args.optimizer, schedule=args.schedule,
+        subset=args.subset,
+        seed=args.seed, device=args.device, log_every=args.log_every,
+        test_subset=args.test_subset, cuda_graphs=not args.no_cuda_graphs, threads=args.threads,
+    )  # fmt: skip
+    try:
+        result = fit(cfg, on_event=_Printer())
+    except (ValueError, DataError) as e:  # bad settings, no dataset, no such device
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    result.results["model_name"] = args.name
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        metrics = {**result.results, "history": result.history, "train_config": asdict(cfg)}
+        save_checkpoint(out, result.model, metrics)
+        tqdm.write(f"Saved checkpoint to {out}")
+    print(json.dumps(result.results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
