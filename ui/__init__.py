@@ -1,0 +1,1 @@
+"""Streamlit-side helpers: shared resources, session state, page frame and figures."""

@@ -1,0 +1,42 @@
+"""Things shared read-only by every session: the device and the shipped model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+import torch
+
+from tinyvgg.device import describe, pick_device
+from tinyvgg.model import TinyVGG, count_params, load_shipped
+
+
+@st.cache_resource(show_spinner=False)
+def app_device() -> torch.device:
+    """The device this server runs models on ($TINYVGG_DEVICE or the best available)."""
+    return pick_device()
+
+
+@st.cache_resource(show_spinner="Loading the pretrained TinyVGG…")
+def shipped_model() -> tuple[TinyVGG, dict[str, Any]]:
+    """The pretrained model, on the app's device, in eval mode; never modified by a page."""
+    model, metrics = load_shipped()
+    model = model.to(app_device()).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)  # read-only: shared by every session
+    return model, metrics
+
+
+def model_summary(model: TinyVGG, metrics: dict[str, Any]) -> str:
+    """One line: hidden units, parameters and test accuracy when known."""
+    acc = metrics.get("model_acc")
+    acc_txt = f", {acc:.2f}% test accuracy" if isinstance(acc, (int, float)) else ""
+    return (
+        f"TinyVGG, hidden_units={model.config.hidden_units}, "
+        f"{count_params(model):,} parameters{acc_txt}"
+    )
+
+
+def device_label() -> str:
+    """e.g. 'cpu (2 threads)'."""
+    return describe(app_device())
