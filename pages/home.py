@@ -4,10 +4,11 @@ import streamlit as st
 
 from tinyvgg.model import LAYER_NAMES
 from ui.frame import PAGES, TITLE, ensure_navigation
-from ui.resources import device_label, model_summary, shipped_model
+from ui.resources import device_label, model_summary
+from ui.state import model_in_use
 
 ensure_navigation()
-model, metrics = shipped_model()
+current = model_in_use()
 
 st.title(TITLE)
 st.write(
@@ -16,15 +17,15 @@ st.write(
     "your own model in a few seconds."
 )
 left, right = st.columns(2)
-left.metric("Model", f"TinyVGG-{model.config.hidden_units}")
-left.caption(model_summary(model, metrics))
+left.metric("Model", current.name)
+left.caption(model_summary(current.model, current.metrics))
 right.metric("Device", device_label().split(" ")[0])
 right.caption(device_label())
 
 st.subheader("The layers")
 st.code(" → ".join(["input", *LAYER_NAMES, "softmax"]), language=None)
 with st.expander("The model in PyTorch"):
-    st.code(repr(model), language="python")
+    st.code(repr(current.model), language="python")
 
 st.subheader("Pages")
 for path, title, _url, icon in PAGES:

@@ -19,3 +19,45 @@ def test_home_shows_title_model_and_device():
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert describe(pick_device()) in captions
     assert any("Device" in m.label for m in at.metric)
+
+
+def test_sidebar_switches_to_the_untrained_model():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    picker = at.sidebar.selectbox(key="model_choice")
+    assert picker.value == "Pretrained (shipped)"
+    picker.select("Untrained (seed 42 init)").run()
+    assert not at.exception
+    sidebar = " ".join(m.value for m in at.sidebar.markdown)
+    assert "Untrained" in sidebar and "test accuracy" not in sidebar
+    assert at.metric[0].value == "Untrained (seed 42 init)"
+
+
+def _checkpoint_bytes(hidden: int) -> bytes:
+    import io
+
+    import torch
+
+    from tinyvgg.model import TinyVGGConfig, build_model
+
+    buf = io.BytesIO()
+    torch.save(build_model(TinyVGGConfig(hidden_units=hidden), seed=5).state_dict(), buf)
+    return buf.getvalue()
+
+
+def test_uploading_a_notebook_state_dict_selects_it():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.sidebar.file_uploader(key="checkpoint_upload").upload("model_2.pth", _checkpoint_bytes(8))
+    at.run()
+    assert not at.exception and not at.sidebar.error
+    assert at.sidebar.selectbox(key="model_choice").value == "Uploaded checkpoint"
+    sidebar = " ".join(m.value for m in at.sidebar.markdown)
+    assert "model_2.pth" in sidebar and "hidden_units=8" in sidebar
+
+
+def test_uploading_junk_gives_one_sentence_and_keeps_the_model():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.sidebar.file_uploader(key="checkpoint_upload").upload("evil.pt", b"\x80\x04junk")
+    at.run()
+    assert not at.exception
+    assert "not a PyTorch checkpoint" in at.sidebar.error[0].value
+    assert at.sidebar.selectbox(key="model_choice").value == "Pretrained (shipped)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -147,7 +148,9 @@ def _read(source: str | os.PathLike | bytes | BinaryIO) -> Any:
     elif isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
         raise CheckpointError(f"No checkpoint file at {source}.")
     try:
-        return torch.load(source, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd pickles it is about to refuse
+            warnings.simplefilter("ignore")
+            return torch.load(source, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds for junk; all mean one thing here
         if "weights only load failed" in str(e).lower() or "unpickl" in str(e).lower():
             raise CheckpointError(

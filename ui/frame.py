@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.resources import device_label, model_summary, shipped_model
+from ui import state
+from ui.resources import device_label, model_summary
 
 TITLE = "TinyVGG CNN Explainer"
 ICON = "🧥"
 
-# Page files and their URL paths; app.py builds the navigation from this list.
+# (page file, title, URL path, icon); app.py builds the navigation from this list, in order.
 PAGES = [
     ("pages/home.py", "Home", "home", ":material/home:"),
 ]
@@ -21,7 +22,7 @@ def ensure_navigation() -> None:
     With page files in a folder named `pages/`, Streamlit runs them directly (its older
     multipage mode) until some session has called `st.navigation`, so the very first request
     to `/explore` would bypass app.py. Switching that mode off and rerunning makes Streamlit
-    run app.py, which resolves the same URL path to the same page.
+    run app.py, which resolves the same URL path to the same page. Every page calls this first.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
@@ -30,10 +31,34 @@ def ensure_navigation() -> None:
         st.rerun()
 
 
+def _on_upload() -> None:
+    upload = st.session_state.get("checkpoint_upload")
+    if upload is not None:
+        st.session_state["checkpoint_error"] = state.load_upload(upload.name, upload.getvalue())
+
+
+def model_picker() -> None:
+    """Which model every page uses: pretrained, untrained, trained here, or uploaded."""
+    options = state.model_options()
+    if st.session_state.get(state.MODEL_KEY) not in options:
+        st.session_state[state.MODEL_KEY] = state.PRETRAINED
+    st.selectbox("Model", options, key=state.MODEL_KEY)
+    with st.popover("Upload a checkpoint", width="stretch"):
+        st.file_uploader(
+            "A .pt/.pth file: this app's checkpoint or a notebook state_dict",
+            type=["pt", "pth"],
+            key="checkpoint_upload",
+            on_change=_on_upload,
+        )
+    if error := st.session_state.get("checkpoint_error"):
+        st.error(error)
+
+
 def sidebar() -> None:
-    """The model and device in use, on every page."""
-    model, metrics = shipped_model()
+    """The model picker, and the model and device in use, on every page."""
     with st.sidebar:
+        model_picker()
+        current = state.model_in_use()
         st.caption("Model in use")
-        st.markdown(f"**Pretrained** · {model_summary(model, metrics)}")
+        st.markdown(f"**{current.name}** · {model_summary(current.model, current.metrics)}")
         st.caption(f"Device: **{device_label()}**")

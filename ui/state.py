@@ -1,0 +1,129 @@
+"""Per-session state shared between pages: the model in use, trained runs, the drawn input.
+
+Everything a user changes lives in `st.session_state`; shared read-only things (the shipped
+model, the dataset) live in `ui.resources`. Keys are defined here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+import torch
+
+from tinyvgg.model import CheckpointError, TinyVGG, build_model, infer_config, load_checkpoint
+from ui.resources import app_device, shipped_model
+
+MODEL_KEY = "model_choice"  # the sidebar's selectbox: which model the pages use
+UPLOAD_KEY = "uploaded_checkpoint"  # the last good uploaded checkpoint: UploadedModel
+RUNS_KEY = "trained_runs"  # list[TrainedRun], oldest first, from the training page
+DRAWN_KEY = "drawn_input"  # DrawnInput from the draw page, for the explorer and playground
+
+PRETRAINED = "Pretrained (shipped)"
+UNTRAINED = "Untrained (seed 42 init)"
+UPLOADED = "Uploaded checkpoint"
+
+
+@dataclass
+class TrainedRun:
+    """A model trained on the training page in this session."""
+
+    name: str  # e.g. "run 1: sgd lr 0.1, 3 epochs"
+    state_dict: dict[str, torch.Tensor]  # on the CPU
+    hidden_units: int
+    results: dict[str, Any]  # the notebook's dict plus train_time_s, device, ...
+    history: list[dict[str, Any]] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class UploadedModel:
+    name: str  # the file name
+    model: TinyVGG  # on the app's device, eval mode
+    metrics: dict[str, Any]
+
+
+@dataclass
+class DrawnInput:
+    """An image from the draw page, as the model sees it."""
+
+    tensor: torch.Tensor  # (1, 28, 28) float in [0, 1]
+    label: str  # e.g. "drawing" or "upload: shirt.png"
+
+
+@dataclass
+class ModelInUse:
+    name: str  # as shown in the sidebar
+    model: TinyVGG  # on the app's device, eval mode; the shared one is read-only
+    metrics: dict[str, Any]
+
+
+def trained_runs() -> list[TrainedRun]:
+    return st.session_state.setdefault(RUNS_KEY, [])
+
+
+def add_trained_run(run: TrainedRun) -> None:
+    """Keep a finished run and make it the model in use."""
+    trained_runs().append(run)
+    st.session_state[MODEL_KEY] = run.name
+
+
+def drawn_input() -> DrawnInput | None:
+    return st.session_state.get(DRAWN_KEY)
+
+
+def set_drawn_input(drawn: DrawnInput) -> None:
+    st.session_state[DRAWN_KEY] = drawn
+
+
+def model_options() -> list[str]:
+    """The models a user can pick, in the sidebar's order."""
+    options = [PRETRAINED, UNTRAINED, *(r.name for r in trained_runs())]
+    if st.session_state.get(UPLOAD_KEY) is not None:
+        options.append(UPLOADED)
+    return options
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _untrained() -> TinyVGG:
+    """The notebook's model before training: torch.manual_seed(42) then the constructor."""
+    model = build_model(seed=42).to(app_device()).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def _trained_model(run: TrainedRun) -> TinyVGG:
+    # Rebuilt per session on demand and kept beside the run, never shared between sessions.
+    cache = st.session_state.setdefault("_trained_models", {})
+    if run.name not in cache:
+        model = TinyVGG(infer_config(run.state_dict))
+        model.load_state_dict(run.state_dict)
+        cache[run.name] = model.to(app_device()).eval()
+    return cache[run.name]
+
+
+def load_upload(name: str, data: bytes) -> str | None:
+    """Load an uploaded checkpoint into the session; returns an error sentence or None."""
+    try:
+        model, metrics = load_checkpoint(data)
+    except CheckpointError as e:
+        return f"{name}: {e}"
+    st.session_state[UPLOAD_KEY] = UploadedModel(name, model.to(app_device()).eval(), metrics)
+    st.session_state[MODEL_KEY] = UPLOADED
+    return None
+
+
+def model_in_use() -> ModelInUse:
+    """The model the sidebar has selected (the pretrained one by default)."""
+    choice = st.session_state.get(MODEL_KEY, PRETRAINED)
+    if choice == UNTRAINED:
+        return ModelInUse(UNTRAINED, _untrained(), {})
+    if choice == UPLOADED and (up := st.session_state.get(UPLOAD_KEY)) is not None:
+        return ModelInUse(f"{UPLOADED}: {up.name}", up.model, up.metrics)
+    for run in trained_runs():
+        if run.name == choice:
+            return ModelInUse(run.name, _trained_model(run), run.results)
+    model, metrics = shipped_model()
+    return ModelInUse(PRETRAINED, model, metrics)
