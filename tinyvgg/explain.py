@@ -1,0 +1,173 @@
+"""The exact arithmetic behind one output cell of conv, ReLU, max-pool, flatten, linear, softmax.
+
+Every function takes the layer's live input tensor and the layer itself, and returns plain
+tensors and numbers; tests check each against PyTorch computing the same cell.
+Shapes: x is (1, C, H, W); (c, i, j) is an output channel, row and column.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+def _pair(v) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def conv_padding(layer: nn.Conv2d) -> tuple[int, int]:
+    """(top, left) zero padding, resolving "same" and "valid" as PyTorch does."""
+    if layer.padding == "valid":
+        return 0, 0
+    if layer.padding == "same":
+        k, d = _pair(layer.kernel_size), _pair(layer.dilation)
+        return tuple(d[a] * (k[a] - 1) // 2 for a in range(2))  # extra goes bottom/right
+    return _pair(layer.padding)
+
+
+def output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1,
+                ceil_mode: bool = False) -> int:  # fmt: skip
+    """⌊(size + 2p − d(k − 1) − 1) / s⌋ + 1, the formula PyTorch's docs give for both layers."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (math.ceil if ceil_mode else math.floor)(span / stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:  # the last window must start inside
+        out -= 1
+    return out
+
+
+@dataclass(frozen=True)
+class Window:
+    rows: list[int]  # input row under each kernel row (outside [0, H) means padding)
+    cols: list[int]  # input column under each kernel column
+    inside: torch.Tensor  # (kh, kw) bool: True where the window covers real input
+
+
+def window(x_hw: tuple[int, int], i: int, j: int, kernel, stride, pad, dilation) -> Window:
+    """Where the kernel sits for output cell (i, j)."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(_pair, (kernel, stride, pad, dilation))
+    rows = [i * sh - ph + a * dh for a in range(kh)]
+    cols = [j * sw - pw + b * dw for b in range(kw)]
+    r = torch.tensor([0 <= v < x_hw[0] for v in rows])
+    c = torch.tensor([0 <= v < x_hw[1] for v in cols])
+    return Window(rows, cols, r[:, None] & c[None, :])
+
+
+def _gather(x_chw: torch.Tensor, win: Window, fill: float) -> torch.Tensor:
+    """(C, kh, kw) values of x under the window, `fill` where it covers padding."""
+    out = torch.full((x_chw.shape[0], len(win.rows), len(win.cols)), fill, dtype=x_chw.dtype)
+    for a, r in enumerate(win.rows):
+        for b, c in enumerate(win.cols):
+            if win.inside[a, b]:
+                out[:, a, b] = x_chw[:, r, c]
+    return out
+
+
+@dataclass(frozen=True)
+class ConvCell:
+    channel: int
+    row: int
+    col: int
+    window: Window
+    patch: torch.Tensor  # (C_in, kh, kw) input under the kernel, 0 in the padding
+    kernel: torch.Tensor  # (C_in, kh, kw) this output channel's weights
+    products: torch.Tensor  # patch * kernel
+    channel_sums: torch.Tensor  # (C_in,) sum of products per input channel
+    bias: float
+    value: float  # sum(channel_sums) + bias, in float64
+
+
+def conv_cell(x: torch.Tensor, layer: nn.Conv2d, c: int, i: int, j: int) -> ConvCell:
+    """The multiply-add that produced output (c, i, j) of `layer` applied to x (1, C_in, H, W)."""
+    if layer.groups != 1 or layer.padding_mode != "zeros":
+        raise ValueError("only groups=1 and zero padding are explained")
+    x_chw = x[0].detach().cpu().double()
+    win = window(tuple(x_chw.shape[1:]), i, j, layer.kernel_size, layer.stride,
+                 conv_padding(layer), layer.dilation)  # fmt: skip
+    patch = _gather(x_chw, win, 0.0)
+    kernel = layer.weight[c].detach().cpu().double()
+    products = patch * kernel
+    sums = products.sum(dim=(1, 2))
+    bias = float(layer.bias[c].detach()) if layer.bias is not None else 0.0
+    value = float(sums.sum()) + bias
+    return ConvCell(c, i, j, win, patch, kernel, products, sums, bias, value)
+
+
+@dataclass(frozen=True)
+class PoolCell:
+    channel: int
+    row: int
+    col: int
+    window: Window
+    values: torch.Tensor  # (kh, kw) input under the window, -inf in the padding
+    argmax: tuple[int, int]  # position of the maximum inside the window
+    value: float
+
+
+def pool_cell(x: torch.Tensor, layer: nn.MaxPool2d, c: int, i: int, j: int) -> PoolCell:
+    """The window whose maximum became output (c, i, j) of `layer` applied to x (1, C, H, W)."""
+    x_chw = x[0, c : c + 1].detach().cpu()
+    stride = layer.stride if layer.stride is not None else layer.kernel_size
+    win = window(tuple(x_chw.shape[1:]), i, j, layer.kernel_size, stride, layer.padding,
+                 layer.dilation)  # fmt: skip
+    values = _gather(x_chw, win, float("-inf"))[0]
+    flat = int(values.argmax())
+    a, b = divmod(flat, values.shape[1])
+    return PoolCell(c, i, j, win, values, (a, b), float(values[a, b]))
+
+
+@dataclass(frozen=True)
+class ReluCell:
+    before: float
+    after: float
+    zeroed: int  # cells of the whole map that ReLU set to zero (they were negative)
+    total: int
+
+
+def relu_cell(before: torch.Tensor, c: int, i: int, j: int) -> ReluCell:
+    """max(0, x) at (c, i, j) of the ReLU's input (1, C, H, W), and how much it zeroed."""
+    x = float(before[0, c, i, j])
+    return ReluCell(x, max(0.0, x), int((before < 0).sum()), before.numel())
+
+
+def flatten_index(chw: tuple[int, int, int], c: int, i: int, j: int) -> int:
+    """Where cell (c, i, j) of a (C, H, W) map lands in the flattened vector."""
+    _, h, w = chw
+    return (c * h + i) * w + j
+
+
+def unflatten_index(chw: tuple[int, int, int], k: int) -> tuple[int, int, int]:
+    """The (c, i, j) whose value sits at position k of the flattened vector."""
+    _, h, w = chw
+    c, rest = divmod(k, h * w)
+    return (c, *divmod(rest, w))
+
+
+@dataclass(frozen=True)
+class Contributions:
+    cls: int
+    logit: float  # bias + sum(products), float64
+    bias: float
+    products: torch.Tensor  # (F,) weight[cls] * features
+    top: list[int]  # feature indices by |product|, largest first
+
+
+def linear_contributions(
+    features: torch.Tensor, layer: nn.Linear, cls: int, n: int = 10
+) -> Contributions:
+    """How each input feature (1, F) pushes the logit of class `cls` up or down."""
+    x = features.reshape(-1).detach().cpu().double()
+    w = layer.weight[cls].detach().cpu().double()
+    products = w * x
+    bias = float(layer.bias[cls].detach()) if layer.bias is not None else 0.0
+    top = products.abs().argsort(descending=True)[:n].tolist()
+    return Contributions(cls, float(products.sum()) + bias, bias, products, top)
+
+
+def softmax(logits: torch.Tensor) -> torch.Tensor:
+    """exp(z - max) / sum(exp(z - max)) in float64, written out as the page shows it."""
+    z = logits.reshape(-1).detach().cpu().double()
+    e = torch.exp(z - z.max())
+    return e / e.sum()
