@@ -91,9 +91,7 @@ def test_device_batches_equal_totensor(tiny_idx, monkeypatch, tmp_path):
     split = data.load_split("train")
     dev = data.DeviceData.from_split(split, torch.device("cpu"), memory_format=torch.channels_last)
     to_tensor = ToTensor()
-    expected = torch.stack(
-        [to_tensor(Image.fromarray(im.numpy(), mode="L")) for im in split.images]
-    )
+    expected = torch.stack([to_tensor(Image.fromarray(im.numpy())) for im in split.images])
     got = torch.cat([x for x, _ in dev.batches(5)])
     assert got.shape == (12, 1, 28, 28)
     assert torch.equal(got, expected)  # bit for bit, as ToTensor() scales
@@ -109,7 +107,7 @@ def test_real_data_shapes(real_data):
     assert train.images.shape == (60_000, 28, 28) and test.images.shape == (10_000, 28, 28)
     assert train.images.dtype == torch.uint8
     assert torch.bincount(test.labels).tolist() == [1000] * 10
-    first = ToTensor()(Image.fromarray(np.asarray(train.images[0]), mode="L"))
+    first = ToTensor()(Image.fromarray(np.asarray(train.images[0])))
     assert torch.equal(data.to_float(train.images[:1])[0], first)
 
 

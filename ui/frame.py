@@ -12,7 +12,8 @@ ICON = "🧥"
 
 # (page file, title, URL path, icon); app.py builds the navigation from this list, in order.
 PAGES = [
-    ("pages/home.py", "Home", "home", ":material/home:"),
+    ("pages/explore.py", "Explore layers", "explore", ":material/layers:"),
+    ("pages/home.py", "About", "home", ":material/info:"),
 ]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 import torch
 
+from tinyvgg.data import Split, load_split
 from tinyvgg.device import describe, pick_device
 from tinyvgg.model import TinyVGG, count_params, load_shipped
 
@@ -40,3 +41,9 @@ def model_summary(model: TinyVGG, metrics: dict[str, Any]) -> str:
 def device_label() -> str:
     """e.g. 'cpu (2 threads)'."""
     return describe(app_device())
+
+
+@st.cache_resource(show_spinner="Loading Fashion-MNIST (downloaded once, about 30 MB)…")
+def test_split() -> Split:
+    """The 10k test images as uint8, shared by every session. Raises DataError if unavailable."""
+    return load_split("test")

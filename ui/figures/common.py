@@ -82,7 +82,11 @@ def feature_maps(
         margin=dict(l=4, r=4, t=50 if title else 24, b=4),
         title=title,
     )
-    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
+    for k in range(n):  # each map square, anchored to its own x axis
+        suffix = "" if k == 0 else str(k + 1)
+        fig.update_layout({f"yaxis{suffix}": dict(scaleanchor=f"x{suffix}", constrain="domain"),
+                           f"xaxis{suffix}": dict(constrain="domain")})  # fmt: skip
+    fig.update_yaxes(autorange="reversed", showticklabels=False)
     fig.update_xaxes(showticklabels=False)
     fig.update_annotations(font_size=11)
     return fig

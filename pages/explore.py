@@ -1,0 +1,36 @@
+"""Layer explorer: step an input through every layer of the live TinyVGG."""
+
+import streamlit as st
+
+from ui.frame import ensure_navigation
+
+ensure_navigation()
+
+from tinyvgg.data import DataError  # noqa: E402
+from ui import explore_state as es  # noqa: E402
+from ui import explore_view as ev  # noqa: E402
+from ui.resources import device_label  # noqa: E402
+from ui.state import model_in_use  # noqa: E402
+
+st.title("Layer explorer")
+for problem in es.init_state():
+    st.warning(f"Ignored part of the link: {problem}")
+
+current = model_in_use()
+top_left, top_right = st.columns([3, 1])
+with top_left:
+    ev.input_ui()
+try:
+    inp = es.current_input()
+except DataError as e:
+    st.error(str(e))
+    st.stop()
+records = es.traced(current, inp)
+with top_right:
+    ev.prediction_card(records, inp)
+    st.caption(f"{current.name} on {device_label()}")
+
+ev.overview_ui(records)
+ev.stepper_ui()
+ev.layer_ui(records, current.model, inp)
+es.write_query()

@@ -1,0 +1,117 @@
+"""The explorer page through AppTest: every source, every layer, links that restore state."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from tinyvgg.data import CLASS_NAMES
+from ui.explore_state import LAYERS, parse_query
+from ui.state import DRAWN_KEY, DrawnInput
+
+APP = "../app.py"
+PAGE = "pages/explore.py"
+
+
+def _explore(query: dict | None = None, state: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    return at.switch_page(PAGE).run()
+
+
+def _text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [s.value for s in at.subheader]
+    parts += [c.value for c in at.caption] + [s.value for s in at.success]
+    return "\n".join(parts)
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_every_layer_with_next(real_data):
+    at = _explore()
+    _ok(at)
+    at.selectbox(key="ex_layer").set_value("input").run()
+    seen = []
+    for _ in range(len(LAYERS)):
+        _ok(at)
+        seen.append(at.subheader[0].value.split(" · ")[0])
+        if seen[-1] != "softmax":
+            at.button[[b.label for b in at.button].index("Next ▶")].click().run()
+    assert seen == LAYERS
+    at.button[[b.label for b in at.button].index("◀ Prev")].click().run()
+    assert at.subheader[0].value.startswith("linear")
+
+
+@pytest.mark.parametrize("layer", [n for n in LAYERS if n not in ("input", "softmax")])
+def test_arithmetic_checks_out_for_each_layer(real_data, layer):
+    at = _explore({"sample": "7", "layer": layer, "cell": "2,3,4"})
+    _ok(at)
+    assert any(s.value.startswith("✓ equals the activation") for s in at.success)
+
+
+def test_sources_random_and_drawing(real_data):
+    at = _explore({"source": "random", "seed": "42", "layer": "conv_2_1"})
+    _ok(at)
+    assert at.number_input(key="ex_seed").value == 42
+    assert "torch.randn(1, 28, 28), seed 42" in _text(at)
+    drawn = DrawnInput(torch.rand(1, 28, 28), "drawing")
+    at = _explore({"source": "drawing", "layer": "relu_1_1"}, {DRAWN_KEY: drawn})
+    _ok(at)
+    assert at.radio(key="ex_source").value == "drawing"
+    assert "drawing" in _text(at)
+
+
+def test_deep_link_restores_sample_layer_and_cell(real_data):
+    _, test = real_data
+    at = _explore({"sample": "123", "layer": "conv_2_1", "cell": "3,5,7"})
+    _ok(at)
+    assert at.number_input(key="ex_sample").value == 123
+    assert at.selectbox(key="ex_layer").value == "conv_2_1"
+    assert "conv_2_1[0, 3, 5, 7]" in _text(at)
+    assert f"Truth: **{CLASS_NAMES[int(test.labels[123])]}**" in _text(at)
+    assert at.query_params["layer"] == "conv_2_1" and at.query_params["sample"] == "123"
+
+
+def test_changes_are_written_to_the_url(real_data):
+    at = _explore()
+    at.number_input(key="ex_sample").set_value(42).run()
+    at.selectbox(key="ex_layer").set_value("max_pool_1").run()
+    assert at.query_params["sample"] == "42" and at.query_params["layer"] == "max_pool_1"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"sample": "99999"}, {"sample": "abc"}, {"layer": "conv_9_9"}, {"cell": "x,y"},
+        {"source": "webcam"}, {"seed": "-4"}, {"source": "drawing"}, {"cell": "99,99,99"},
+    ],
+)  # fmt: skip
+def test_junk_links_give_a_sentence_and_a_working_page(real_data, query):
+    at = _explore(query)
+    _ok(at)
+    assert at.subheader  # the page still shows a layer
+    if query != {"cell": "99,99,99"}:  # a far cell is clamped into the map silently
+        assert at.warning and at.warning[0].value.startswith("Ignored part of the link")
+
+
+def test_parse_query_is_strict():
+    settings, problems = parse_query({"sample": "5", "layer": "linear", "cell": "1,2,3"})
+    assert settings == {"ex_source": "sample", "ex_sample": 5, "ex_layer": "linear",
+                        "ex_cell": (1, 2, 3)}  # fmt: skip
+    assert problems == []
+    _, problems = parse_query({"sample": "10000", "seed": "1.5"})
+    assert len(problems) == 2
+
+
+def test_other_models(real_data):
+    at = _explore({"layer": "linear"})
+    at.sidebar.selectbox(key="model_choice").select("Untrained (seed 42 init)").run()
+    _ok(at)
+    assert "Untrained" in _text(at)

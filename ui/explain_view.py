@@ -1,0 +1,154 @@
+"""What the selected layer does, computed from the live tensors, with a visible check."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from tinyvgg.activations import LayerRecord, by_name, layer_input
+from tinyvgg.data import CLASS_NAMES
+from tinyvgg.explain import (
+    conv_cell,
+    conv_padding,
+    flatten_index,
+    linear_contributions,
+    output_size,
+    pool_cell,
+    relu_cell,
+    softmax,
+    unflatten_index,
+)
+from ui import explore_state as es
+from ui.figures import explore as fx
+
+
+def _check(explained: float, actual: float) -> None:
+    diff = abs(explained - actual)
+    if diff <= 1e-5:
+        st.success(f"✓ equals the activation {actual:.6f} (difference {diff:.1e})")
+    else:
+        st.error(f"✗ differs from the activation {actual:.6f} by {diff:.1e}")
+
+
+def _set_cell(c: int, i: int, j: int) -> None:
+    st.session_state[es.K_CELL] = (c, i, j)
+
+
+def _cell_inputs(shape: list[int], cell: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Channel, row and column pickers (a click on the output map sets them too)."""
+    cols = st.columns(3)
+    c = cols[0].number_input("Channel", 0, shape[1] - 1, cell[0], key=f"ex_c_{cell}")
+    i = cols[1].number_input("Row", 0, shape[2] - 1, cell[1], key=f"ex_i_{cell}")
+    j = cols[2].number_input("Column", 0, shape[3] - 1, cell[2], key=f"ex_j_{cell}")
+    if (c, i, j) != cell:
+        _set_cell(c, i, j)
+        st.rerun()
+    return cell
+
+
+def _conv(records, model, rec: LayerRecord, cell) -> None:
+    layer = model.layer(rec.name)
+    x_in = layer_input(records, rec.name).output
+    (k, _), (s, _), (p, _) = layer.kernel_size, layer.stride, conv_padding(layer)
+    st.code(f"nn.Conv2d(in_channels={layer.in_channels}, out_channels={layer.out_channels}, "
+            f"kernel_size={k}, stride={s}, padding={p})", language="python")  # fmt: skip
+    h = x_in.shape[2]
+    st.markdown(f"Output size: ⌊(H + 2p − k) / s⌋ + 1 = ⌊({h} + 2·{p} − {k}) / {s}⌋ + 1 = "
+                f"**{output_size(h, k, s, p)}**")  # fmt: skip
+    with st.expander(f"Kernels: weight {list(layer.weight.shape)}, bias {list(layer.bias.shape)}"):
+        st.plotly_chart(fx.kernels(layer.weight, rec.name + ".weight"), key="ex_kernels")
+    st.markdown("**Pick an output cell** (or click one on the output map)")
+    c, i, j = _cell_inputs(rec.shape, cell)
+    ex = conv_cell(x_in, layer, c, i, j)
+    actual = float(rec.output[0, c, i, j])
+    rows, cols = ex.window.rows, ex.window.cols
+    st.markdown(f"Output `{rec.name}[0, {c}, {i}, {j}]` = Σ over {x_in.shape[1]} input channels "
+                f"of (input rows {rows[0]}…{rows[-1]}, columns {cols[0]}…{cols[-1]}) × "
+                f"kernel {c} + bias. Cells marked *pad* are the zero padding.")  # fmt: skip
+    st.plotly_chart(fx.conv_arithmetic(ex), key="ex_arith")
+    sums = " + ".join(f"{v:.4f}" for v in ex.channel_sums.tolist())
+    st.markdown(f"Per-channel sums {sums} \\+ bias {ex.bias:.4f} = **{ex.value:.6f}**")
+    _check(ex.value, actual)
+
+
+def _relu(records, rec: LayerRecord, cell) -> None:
+    before = layer_input(records, rec.name).output
+    c, i, j = _cell_inputs(rec.shape, cell)
+    ex = relu_cell(before, c, i, j)
+    st.markdown(f"`{rec.name}[0, {c}, {i}, {j}]` = max(0, {ex.before:.6f}) = **{ex.after:.6f}**")
+    _check(ex.after, float(rec.output[0, c, i, j]))
+    st.markdown(f"{ex.zeroed:,} of {ex.total:,} cells ({ex.zeroed / ex.total:.1%}) were negative "
+                "and are now 0.")  # fmt: skip
+
+
+def _pool(records, model, rec: LayerRecord, cell) -> None:
+    layer = model.layer(rec.name)
+    x_in = layer_input(records, rec.name).output
+    st.code(f"nn.MaxPool2d(kernel_size={layer.kernel_size}, stride={layer.stride})", "python")
+    c, i, j = _cell_inputs(rec.shape, cell)
+    ex = pool_cell(x_in, layer, c, i, j)
+    left, right = st.columns([1, 2])
+    left.plotly_chart(fx.pool_window(ex), key="ex_pool")
+    r, q = ex.window.rows, ex.window.cols
+    right.markdown(f"Window: channel {c}, rows {r[0]}–{r[-1]}, columns {q[0]}–{q[-1]} of "
+                   f"`{layer_input(records, rec.name).name}`.  \nIts maximum **{ex.value:.6f}** "
+                   f"(outlined) becomes `{rec.name}[0, {c}, {i}, {j}]`.")  # fmt: skip
+    with right:
+        _check(ex.value, float(rec.output[0, c, i, j]))
+
+
+def _flatten(records, rec: LayerRecord, cell) -> None:
+    src = layer_input(records, rec.name).output
+    chw = tuple(src.shape[1:])
+    st.markdown(f"{chw[0]}×{chw[1]}×{chw[2]} → {rec.shape[1]}: channels one after another, "
+                "each read row by row.")  # fmt: skip
+    c, i, j = _cell_inputs(list(src.shape), cell)
+    k = flatten_index(chw, c, i, j)
+    st.markdown(
+        f"`max_pool_2[0, {c}, {i}, {j}]` lands at index {c}·{chw[1] * chw[2]} + "
+        f"{i}·{chw[2]} + {j} = **{k}** of `flatten`, value {float(rec.output[0, k]):.6f}"
+    )
+    _check(float(src[0, c, i, j]), float(rec.output[0, k]))
+
+
+def _linear(records, model, rec: LayerRecord) -> None:
+    feats = by_name(records)["flatten"].output
+    pooled = by_name(records)["max_pool_2"].output
+    pred = int(rec.output[0].argmax())
+    con = linear_contributions(feats, model.layer("linear"), pred)
+    st.markdown(f"logit[{CLASS_NAMES[pred]}] = bias {con.bias:.4f} + Σ weight · feature over "
+                f"{feats.shape[1]} features = **{con.logit:.6f}**")  # fmt: skip
+    _check(con.logit, float(rec.output[0, pred]))
+    chw = tuple(pooled.shape[1:])
+    labels = []
+    for k in con.top:
+        c, i, j = unflatten_index(chw, k)
+        labels.append(f"#{k} = max_pool_2[{c},{i},{j}]")
+    st.markdown(f"**Features that contribute most** to *{CLASS_NAMES[pred]}* (weight × value)")
+    st.plotly_chart(fx.contributions(con.products, con.top, labels), key="ex_contrib")
+
+
+def _softmax(records, rec: LayerRecord) -> None:
+    logits = by_name(records)["linear"].output
+    ours = softmax(logits)
+    pred = int(ours.argmax())
+    st.markdown(f"softmax(z)ₖ = exp(zₖ − max z) / Σⱼ exp(zⱼ − max z); for *{CLASS_NAMES[pred]}*: "
+                f"**{float(ours[pred]):.6f}**")  # fmt: skip
+    _check(float(ours[pred]), float(torch.softmax(logits, dim=1)[0, pred]))
+
+
+def explain_layer(records, model, rec: LayerRecord, cell, inp) -> None:
+    """The arithmetic of the selected layer, by kind."""
+    st.markdown("#### What this layer does")
+    if rec.kind == "Conv2d":
+        _conv(records, model, rec, cell)
+    elif rec.kind == "ReLU":
+        _relu(records, rec, cell)
+    elif rec.kind == "MaxPool2d":
+        _pool(records, model, rec, cell)
+    elif rec.kind == "Flatten":
+        _flatten(records, rec, cell)
+    elif rec.kind == "Linear":
+        _linear(records, model, rec)
+    elif rec.kind == "Softmax":
+        _softmax(records, rec)

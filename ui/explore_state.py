@@ -1,0 +1,148 @@
+"""The explorer's per-session state: input source, layer, cell, and the shareable URL.
+
+`/explore?sample=123&layer=conv_2_1&cell=3,5,7` or `?source=random&seed=42` opens in that
+state. Query parameters are read once per session (before any widget exists) and written back
+whenever the state changes, so the address bar is always a link to what is on screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+import torch
+
+from tinyvgg.activations import LayerRecord, trace
+from tinyvgg.data import CLASS_NAMES, to_float
+from tinyvgg.model import LAYER_NAMES
+from ui.resources import test_split
+from ui.state import ModelInUse, drawn_input
+
+LAYERS = ["input", *LAYER_NAMES, "softmax"]
+SOURCES = {"sample": "Fashion-MNIST test image", "random": "Random tensor", "drawing": "Your image"}
+K_SOURCE, K_SAMPLE, K_SEED, K_LAYER, K_CELL = (
+    "ex_source",
+    "ex_sample",
+    "ex_seed",
+    "ex_layer",
+    "ex_cell",
+)
+N_TEST = 10_000
+
+
+@dataclass(frozen=True)
+class ExploreInput:
+    tensor: torch.Tensor  # (1, 28, 28) float
+    key: str  # identifies the input for caching
+    caption: str
+    true_label: int | None = None
+
+
+def _int(text: str, lo: int, hi: int) -> int | None:
+    try:
+        v = int(text)
+    except (TypeError, ValueError):
+        return None
+    return v if lo <= v <= hi else None
+
+
+def parse_query(params: dict[str, str]) -> tuple[dict, list[str]]:
+    """Valid settings from query parameters, and one sentence per value that was ignored."""
+    out, problems = {}, []
+    source = params.get("source", "sample" if "sample" in params else None)
+    if source is not None:
+        if source in SOURCES:
+            out[K_SOURCE] = source
+        else:
+            problems.append(f"source={source!r} is not one of {', '.join(SOURCES)}.")
+    if "sample" in params:
+        if (v := _int(params["sample"], 0, N_TEST - 1)) is None:
+            problems.append(f"sample must be a test image index from 0 to {N_TEST - 1}.")
+        else:
+            out[K_SAMPLE] = v
+    if "seed" in params:
+        if (v := _int(params["seed"], 0, 2**31 - 1)) is None:
+            problems.append("seed must be a whole number from 0 to 2147483647.")
+        else:
+            out[K_SEED] = v
+    if "layer" in params:
+        if params["layer"] in LAYERS:
+            out[K_LAYER] = params["layer"]
+        else:
+            problems.append(f"layer={params['layer']!r} is not a layer of TinyVGG.")
+    if "cell" in params:
+        parts = params["cell"].split(",")
+        cell = tuple(_int(p, 0, 10_000) for p in parts)
+        if len(cell) in (1, 3) and None not in cell:
+            out[K_CELL] = cell if len(cell) == 3 else (cell[0], 0, 0)
+        else:
+            problems.append("cell must be channel,row,column (e.g. 3,5,7) or an index.")
+    return out, problems
+
+
+def init_state() -> list[str]:
+    """Defaults, overridden once per session by the URL; returns problems with the URL."""
+    if st.session_state.get("ex_initialised"):
+        return []
+    st.session_state["ex_initialised"] = True
+    for key, value in ((K_SOURCE, "sample"), (K_SAMPLE, 0), (K_SEED, 42), (K_LAYER, "conv_1_1"),
+                       (K_CELL, (0, 0, 0))):  # fmt: skip
+        st.session_state.setdefault(key, value)
+    settings, problems = parse_query(dict(st.query_params))
+    st.session_state.update(settings)
+    if st.session_state[K_SOURCE] == "drawing" and drawn_input() is None:
+        st.session_state[K_SOURCE] = "sample"
+        problems.append("There is no drawn or uploaded image in this session yet.")
+    return problems
+
+
+def write_query() -> None:
+    """Mirror the state into the address bar."""
+    s = st.session_state
+    params = {"source": s[K_SOURCE], "layer": s[K_LAYER], "cell": ",".join(map(str, s[K_CELL]))}
+    if s[K_SOURCE] == "sample":
+        params["sample"] = str(s[K_SAMPLE])
+    elif s[K_SOURCE] == "random":
+        params["seed"] = str(s[K_SEED])
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
+
+
+def current_input() -> ExploreInput:
+    """The image the user chose, as a (1, 28, 28) float tensor. May raise DataError."""
+    s = st.session_state
+    if s[K_SOURCE] == "random":
+        g = torch.Generator().manual_seed(int(s[K_SEED]))
+        x = torch.randn(1, 28, 28, generator=g)  # as torch.manual_seed(seed); torch.randn(...)
+        return ExploreInput(x, f"random:{s[K_SEED]}", f"torch.randn(1, 28, 28), seed {s[K_SEED]}")
+    if s[K_SOURCE] == "drawing" and (drawn := drawn_input()) is not None:
+        return ExploreInput(drawn.tensor, f"drawn:{id(drawn)}", drawn.label)
+    split = test_split()
+    i = int(s[K_SAMPLE])
+    label = int(split.labels[i])
+    x = to_float(split.images[i : i + 1])[0]  # (1, 28, 28), exactly as ToTensor()
+    return ExploreInput(x, f"sample:{i}", f"test image {i}: {CLASS_NAMES[label]}", label)
+
+
+def traced(current: ModelInUse, inp: ExploreInput) -> list[LayerRecord]:
+    """The trace of this input through this model, computed once and kept for the session."""
+    key = (current.name, id(current.model), inp.key)
+    cache = st.session_state.get("ex_trace")
+    if cache is None or cache[0] != key:
+        cache = (key, trace(current.model, inp.tensor))
+        st.session_state["ex_trace"] = cache
+    return cache[1]
+
+
+def clamp_cell(shape: list[int]) -> tuple[int, int, int]:
+    """The selected cell moved inside this layer's output shape (1, C, H, W) or (1, F)."""
+    c, i, j = st.session_state[K_CELL]
+    if len(shape) == 2:
+        return (min(c, shape[1] - 1), 0, 0)
+    return (min(c, shape[1] - 1), min(i, shape[2] - 1), min(j, shape[3] - 1))
+
+
+def step_layer(delta: int) -> None:
+    """Callback for Prev/Next."""
+    i = LAYERS.index(st.session_state[K_LAYER])
+    st.session_state[K_LAYER] = LAYERS[max(0, min(len(LAYERS) - 1, i + delta))]

@@ -1,0 +1,151 @@
+"""The explorer's sections: input picker, overview strip, stepper, prediction card, layer view."""
+
+from __future__ import annotations
+
+import random
+
+import streamlit as st
+import torch
+
+from tinyvgg.activations import LayerRecord, by_name, layer_input
+from tinyvgg.data import CLASS_NAMES
+from ui import explore_state as es
+from ui.explain_view import explain_layer
+from ui.figures import explore as fx
+from ui.figures.common import feature_maps, image
+from ui.resources import test_split
+from ui.state import drawn_input
+
+
+def _jump_to_class() -> None:
+    cls = st.session_state["ex_class"]
+    if cls != "any class":
+        labels = test_split().labels
+        idx = (labels == CLASS_NAMES.index(cls)).nonzero().flatten()
+        after = idx[idx >= st.session_state[es.K_SAMPLE]]
+        st.session_state[es.K_SAMPLE] = int((after if len(after) else idx)[0])
+
+
+def _random_sample() -> None:
+    cls = st.session_state.get("ex_class", "any class")
+    if cls == "any class":
+        st.session_state[es.K_SAMPLE] = random.randrange(es.N_TEST)
+    else:
+        idx = (test_split().labels == CLASS_NAMES.index(cls)).nonzero().flatten().tolist()
+        st.session_state[es.K_SAMPLE] = random.choice(idx)
+
+
+def input_ui() -> None:
+    """Where the input comes from; the chosen values live in session state."""
+    sources = list(es.SOURCES) if drawn_input() is not None else ["sample", "random"]
+    if st.session_state[es.K_SOURCE] not in sources:
+        st.session_state[es.K_SOURCE] = "sample"
+    st.radio("Input", sources, format_func=es.SOURCES.get, key=es.K_SOURCE, horizontal=True)
+    source = st.session_state[es.K_SOURCE]
+    if source == "sample":
+        a, b, c = st.columns([2, 2, 1], vertical_alignment="bottom")
+        a.selectbox("Class", ["any class", *CLASS_NAMES], key="ex_class", on_change=_jump_to_class)
+        b.number_input("Test image #", 0, es.N_TEST - 1, step=1, key=es.K_SAMPLE)
+        c.button("Random", on_click=_random_sample, width="stretch")
+    elif source == "random":
+        st.number_input("Seed", 0, 2**31 - 1, step=1, key=es.K_SEED)
+    elif (drawn := drawn_input()) is not None:
+        st.caption(f"From the draw page: {drawn.label}")
+    if drawn_input() is None:
+        st.caption("Draw or upload a garment on the Draw page to explore it here.")
+
+
+def prediction_card(records: list[LayerRecord], inp: es.ExploreInput) -> None:
+    probs = records[-1].output[0]
+    pred = int(probs.argmax())
+    st.metric("Prediction", CLASS_NAMES[pred], f"{float(probs[pred]):.1%} probability",
+              delta_color="off")  # fmt: skip
+    if inp.true_label is not None:
+        right = inp.true_label == pred
+        mark = "✓ correct" if right else "✗ wrong"
+        st.caption(f"Truth: **{CLASS_NAMES[inp.true_label]}** · {mark}")
+    else:
+        st.caption(inp.caption)
+
+
+def _select(name: str) -> None:
+    st.session_state[es.K_LAYER] = name
+
+
+def overview_ui(records: list[LayerRecord]) -> None:
+    """Every layer in order: thumbnail, name, kind, shape, parameters; click to select."""
+    selected = st.session_state[es.K_LAYER]
+    per_row = 7
+    for start in range(0, len(records), per_row):
+        cols = st.columns(per_row, gap="small")
+        for col, rec in zip(cols, records[start : start + per_row], strict=False):
+            with col:
+                st.image(_thumb(rec), width="stretch")
+                st.button(rec.name, key=f"ex_pick_{rec.name}", on_click=_select,
+                          args=(rec.name,), width="stretch",
+                          type="primary" if rec.name == selected else "secondary")  # fmt: skip
+                st.caption(f"{rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
+
+
+def _thumb(rec: LayerRecord) -> bytes:
+    cache = st.session_state.setdefault("ex_thumbs", {})
+    key = (id(rec.output), rec.name)
+    if key not in cache:
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = fx.thumbnail_png(rec.output)
+    return cache[key]
+
+
+def stepper_ui() -> str:
+    a, b, c = st.columns([1, 4, 1], vertical_alignment="bottom")
+    a.button("◀ Prev", on_click=es.step_layer, args=(-1,), width="stretch",
+             disabled=st.session_state[es.K_LAYER] == es.LAYERS[0])  # fmt: skip
+    b.selectbox("Layer", es.LAYERS, key=es.K_LAYER)
+    c.button("Next ▶", on_click=es.step_layer, args=(1,), width="stretch",
+             disabled=st.session_state[es.K_LAYER] == es.LAYERS[-1])  # fmt: skip
+    return st.session_state[es.K_LAYER]
+
+
+def _map_figure(t: torch.Tensor, title: str):
+    """A layer output as a figure: channel grid for maps, bars for vectors."""
+    if t.dim() == 4:
+        return feature_maps(t[0], title=title) if t.shape[1] > 1 else image(t[0, 0], title)
+    if t.shape[1] == len(CLASS_NAMES):
+        return fx.probabilities(t) if title.startswith("softmax") else fx.logits(t)
+    return image(t.reshape(10, -1) if t.shape[1] % 10 == 0 else t, title)
+
+
+def _on_map_click() -> None:
+    points = st.session_state["ex_map"].selection.get("points", [])
+    if points and points[0].get("customdata") is not None:
+        c, i, j = (int(v) for v in points[0]["customdata"][:3])
+        st.session_state[es.K_CELL] = (c, i, j)
+
+
+def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
+    """The selected layer: its input beside its output, then what it does."""
+    name = st.session_state[es.K_LAYER]
+    rec = by_name(records)[name]
+    st.subheader(f"{rec.name} · {rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
+    if name == "input":
+        st.plotly_chart(image(rec.output[0, 0], inp.caption), key="ex_in")
+        st.caption("The image as the model sees it: 1 channel, 28×28, values in [0, 1] "
+                   "for Fashion-MNIST (as ToTensor() scales them).")  # fmt: skip
+        return
+    prev = layer_input(records, name)
+    cell = es.clamp_cell(prev.shape if rec.kind == "Flatten" else rec.shape)
+    st.session_state[es.K_CELL] = cell
+    left, right = st.columns([1, 2])
+    with left:
+        st.plotly_chart(_map_figure(prev.output, f"input: {prev.name} {prev.shape_text}"),
+                        key="ex_prev")  # fmt: skip
+    with right:
+        out = rec.output
+        if out.dim() == 4:
+            fig = fx.clickable_maps(out[0], f"output: {name} {rec.shape_text}", cell)
+            st.plotly_chart(fig, key="ex_map", on_select=_on_map_click,
+                            selection_mode="points")  # fmt: skip
+        else:
+            st.plotly_chart(_map_figure(out, f"{name} {rec.shape_text}"), key="ex_out")
+    explain_layer(records, model, rec, cell, inp)

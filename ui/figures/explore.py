@@ -1,0 +1,189 @@
+"""Figures for the layer explorer: thumbnails, clickable maps, kernels, cell arithmetic, bars."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from PIL import Image
+from plotly.subplots import make_subplots
+
+from tinyvgg.data import CLASS_NAMES
+from tinyvgg.explain import ConvCell, PoolCell
+from ui.figures.common import colour_range, feature_maps
+
+HIGHLIGHT = "#f5a623"
+
+
+def thumbnail_png(t: torch.Tensor, size: int = 72) -> bytes:
+    """A small greyscale PNG of a layer output: a mosaic of channels, or a strip for vectors."""
+    t = t.detach().cpu().float()[0]  # drop the batch dim: (C, H, W) or (F,)
+    if t.dim() == 3:
+        c = t.shape[0]
+        cols = int(np.ceil(np.sqrt(c)))
+        rows = int(np.ceil(c / cols))
+        h, w = t.shape[1:]
+        mosaic = torch.full((rows * (h + 1) - 1, cols * (w + 1) - 1), float(t.min()))
+        for k in range(c):
+            r, q = divmod(k, cols)
+            mosaic[r * (h + 1) : r * (h + 1) + h, q * (w + 1) : q * (w + 1) + w] = t[k]
+        t = mosaic
+    else:
+        n = t.shape[0]
+        width = 49 if n > 49 else n
+        t = torch.nn.functional.pad(t, (0, (-n) % width)).reshape(-1, width)
+        t = t.repeat_interleave(max(1, width // (4 * t.shape[0])), dim=0)  # not a hairline
+    lo, hi = float(t.min()), float(t.max())
+    arr = ((t - lo) / (hi - lo if hi > lo else 1.0) * 255).round().byte().numpy()
+    img = Image.fromarray(arr)  # (H, W) uint8: greyscale
+    scale = max(1, size // max(img.size))
+    img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def clickable_maps(chw: torch.Tensor, title: str, cell: tuple[int, int, int] | None) -> go.Figure:
+    """All channels of a layer's output, with a near-transparent scatter overlay to click on.
+
+    Plotly's selection does not fire on heatmaps; each overlay point carries its
+    (channel, row, column) as customdata, so a click selects that output cell.
+    """
+    fig = feature_maps(chw, title=title)
+    c_n, h, w = chw.shape
+    cols = min(c_n, 5)
+    ii, jj = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    for c in range(c_n):
+        fig.add_trace(
+            go.Scatter(
+                x=jj.ravel(), y=ii.ravel(), mode="markers",
+                marker=dict(size=max(4, 140 // max(h, w)), opacity=0.01, color="black"),
+                customdata=np.stack([np.full(h * w, c), ii.ravel(), jj.ravel()], axis=1),
+                hoverinfo="skip", showlegend=False,
+            ),
+            row=c // cols + 1, col=c % cols + 1,
+        )  # fmt: skip
+    if cell is not None:
+        c, i, j = cell
+        axis = "" if c == 0 else str(c + 1)
+        fig.add_shape(
+            type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5, xref=f"x{axis}",
+            yref=f"y{axis}", line=dict(color=HIGHLIGHT, width=3),
+        )  # fmt: skip
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    return fig
+
+
+def kernels(weight: torch.Tensor, title: str) -> go.Figure:
+    """A conv layer's weights (out, in, kh, kw) as one heatmap: a row per output channel."""
+    w = weight.detach().cpu().float()
+    o, i, kh, kw = w.shape
+    grid = torch.full((o * (kh + 1) - 1, i * (kw + 1) - 1), float("nan"))
+    for a in range(o):
+        for b in range(i):
+            grid[a * (kh + 1) : a * (kh + 1) + kh, b * (kw + 1) : b * (kw + 1) + kw] = w[a, b]
+    scale = colour_range(w)
+    fig = go.Figure(go.Heatmap(z=grid.numpy(), hovertemplate="%{z:.4f}<extra></extra>", **scale))
+    fig.update_yaxes(
+        autorange="reversed", scaleanchor="x", title="output channel",
+        tickvals=[a * (kh + 1) + kh // 2 for a in range(o)], ticktext=list(range(o)),
+    )  # fmt: skip
+    fig.update_xaxes(
+        title="input channel", tickvals=[b * (kw + 1) + kw // 2 for b in range(i)],
+        ticktext=list(range(i)),
+    )  # fmt: skip
+    fig.update_layout(title=title, height=max(220, 26 * o * (kh + 1) // 3 + 80),
+                      margin=dict(l=40, r=10, t=40, b=40))  # fmt: skip
+    return fig
+
+
+def _matrix(fig, z, row, col, scale, fmt=".3f", mask=None):
+    text = [[("pad" if mask is not None and not mask[a][b] else f"{z[a][b]:{fmt}}")
+             for b in range(len(z[0]))] for a in range(len(z))]  # fmt: skip
+    fig.add_trace(
+        go.Heatmap(z=z, text=text, texttemplate="%{text}", textfont=dict(size=10),
+                   hoverinfo="skip", showscale=False, **scale),
+        row=row, col=col,
+    )  # fmt: skip
+
+
+def conv_arithmetic(cell: ConvCell) -> go.Figure:
+    """Per input channel: the patch (padding marked), the kernel, their products, the sum."""
+    n = cell.patch.shape[0]
+    titles = []
+    for k in range(n):
+        titles += [
+            f"in {k}: input patch",
+            "× kernel",
+            f"= products, sum {cell.channel_sums[k]:.4f}",
+        ]
+    fig = make_subplots(rows=n, cols=3, subplot_titles=titles, horizontal_spacing=0.06,
+                        vertical_spacing=0.3 / max(n, 1))  # fmt: skip
+    mask = cell.window.inside.tolist()
+    for k in range(n):
+        _matrix(fig, cell.patch[k].tolist(), k + 1, 1, colour_range(cell.patch), mask=mask)
+        _matrix(fig, cell.kernel[k].tolist(), k + 1, 2, colour_range(cell.kernel))
+        _matrix(fig, cell.products[k].tolist(), k + 1, 3, colour_range(cell.products))
+    fig.update_yaxes(autorange="reversed", showticklabels=False)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_annotations(font_size=11)
+    fig.update_layout(height=110 * n + 40, margin=dict(l=4, r=4, t=30, b=4))
+    return fig
+
+
+def pool_window(cell: PoolCell) -> go.Figure:
+    """The pooling window with its maximum outlined."""
+    z = cell.values.tolist()
+    fig = go.Figure(
+        go.Heatmap(
+            z=[[v if np.isfinite(v) else None for v in row] for row in z],
+            text=[[f"{v:.4f}" if np.isfinite(v) else "pad" for v in row] for row in z],
+            texttemplate="%{text}", hoverinfo="skip", colorscale="Greys_r", showscale=False,
+        )
+    )  # fmt: skip
+    a, b = cell.argmax
+    fig.add_shape(type="rect", x0=b - 0.5, x1=b + 0.5, y0=a - 0.5, y1=a + 0.5,
+                  line=dict(color=HIGHLIGHT, width=4))  # fmt: skip
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_layout(height=220, width=260, margin=dict(l=4, r=4, t=4, b=4))
+    return fig
+
+
+def probabilities(probs: torch.Tensor, true_label: int | None = None) -> go.Figure:
+    """Softmax output as bars with class names; the prediction and the truth marked."""
+    p = probs.reshape(-1).detach().cpu().double().numpy()
+    pred = int(p.argmax())
+    colours = [HIGHLIGHT if k == pred else "#8aa4d6" for k in range(len(p))]
+    fig = go.Figure(
+        go.Bar(x=list(CLASS_NAMES), y=p, marker_color=colours, text=[f"{v:.1%}" for v in p],
+               textposition="outside", hovertemplate="%{x}: %{y:.6f}<extra></extra>")
+    )  # fmt: skip
+    if true_label is not None:
+        fig.add_annotation(x=CLASS_NAMES[true_label], y=p[true_label], text="truth",
+                           showarrow=True, arrowhead=2, ay=-40)  # fmt: skip
+    fig.update_layout(height=300, yaxis=dict(range=[0, 1.15], tickformat=".0%"),
+                      margin=dict(l=4, r=4, t=10, b=4))  # fmt: skip
+    return fig
+
+
+def logits(values: torch.Tensor) -> go.Figure:
+    """The linear layer's ten outputs."""
+    z = values.reshape(-1).detach().cpu().double().numpy()
+    colours = np.where(z >= 0, "#d6604d", "#4393c3")
+    fig = go.Figure(go.Bar(x=list(CLASS_NAMES), y=z, marker_color=colours,
+                           hovertemplate="%{x}: %{y:.6f}<extra></extra>"))  # fmt: skip
+    fig.update_layout(height=260, margin=dict(l=4, r=4, t=10, b=4))
+    return fig
+
+
+def contributions(products: torch.Tensor, top: list[int], labels: list[str]) -> go.Figure:
+    """The features pushing the predicted class's logit most, as horizontal bars."""
+    vals = [float(products[k]) for k in top][::-1]
+    fig = go.Figure(go.Bar(x=vals, y=labels[::-1], orientation="h",
+                           marker_color=["#d6604d" if v >= 0 else "#4393c3" for v in vals],
+                           hovertemplate="%{y}: %{x:.5f}<extra></extra>"))  # fmt: skip
+    fig.update_layout(height=40 + 24 * len(vals), margin=dict(l=4, r=4, t=10, b=4))
+    return fig
