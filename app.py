@@ -5,10 +5,15 @@ import streamlit as st
 from ui.frame import ICON, PAGES, TITLE, sidebar
 
 st.set_page_config(page_title=TITLE, page_icon=ICON, layout="wide")
-pages = [
-    st.Page(path, title=title, url_path=url, icon=icon, default=i == 0)
-    for i, (path, title, url, icon) in enumerate(PAGES)
-]
+
+
+def start() -> None:
+    """`/` opens the explorer at its own address, so every link reads `/explore?...`."""
+    st.switch_page("pages/explore.py", query_params=st.query_params.to_dict())
+
+
+pages = [st.Page(start, title="Start", default=True, visibility="hidden")]
+pages += [st.Page(path, title=title, url_path=url, icon=icon) for path, title, url, icon in PAGES]
 page = st.navigation(pages)
 sidebar()
 page.run()

@@ -71,6 +71,7 @@ def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     from .servers import launch_browser
 
+    sync_api.expect.set_options(timeout=30_000)  # a busy 2-core machine is slow to rerun
     with sync_api.sync_playwright() as pw:
         b = launch_browser(pw)
         yield b

@@ -10,8 +10,14 @@ from ui.frame import TITLE
 APP = "../app.py"  # AppTest resolves paths against this file
 
 
-def test_home_shows_title_model_and_device():
+def test_root_runs_the_explorer():
     at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "Layer explorer"
+
+
+def test_home_shows_title_model_and_device():
+    at = AppTest.from_file(APP, default_timeout=60).switch_page("pages/home.py").run()
     assert not at.exception
     assert at.title[0].value == TITLE
     sidebar = " ".join(m.value for m in at.sidebar.markdown)
@@ -22,7 +28,7 @@ def test_home_shows_title_model_and_device():
 
 
 def test_sidebar_switches_to_the_untrained_model():
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=60).switch_page("pages/home.py").run()
     picker = at.sidebar.selectbox(key="model_choice")
     assert picker.value == "Pretrained (shipped)"
     picker.select("Untrained (seed 42 init)").run()

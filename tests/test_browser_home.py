@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from ui.frame import TITLE
@@ -9,12 +11,19 @@ from ui.frame import TITLE
 from .servers import streamlit_server
 
 
-def test_home_in_a_browser(page, app_url):
+def test_root_opens_the_explorer_at_its_own_address(page, app_url):
     page.goto(app_url + "/")
-    expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
+    expect(page.get_by_role("heading", name="Layer explorer")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/explore"))
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar).to_contain_text("hidden_units=10")
     expect(sidebar).to_contain_text("Device")
+
+
+def test_about_page(page, app_url):
+    page.goto(app_url + "/home")
+    expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
+    expect(page.get_by_test_id("stSidebarNav")).to_contain_text("Explore layers")
 
 
 def test_first_request_is_a_deep_link(page, real_data):

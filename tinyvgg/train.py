@@ -19,7 +19,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +163,7 @@ def fit(
     """Train a fresh TinyVGG as `cfg` says; `stop` (Event or callable) is checked every step."""
     cfg = cfg or TrainConfig()
     cfg.validate()
+    cfg = replace(cfg, lr=cfg.learning_rate)  # record the learning rate actually used
     emit = on_event or (lambda event: None)
     device = pick_device(cfg.device)
     if cfg.threads:

@@ -117,10 +117,13 @@ def _map_figure(t: torch.Tensor, title: str):
 
 
 def _on_map_click() -> None:
+    """A click on the output map: its overlay point carries (channel, row, column, value)."""
     points = st.session_state["ex_map"].selection.get("points", [])
-    if points and points[0].get("customdata") is not None:
-        c, i, j = (int(v) for v in points[0]["customdata"][:3])
-        st.session_state[es.K_CELL] = (c, i, j)
+    data = points[0].get("customdata") if points else None
+    if isinstance(data, dict):  # plotly may hand arrays over as {"0": .., "1": ..}
+        data = [data[k] for k in sorted(data, key=int)]
+    if data is not None and len(data) >= 3:
+        st.session_state[es.K_CELL] = tuple(int(v) for v in list(data)[:3])
 
 
 def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:

@@ -52,16 +52,21 @@ def clickable_maps(chw: torch.Tensor, title: str, cell: tuple[int, int, int] | N
     (channel, row, column) as customdata, so a click selects that output cell.
     """
     fig = feature_maps(chw, title=title)
+    fig.update_traces(hoverinfo="skip", hovertemplate=None, selector=dict(type="heatmap"))
     c_n, h, w = chw.shape
     cols = min(c_n, 5)
     ii, jj = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
     for c in range(c_n):
+        values = chw[c].detach().cpu().double().numpy().ravel()
         fig.add_trace(
             go.Scatter(
                 x=jj.ravel(), y=ii.ravel(), mode="markers",
                 marker=dict(size=max(4, 140 // max(h, w)), opacity=0.01, color="black"),
-                customdata=np.stack([np.full(h * w, c), ii.ravel(), jj.ravel()], axis=1),
-                hoverinfo="skip", showlegend=False,
+                customdata=np.stack([np.full(h * w, c), ii.ravel(), jj.ravel(), values], axis=1),
+                # hover must stay on (not "skip"): a click selects the hovered point
+                hovertemplate="channel %{customdata[0]}, row %{customdata[1]}, "
+                "col %{customdata[2]}: %{customdata[3]:.4f}<extra>click for the arithmetic</extra>",
+                showlegend=False,
             ),
             row=c // cols + 1, col=c % cols + 1,
         )  # fmt: skip

@@ -1,0 +1,96 @@
+"""The explorer in Debian's Chromium: stepping, clicking a cell, a first deep link."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tinyvgg.model import LAYER_NAMES
+
+from .servers import streamlit_server
+
+SHAPES = {
+    "input": "[1, 1, 28, 28]", "conv_1_1": "[1, 10, 28, 28]", "relu_1_1": "[1, 10, 28, 28]",
+    "conv_1_2": "[1, 10, 28, 28]", "relu_1_2": "[1, 10, 28, 28]", "max_pool_1": "[1, 10, 14, 14]",
+    "conv_2_1": "[1, 10, 14, 14]", "relu_2_1": "[1, 10, 14, 14]", "conv_2_2": "[1, 10, 14, 14]",
+    "relu_2_2": "[1, 10, 14, 14]", "max_pool_2": "[1, 10, 7, 7]", "flatten": "[1, 490]",
+    "linear": "[1, 10]", "softmax": "[1, 10]",
+}  # fmt: skip
+
+
+def _heading(page: Page):
+    return page.get_by_role("heading", level=3).filter(has_text=" · ").first
+
+
+def test_step_through_every_layer_with_next(page, app_url):
+    page.goto(app_url + "/explore?sample=0&layer=input")
+    expect(_heading(page)).to_contain_text("input · Input")
+    for name in ["input", *LAYER_NAMES, "softmax"]:
+        expect(_heading(page)).to_contain_text(f"{name} · ")
+        expect(_heading(page)).to_contain_text(SHAPES[name])
+        if name != "softmax":
+            page.get_by_role("button", name="Next ▶").click()
+    expect(page.get_by_role("button", name="Next ▶")).to_be_disabled()
+
+
+def _click_cell(page: Page, chart, c: int, i: int, j: int) -> None:
+    """Click output cell (c, i, j) of the clickable map, using plotly's own axis mapping.
+
+    Plotly picks the clicked point from its hover label, so hover first and wait for the
+    label to name the cell (retrying while the page still moves under the mouse).
+    """
+    plot = chart.locator(".js-plotly-plot").first
+    label = chart.locator(".hoverlayer .hovertext")
+    for _ in range(10):
+        plot.scroll_into_view_if_needed()
+        xy = plot.evaluate(
+            """(gd, [c, i, j]) => {
+                const s = c === 0 ? '' : String(c + 1);
+                const xa = gd._fullLayout['xaxis' + s], ya = gd._fullLayout['yaxis' + s];
+                return [xa._offset + xa.d2p(j), ya._offset + ya.d2p(i)];
+            }""",
+            [c, i, j],
+        )
+        box = plot.bounding_box()
+        x, y = box["x"] + xy[0], box["y"] + xy[1]
+        page.mouse.move(x - 3, y - 3)
+        page.mouse.move(x, y)
+        try:
+            expect(label).to_contain_text(f"channel {c}, row {i}, col {j}", timeout=2_000)
+        except AssertionError:
+            continue
+        page.mouse.click(x, y)
+        return
+    raise AssertionError(f"could not hover cell {(c, i, j)}")
+
+
+def wait_idle(page: Page) -> None:
+    """Until the app has finished its run (Streamlit's running indicator is gone)."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+
+
+def test_click_a_cell_and_see_its_arithmetic(page, app_url):
+    page.goto(app_url + "/explore?sample=0&layer=conv_1_2&cell=0,0,0")
+    expect(page.get_by_text("conv_1_2[0, 0, 0, 0]")).to_be_visible()
+    wait_idle(page)
+    charts = page.get_by_test_id("stPlotlyChart")
+    output_map = charts.nth(1)
+    output_map.scroll_into_view_if_needed()
+    _click_cell(page, output_map, 2, 12, 15)
+    expect(page.get_by_text("conv_1_2[0, 2, 12, 15]")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(re.compile(r"✓ equals the activation"))).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    assert "cell=2%2C12%2C15" in page.url or "cell=2,12,15" in page.url
+
+
+def test_deep_link_as_the_first_request_to_a_fresh_server(page, real_data):
+    with streamlit_server() as url:
+        page.goto(url + "/explore?sample=123&layer=conv_2_1&cell=3,5,7")
+        expect(_heading(page)).to_contain_text("conv_2_1 · Conv2d", timeout=60_000)
+        expect(page.get_by_text("conv_2_1[0, 3, 5, 7]")).to_be_visible()
+        expect(page.get_by_role("link", name="app", exact=True)).to_have_count(0)
+        expect(page.get_by_test_id("stSidebar")).to_contain_text("Model in use")
+        page.goto(url + "/explore?source=random&seed=42&layer=relu_1_1")
+        expect(_heading(page)).to_contain_text("relu_1_1 · ReLU")
+        expect(page.get_by_text("torch.randn(1, 28, 28), seed 42")).to_be_visible()
