@@ -56,6 +56,8 @@ bench: setup dataset
 	$(PY) bench/train_speed.py --epochs 1
 
 # Reproduce the shipped weights (the README gives the recipe).
+WEIGHTS_ARGS ?= --epochs 15 --lr 0.1 --batch-size 32 --hidden-units 10 --optimizer sgd \
+	--schedule cosine --seed 42
 weights: setup dataset
 	$(PY) -m tinyvgg.train $(WEIGHTS_ARGS) --out tinyvgg/weights/tinyvgg_fashion_mnist.pt
 

@@ -1,0 +1,25 @@
+"""The shipped checkpoint: small, TinyVGG-10, and at least 90.0% on the real test set."""
+
+from __future__ import annotations
+
+import torch
+
+from tinyvgg.data import DeviceData
+from tinyvgg.model import SHIPPED_CHECKPOINT, load_shipped
+from tinyvgg.train import evaluate
+
+
+def test_shipped_checkpoint_is_small_and_tinyvgg_10():
+    assert SHIPPED_CHECKPOINT.stat().st_size < 100_000
+    model, metrics = load_shipped()
+    assert model.config.hidden_units == 10
+    assert metrics["model_acc"] >= 90.0
+
+
+def test_shipped_checkpoint_reaches_90_percent(real_data):
+    _, test = real_data
+    assert len(test) == 10_000
+    model, metrics = load_shipped()
+    results = evaluate(model, DeviceData.from_split(test, torch.device("cpu")))
+    assert results["model_acc"] >= 90.0, results
+    assert abs(results["model_acc"] - metrics["model_acc"]) < 0.05  # what it claims
