@@ -13,6 +13,7 @@ from ui import explore_state as es
 from ui.explain_view import explain_layer
 from ui.figures import explore as fx
 from ui.figures.common import feature_maps, image
+from ui.memo import memo
 from ui.resources import test_split
 from ui.state import drawn_input
 
@@ -117,13 +118,14 @@ def _map_figure(t: torch.Tensor, title: str):
 
 
 def _on_map_click() -> None:
-    """A click on the output map: its overlay point carries (channel, row, column, value)."""
+    """A click on the output map: the overlay point's trace is the channel, x/y the cell."""
     points = st.session_state["ex_map"].selection.get("points", [])
-    data = points[0].get("customdata") if points else None
-    if isinstance(data, dict):  # plotly may hand arrays over as {"0": .., "1": ..}
-        data = [data[k] for k in sorted(data, key=int)]
-    if data is not None and len(data) >= 3:
-        st.session_state[es.K_CELL] = tuple(int(v) for v in list(data)[:3])
+    channels = st.session_state.get("ex_map_channels", 0)
+    if points and channels and {"curve_number", "x", "y"} <= set(points[0]):
+        p = points[0]
+        c = int(p["curve_number"]) - channels  # heatmaps come first, then one overlay each
+        if 0 <= c < channels:
+            st.session_state[es.K_CELL] = (c, int(p["y"]), int(p["x"]))
 
 
 def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
@@ -141,14 +143,24 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
     st.session_state[es.K_CELL] = cell
     left, right = st.columns([1, 2])
     with left:
-        st.plotly_chart(_map_figure(prev.output, f"input: {prev.name} {prev.shape_text}"),
-                        key="ex_prev")  # fmt: skip
+        fig = memo(
+            (id(records), name, "in"),
+            lambda: _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}"),
+        )
+        st.plotly_chart(fig, key="ex_prev")
     with right:
         out = rec.output
         if out.dim() == 4:
-            fig = fx.clickable_maps(out[0], f"output: {name} {rec.shape_text}", cell)
+            title = f"output: {name} {rec.shape_text}"
+            fig = memo(
+                (id(records), name, "out", cell), lambda: fx.clickable_maps(out[0], title, cell)
+            )
+            st.session_state["ex_map_channels"] = out.shape[1]
             st.plotly_chart(fig, key="ex_map", on_select=_on_map_click,
                             selection_mode="points")  # fmt: skip
         else:
-            st.plotly_chart(_map_figure(out, f"{name} {rec.shape_text}"), key="ex_out")
+            fig = memo(
+                (id(records), name, "out"), lambda: _map_figure(out, f"{name} {rec.shape_text}")
+            )
+            st.plotly_chart(fig, key="ex_out")
     explain_layer(records, model, rec, cell, inp)

@@ -8,11 +8,10 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from PIL import Image
-from plotly.subplots import make_subplots
 
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.explain import ConvCell, PoolCell
-from ui.figures.common import colour_range, feature_maps
+from ui.figures.common import colour_range, feature_maps, grid
 
 HIGHLIGHT = "#f5a623"
 
@@ -48,36 +47,33 @@ def thumbnail_png(t: torch.Tensor, size: int = 72) -> bytes:
 def clickable_maps(chw: torch.Tensor, title: str, cell: tuple[int, int, int] | None) -> go.Figure:
     """All channels of a layer's output, with a near-transparent scatter overlay to click on.
 
-    Plotly's selection does not fire on heatmaps; each overlay point carries its
-    (channel, row, column) as customdata, so a click selects that output cell.
+    Plotly's selection does not fire on heatmaps, so a scatter point sits on every cell: a
+    click reports the point's trace (channel = curve number - channels), x (column) and
+    y (row). The overlay carries the values for hover as compact float32 arrays.
     """
     fig = feature_maps(chw, title=title)
     fig.update_traces(hoverinfo="skip", hovertemplate=None, selector=dict(type="heatmap"))
     c_n, h, w = chw.shape
-    cols = min(c_n, 5)
-    ii, jj = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    ii, jj = np.meshgrid(np.arange(h, dtype=np.int16), np.arange(w, dtype=np.int16), indexing="ij")
+    values = chw.detach().cpu().float().numpy().reshape(c_n, -1)
     for c in range(c_n):
-        values = chw[c].detach().cpu().double().numpy().ravel()
+        s = "" if c == 0 else str(c + 1)
         fig.add_trace(
             go.Scatter(
-                x=jj.ravel(), y=ii.ravel(), mode="markers",
+                x=jj.ravel(), y=ii.ravel(), customdata=values[c], mode="markers",
+                xaxis=f"x{s}", yaxis=f"y{s}", showlegend=False,
                 marker=dict(size=max(4, 140 // max(h, w)), opacity=0.01, color="black"),
-                customdata=np.stack([np.full(h * w, c), ii.ravel(), jj.ravel(), values], axis=1),
                 # hover must stay on (not "skip"): a click selects the hovered point
-                hovertemplate="channel %{customdata[0]}, row %{customdata[1]}, "
-                "col %{customdata[2]}: %{customdata[3]:.4f}<extra>click for the arithmetic</extra>",
-                showlegend=False,
-            ),
-            row=c // cols + 1, col=c % cols + 1,
+                hovertemplate=f"channel {c}, row %{{y}}, col %{{x}}: %{{customdata:.4f}}"
+                "<extra>click for the arithmetic</extra>",
+            )
         )  # fmt: skip
     if cell is not None:
         c, i, j = cell
-        axis = "" if c == 0 else str(c + 1)
-        fig.add_shape(
-            type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5, xref=f"x{axis}",
-            yref=f"y{axis}", line=dict(color=HIGHLIGHT, width=3),
-        )  # fmt: skip
-    fig.update_layout(clickmode="event+select", dragmode=False)
+        s = "" if c == 0 else str(c + 1)
+        fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
+                      xref=f"x{s}", yref=f"y{s}", line=dict(color=HIGHLIGHT, width=3))  # fmt: skip
+    fig.update_layout(clickmode="event+select", dragmode=False, hovermode="closest")
     return fig
 
 
@@ -104,14 +100,13 @@ def kernels(weight: torch.Tensor, title: str) -> go.Figure:
     return fig
 
 
-def _matrix(fig, z, row, col, scale, fmt=".3f", mask=None):
-    text = [[("pad" if mask is not None and not mask[a][b] else f"{z[a][b]:{fmt}}")
-             for b in range(len(z[0]))] for a in range(len(z))]  # fmt: skip
-    fig.add_trace(
-        go.Heatmap(z=z, text=text, texttemplate="%{text}", textfont=dict(size=10),
-                   hoverinfo="skip", showscale=False, **scale),
-        row=row, col=col,
-    )  # fmt: skip
+def _matrix(z: torch.Tensor, axes: tuple[str, str], mask: list[list[bool]] | None = None):
+    scale = colour_range(z)
+    text = [[("pad" if mask is not None and not mask[a][b] else f"{float(z[a, b]):.3f}")
+             for b in range(z.shape[1])] for a in range(z.shape[0])]  # fmt: skip
+    return go.Heatmap(z=z.float().numpy(), text=text, texttemplate="%{text}", xaxis=axes[0],
+                      yaxis=axes[1], textfont=dict(size=10), hoverinfo="skip", showscale=False,
+                      **scale)  # fmt: skip
 
 
 def conv_arithmetic(cell: ConvCell) -> go.Figure:
@@ -124,18 +119,15 @@ def conv_arithmetic(cell: ConvCell) -> go.Figure:
             "× kernel",
             f"= products, sum {cell.channel_sums[k]:.4f}",
         ]
-    fig = make_subplots(rows=n, cols=3, subplot_titles=titles, horizontal_spacing=0.06,
-                        vertical_spacing=0.3 / max(n, 1))  # fmt: skip
+    axes, layout = grid(3 * n, 3, titles, square=False, hgap=0.06, vgap=0.25)
     mask = cell.window.inside.tolist()
+    data = []
     for k in range(n):
-        _matrix(fig, cell.patch[k].tolist(), k + 1, 1, colour_range(cell.patch), mask=mask)
-        _matrix(fig, cell.kernel[k].tolist(), k + 1, 2, colour_range(cell.kernel))
-        _matrix(fig, cell.products[k].tolist(), k + 1, 3, colour_range(cell.products))
-    fig.update_yaxes(autorange="reversed", showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_annotations(font_size=11)
-    fig.update_layout(height=110 * n + 40, margin=dict(l=4, r=4, t=30, b=4))
-    return fig
+        data.append(_matrix(cell.patch[k], axes[3 * k], mask))
+        data.append(_matrix(cell.kernel[k], axes[3 * k + 1]))
+        data.append(_matrix(cell.products[k], axes[3 * k + 2]))
+    layout.update(height=110 * n + 40, margin=dict(l=4, r=4, t=30, b=4))
+    return go.Figure(data=data, layout=layout)
 
 
 def pool_window(cell: PoolCell) -> go.Figure:
