@@ -115,14 +115,25 @@ def evaluate(
     }
 
 
-def _stuck_message(loss: float, acc: float, cfg: TrainConfig) -> str | None:
-    if abs(loss - CHANCE_LOSS) > 0.01 or acc > 12.0:
+MIN_STEPS_BEFORE_WARNING = 100  # the first steps of any run sit near chance
+
+
+def _stuck_message(loss: float, acc: float, steps: int, cfg: TrainConfig) -> str | None:
+    """A sentence for a run that cannot learn, or None while it looks healthy."""
+    if steps < MIN_STEPS_BEFORE_WARNING:
+        return None
+    if not math.isfinite(loss) or loss > 10 * CHANCE_LOSS:
+        return (
+            f"Training diverged (loss {loss:.3g}): learning rate {cfg.learning_rate:g} is too "
+            "large for this model; try 0.1 with SGD or 0.001 with Adam."
+        )
+    if not (CHANCE_LOSS - 0.02 <= loss <= CHANCE_LOSS + 0.15) or acc > 12.0:
         return None
     return (
-        f"Training is stuck at chance (loss {loss:.3f} = ln 10, accuracy {acc:.1f}%): the first "
-        f"large {cfg.optimizer.upper()} steps at lr {cfg.learning_rate:g} pushed every ReLU to "
-        f"zero for seed {cfg.seed}, so no gradient flows and the model can only guess. Try "
-        "another seed, a smaller learning rate (0.01), or Adam."
+        f"Training is stuck at chance (loss {loss:.3f} ≈ ln 10 = 2.303, accuracy {acc:.1f}%): "
+        f"the first large {cfg.optimizer.upper()} steps at lr {cfg.learning_rate:g} pushed every "
+        f"ReLU to zero for seed {cfg.seed}, so no gradient flows and the model can only guess. "
+        "Try another seed, a smaller learning rate (0.01), or Adam."
     )
 
 
@@ -212,10 +223,10 @@ def fit(
                     "elapsed_s": now - t0,
                 })  # fmt: skip
                 t_mark, seen_mark = now, seen
-                if not warned and epoch * steps_per_epoch + step >= 300:
-                    if message := _stuck_message(loss, acc, cfg):
-                        emit({"kind": "warning", "message": message})
-                        warned = True
+                done = epoch * steps_per_epoch + step + 1
+                if not warned and (message := _stuck_message(loss, acc, done, cfg)):
+                    emit({"kind": "warning", "message": message})
+                    warned = True
         if stopped:
             break
         train_loss, train_acc = stepper.running(seen)
@@ -227,7 +238,8 @@ def fit(
         }  # fmt: skip
         history.append(event)
         emit(event)
-        if not warned and (message := _stuck_message(train_loss, train_acc, cfg)):
+        done = (epoch + 1) * steps_per_epoch
+        if not warned and (message := _stuck_message(train_loss, train_acc, done, cfg)):
             emit({"kind": "warning", "message": message})
             warned = True
     if device.type == "cuda":
