@@ -13,6 +13,7 @@ ICON = "🧥"
 # (page file, title, URL path, icon); app.py builds the navigation from this list, in order.
 PAGES = [
     ("pages/home.py", "Home", "home", ":material/home:"),
+    ("pages/draw.py", "Draw or upload", "draw", ":material/draw:"),
 ]
 
 
