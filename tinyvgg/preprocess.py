@@ -94,6 +94,8 @@ def open_image(data: bytes) -> tuple[Image.Image, list[str]]:
             im.draft(None, (WORK_SIDE, WORK_SIDE))  # decode at 1/2, 1/4 or 1/8 scale
         im.load()
         ImageOps.exif_transpose(im, in_place=True)  # phone photos store their rotation in EXIF
+    except PreprocessError:
+        raise  # too many pixels: already one sentence (it is a ValueError, caught below)
     except Image.DecompressionBombError as e:
         raise PreprocessError(
             "The image has far too many pixels to decode safely (Pillow's decompression-bomb "
