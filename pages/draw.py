@@ -16,11 +16,18 @@ from ui.state import DrawnInput, model_in_use, set_drawn_input  # noqa: E402
 
 EXPLORER = "pages/explore.py"
 SOURCE_KEY = "draw_source"  # the open tab: "Draw", "Upload" or "Camera"
+GO_KEY = "draw_go_explore"  # set by the explore button's callback
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _preprocess_file(data: bytes, auto_invert: bool) -> Preprocessed:
     return preprocess(data, auto_invert=auto_invert)
+
+
+def _explore(drawn: DrawnInput) -> None:
+    # A callback, so the click survives a rerun before the script reaches the button.
+    set_drawn_input(drawn)
+    st.session_state[GO_KEY] = True
 
 
 def show_prediction(pre: Preprocessed, label: str) -> None:
@@ -31,8 +38,11 @@ def show_prediction(pre: Preprocessed, label: str) -> None:
     left.plotly_chart(input_preview(pre.tensor, height=260), key="draw_preview")
     right.plotly_chart(top_k_bars(top, height=260), key="draw_top3")
     st.caption(f"Model: {current.name} · input: {label}")
-    if st.button("Explore layer by layer", type="primary", icon=":material/layers:"):
-        set_drawn_input(DrawnInput(pre.tensor.detach().cpu().clone(), label))
+    st.button(
+        "Explore layer by layer", type="primary", icon=":material/layers:", on_click=_explore,
+        args=(DrawnInput(pre.tensor.detach().cpu().clone(), label),),
+    )  # fmt: skip
+    if st.session_state.pop(GO_KEY, False):
         if any(path == EXPLORER for path, *_ in PAGES):
             st.switch_page(EXPLORER)
         st.info("The layer explorer is not in this build yet; your input is kept for it.")

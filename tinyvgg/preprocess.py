@@ -28,6 +28,8 @@ WORK_SIDE = 1024  # larger pictures are reduced to this longer side first: same 
 CONTENT_LEVEL = 0.2  # a pixel this far from the background (of the image's range) is garment
 MIN_CONTRAST = 16  # grey levels: less between background and garment means a blank image
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)
+# The first bytes of each format: a file that starts like one but fails to open is damaged.
+_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
 # Pillow raises these for files that are cut short or damaged inside.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
 
@@ -102,6 +104,10 @@ def open_image(data: bytes) -> tuple[Image.Image, list[str]]:
             f"guard); the limit is {MAX_PIXELS / 1e6:.0f} megapixels."
         ) from e
     except UnidentifiedImageError as e:
+        if data.startswith(_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+            raise PreprocessError(
+                "The image file is truncated or corrupt, so its pixels cannot be read."
+            ) from e
         raise PreprocessError(
             f"This file is not an image this app can read ({FORMAT_NAMES})."
         ) from e

@@ -24,6 +24,10 @@ def _flip_ink() -> None:  # new paper: ink in the contrasting colour, so strokes
     st.session_state["draw_ink"] = "White" if st.session_state["draw_paper"] == "Black" else "Black"
 
 
+def _clear() -> None:  # a new key gives a new, empty canvas
+    st.session_state["draw_clears"] = st.session_state.get("draw_clears", 0) + 1
+
+
 @st.cache_resource(show_spinner=False)
 def _paper(colour: tuple[int, int, int]) -> Image.Image:
     return Image.new("RGB", (CANVAS_PX, CANVAS_PX), colour)
@@ -52,9 +56,7 @@ def canvas_ui() -> tuple[np.ndarray, tuple[int, int, int]] | None:
         "Undo, redo and reset are in the canvas's toolbar (hover over its top right). The eraser "
         "paints with the paper's colour; a polygon closes when you click its first point again."
     )
-    if st.button("Clear the canvas", icon=":material/delete:"):
-        st.session_state["draw_clears"] = clears + 1
-        st.rerun()
+    st.button("Clear the canvas", icon=":material/delete:", on_click=_clear)
     if not (result.json_data or {}).get("objects") or result.image_data is None:
         return None
     return result.image_data, PAPER[paper]
