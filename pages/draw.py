@@ -19,8 +19,9 @@ SOURCE_KEY = "draw_source"  # the open tab: "Draw", "Upload" or "Camera"
 GO_KEY = "draw_go_explore"  # set by the explore button's callback
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=4, ttl=900, show_spinner=False)
 def _preprocess_file(data: bytes, auto_invert: bool) -> Preprocessed:
+    # Kept as is (not pickled like cache_data would): a photo's steps are megabytes; read-only.
     return preprocess(data, auto_invert=auto_invert)
 
 

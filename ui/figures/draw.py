@@ -13,10 +13,10 @@ CHECKER = 8  # px: the checkerboard behind transparent pixels
 
 def _checkerboard(size: tuple[int, int]) -> Image.Image:
     w, h = size
-    board = Image.new("RGB", (w, h), (255, 255, 255))
+    board = Image.new("RGB", (w, h), (170, 170, 170))  # mid greys: black and white ink show
     for y in range(0, h, CHECKER):
         for x in range((y // CHECKER % 2) * CHECKER, w, 2 * CHECKER):
-            board.paste((204, 204, 204), (x, y, min(x + CHECKER, w), min(y + CHECKER, h)))
+            board.paste((120, 120, 120), (x, y, min(x + CHECKER, w), min(y + CHECKER, h)))
     return board
 
 
