@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
                         picture = draw(name, style, bg, canvas, rng)
                         inputs.append(preprocess(picture).tensor)  # the app's path, auto invert
                         rows.append({"class": name, "style": style, "background": bg,
-                                     "canvas": f"{canvas[0]}x{canvas[1]}"})  # fmt: skip
+                                     "canvas": f"{canvas[0]}x{canvas[1]}",
+                                     "class, style": f"{name}, {style}"})  # fmt: skip
                         if args.save:
                             out = Path(args.save) / f"{name.replace('/', '-')}_{style}_{bg}_"
                             Image.fromarray(np.asarray(picture)).save(
@@ -152,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         "filled_top1": round(sum(r["top1"] for r in filled) / len(filled), 3),
         "by_style": score("style"), "by_background": score("background"),
         "by_canvas": score("canvas"), "by_class": score("class"),
+        "by_class_and_style": score("class, style"),
         "most_common_answer": most_common,
     }))  # fmt: skip
     return 0
