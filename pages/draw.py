@@ -43,9 +43,7 @@ def show_prediction(pre: Preprocessed, label: str) -> None:
         "Explore layer by layer", type="primary", icon=":material/layers:", on_click=_explore,
         args=(DrawnInput(pre.tensor.detach().cpu().clone(), label),),
     )  # fmt: skip
-    if st.session_state.pop(GO_KEY, False):
-        if any(path == EXPLORER for path, *_ in PAGES):
-            st.switch_page(EXPLORER)
+    if explore_clicked:  # and the explorer is not registered (see below)
         st.info("The layer explorer is not in this build yet; your input is kept for it.")
 
 
@@ -59,6 +57,10 @@ def show_steps(pre: Preprocessed, per_row: int = 5) -> None:
         )
         col.caption(step.note)
 
+
+explore_clicked = st.session_state.pop(GO_KEY, False)
+if explore_clicked and any(path == EXPLORER for path, *_ in PAGES):
+    st.switch_page(EXPLORER)  # the explorer reads ui.state.drawn_input()
 
 st.title("Draw or upload a garment")
 st.write(
