@@ -13,6 +13,7 @@ ICON = "🧥"
 # (page file, title, URL path, icon); app.py builds the navigation from this list, in order.
 PAGES = [
     ("pages/explore.py", "Explore layers", "explore", ":material/layers:"),
+    ("pages/draw.py", "Draw or upload", "draw", ":material/draw:"),
     ("pages/home.py", "About", "home", ":material/info:"),
 ]
 

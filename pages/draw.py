@@ -1,0 +1,130 @@
+"""Draw, upload or photograph a garment: the preprocessing step by step, then a prediction."""
+
+import streamlit as st
+
+from ui.frame import ensure_navigation
+
+ensure_navigation()
+
+from tinyvgg.predict import probabilities, top_k  # noqa: E402
+from tinyvgg.preprocess import Preprocessed, PreprocessError, preprocess  # noqa: E402
+from ui.draw_inputs import camera_ui, canvas_ui, upload_ui  # noqa: E402
+from ui.figures.draw import input_preview, thumbnail, top_k_bars  # noqa: E402
+from ui.frame import PAGES  # noqa: E402
+from ui.resources import app_device  # noqa: E402
+from ui.state import DrawnInput, model_in_use, set_drawn_input  # noqa: E402
+
+EXPLORER = "pages/explore.py"
+SOURCE_KEY = "draw_source"  # the open tab: "Draw", "Upload" or "Camera"
+GO_KEY = "draw_go_explore"  # set by the explore button's callback
+
+
+@st.cache_resource(max_entries=4, ttl=900, show_spinner=False)
+def _preprocess_file(data: bytes, auto_invert: bool) -> Preprocessed:
+    # Kept as is (not pickled like cache_data would): a photo's steps are megabytes; read-only.
+    return preprocess(data, auto_invert=auto_invert)
+
+
+def _explore(drawn: DrawnInput) -> None:
+    # A callback, so the click survives a rerun before the script reaches the button.
+    set_drawn_input(drawn)
+    st.session_state[GO_KEY] = True
+
+
+def show_prediction(pre: Preprocessed, label: str) -> None:
+    current = model_in_use()
+    top = top_k(probabilities(current.model, pre.tensor, app_device()), 3)
+    st.markdown(f"Prediction: **{top[0][0]}** ({100 * top[0][1]:.1f}%)")
+    left, right = st.columns([1, 1.2])
+    left.plotly_chart(input_preview(pre.tensor, height=260), key="draw_preview")
+    right.plotly_chart(top_k_bars(top, height=260), key="draw_top3")
+    st.caption(f"Model: {current.name} · input: {label}")
+    st.button(
+        "Explore layer by layer", type="primary", icon=":material/layers:", on_click=_explore,
+        args=(DrawnInput(pre.tensor.detach().cpu().clone(), label),),
+    )  # fmt: skip
+    if explore_clicked:  # and the explorer is not registered (see below)
+        st.info("The layer explorer is not in this build yet; your input is kept for it.")
+
+
+def show_steps(pre: Preprocessed, per_row: int = 5) -> None:
+    for i, step in enumerate(pre.steps):
+        if i % per_row == 0:
+            cols = st.columns(per_row)
+        col, (w, h) = cols[i % per_row], step.size
+        col.image(
+            thumbnail(step.image), caption=f"{i + 1}. {step.name} · {w}×{h}", output_format="PNG"
+        )
+        col.caption(step.note)
+
+
+explore_clicked = st.session_state.pop(GO_KEY, False)
+if explore_clicked and any(path == EXPLORER for path, *_ in PAGES):
+    st.switch_page(EXPLORER)  # the explorer reads ui.state.drawn_input()
+
+st.title("Draw or upload a garment")
+st.write(
+    "Draw a garment, upload a picture or take a photo. The page turns it into the 28×28 greyscale "
+    "image the model was trained on (a light garment on black, filling the frame), step by step, "
+    "and shows what the model makes of it."
+)
+inputs, outputs = st.columns(2, gap="large")
+with inputs:
+    draw_tab, upload_tab, camera_tab = st.tabs(
+        ["Draw", "Upload", "Camera"], key=SOURCE_KEY, on_change="rerun"
+    )
+    with draw_tab:
+        drawn = canvas_ui()
+    with upload_tab:
+        try:
+            uploaded = upload_ui()
+        except PreprocessError as e:  # over the size limit: shown with the prediction
+            uploaded = e
+    with camera_tab:  # only while open: the browser asks for the camera when it appears
+        photo = camera_ui() if camera_tab.open else None
+
+pre, label = None, ""
+with outputs:
+    st.subheader("Prediction")
+    auto_invert = st.toggle(
+        "Invert dark-on-light images automatically",
+        value=True,
+        key="draw_auto_invert",
+        help="Fashion-MNIST garments are light on black. When the garment is darker than its "
+        "background, the image is inverted. Turn this off for a photo of a light garment that "
+        "already has a dark background.",
+    )
+    hint = "Draw a garment on the canvas to see what the model makes of it."
+    try:
+        if draw_tab.open and drawn is not None:
+            array, paper = drawn
+            pre, label = preprocess(array, auto_invert=auto_invert, background=paper), "drawing"
+        elif upload_tab.open:
+            hint = (
+                f"Upload a picture of a garment, up to {st.get_option('server.maxUploadSize')} "
+                "MB, to see what the model makes of it. A file shown in red was refused: point at "
+                "it to see why."
+            )
+            if isinstance(uploaded, PreprocessError):
+                raise uploaded
+            if uploaded is not None:
+                with st.spinner("Reading the image…"):
+                    pre = _preprocess_file(uploaded[0], auto_invert)
+                label = f"upload: {uploaded[1]}"
+        elif camera_tab.open:
+            hint = "Take a photo of a garment to see what the model makes of it."
+            if photo is not None:
+                pre, label = _preprocess_file(photo, auto_invert), "camera photo"
+    except PreprocessError as e:
+        st.error(str(e))
+    else:
+        if pre is None:
+            st.info(hint)
+        else:
+            show_prediction(pre, label)
+            for note in pre.notes:
+                st.info(note, icon=":material/info:")
+
+if pre is not None:
+    st.subheader("From your image to the model's input")
+    show_steps(pre)

@@ -1,0 +1,124 @@
+"""The draw page through AppTest: the upload and camera paths, bad files, the explorer hand-off."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from tinyvgg.data import CLASS_NAMES
+from tinyvgg.model import load_shipped
+from tinyvgg.preprocess import preprocess
+from ui.frame import PAGES
+from ui.state import DRAWN_KEY
+
+from .test_preprocess import encode, garment
+
+APP = "../app.py"
+PAGE = "pages/draw.py"
+
+
+def _draw_page(tab: str = "Upload") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    at.session_state["draw_source"] = tab  # the tabs' key: which input is open
+    return at.run()
+
+
+def _expected_top1(data: bytes, auto_invert: bool = True) -> str:
+    model, _ = load_shipped()
+    with torch.no_grad():
+        logits = model(preprocess(data, auto_invert=auto_invert).tensor.unsqueeze(0))
+    return CLASS_NAMES[int(logits.argmax())]
+
+
+def _captions(at: AppTest) -> str:
+    """Captions, the steps' image captions among them."""
+    return " | ".join([c.value for c in at.caption] + [c for im in at.image for c in im.captions])
+
+
+def test_page_opens_on_the_canvas_with_a_hint():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Draw or upload a garment"
+    assert "Draw a garment on the canvas" in at.info[0].value
+    assert "pages/draw.py" in [p[0] for p in PAGES]
+
+
+def test_upload_path_shows_steps_and_the_models_prediction():
+    at = _draw_page("Upload")
+    assert "Upload a picture" in at.info[0].value
+    data = encode(garment(ink=30, paper=245).convert("RGB"), "JPEG", quality=90)
+    at.file_uploader(key="draw_upload").upload("tshirt.jpg", data, "image/jpeg").run()
+    assert not at.exception and not at.error
+    prediction = next(m.value for m in at.markdown if m.value.startswith("Prediction:"))
+    assert f"**{_expected_top1(data)}**" in prediction
+    captions = _captions(at)
+    for step in ("1. original · 200×160", "4. inverted", "6. cropped", "8. 28x28 · 28×28",
+                 "9. input · 28×28", "input: upload: tshirt.jpg"):  # fmt: skip
+        assert step in captions, step
+
+
+def test_bad_uploads_give_one_sentence_and_the_page_recovers():
+    at = _draw_page("Upload")
+    for name, data, words in [
+        ("notes.png", b"just some text", "not an image"),
+        ("half.png", encode(garment())[:200], "truncated or corrupt"),
+        ("blank.png", encode(garment(ink=0)), "blank"),
+        ("huge.png", b"\x89PNG" + bytes(6 * 2**20), "over the upload limit of 5 MB"),
+    ]:
+        at.file_uploader(key="draw_upload").upload(name, data, "image/png").run()
+        assert not at.exception, name
+        assert len(at.error) == 1 and words in at.error[0].value, name
+        assert not any(m.value.startswith("Prediction:") for m in at.markdown)
+    good = encode(garment())
+    at.file_uploader(key="draw_upload").upload("good.png", good, "image/png").run()
+    assert not at.exception and not at.error
+    assert any(f"**{_expected_top1(good)}**" in m.value for m in at.markdown)
+
+
+def test_auto_invert_toggle():
+    at = _draw_page("Upload")
+    data = encode(garment(ink=30, paper=245))
+    at.file_uploader(key="draw_upload").upload("dark.png", data, "image/png").run()
+    assert "4. inverted" in _captions(at)
+    at.toggle(key="draw_auto_invert").set_value(False).run()
+    assert not at.exception
+    assert "4. not inverted" in _captions(at) and "automatic inversion is off" in _captions(at)
+    prediction = next(m.value for m in at.markdown if m.value.startswith("Prediction:"))
+    assert f"**{_expected_top1(data, auto_invert=False)}**" in prediction
+
+
+def test_camera_photo():
+    at = _draw_page("Camera")
+    assert "localhost or over HTTPS" in _captions(at)
+    photo = encode(garment(ink=30, paper=245).convert("RGB"), "JPEG")
+    at.camera_input(key="draw_camera").upload("photo.jpg", photo).run()
+    assert not at.exception and not at.error
+    assert "input: camera photo" in _captions(at)
+
+
+def test_explore_button_hands_the_tensor_over():
+    at = _draw_page("Upload")
+    data = encode(garment())
+    at.file_uploader(key="draw_upload").upload("tshirt.png", data, "image/png").run()
+    next(b for b in at.button if b.label == "Explore layer by layer").click().run()
+    drawn = at.session_state[DRAWN_KEY]
+    assert drawn.label == "upload: tshirt.png"
+    assert torch.equal(drawn.tensor, preprocess(data).tensor)
+    assert not at.exception
+    if not any(p[0] == "pages/explore.py" for p in PAGES):
+        assert "not in this build yet" in at.info[-1].value
+
+
+@pytest.mark.parametrize("tab", ["Draw", "Camera"])
+def test_an_upload_is_only_used_while_its_tab_is_open(tab):
+    at = _draw_page("Upload")
+    at.file_uploader(key="draw_upload").upload("x.png", encode(garment()), "image/png").run()
+    assert any(m.value.startswith("Prediction:") for m in at.markdown)
+    at.session_state["draw_source"] = tab
+    at.run()
+    assert not at.exception
+    assert not any(m.value.startswith("Prediction:") for m in at.markdown)

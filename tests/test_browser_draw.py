@@ -1,0 +1,79 @@
+"""The draw page in Debian's Chromium: draw with the mouse, upload files, bad files."""
+
+from __future__ import annotations
+
+import io
+
+import torch
+from PIL import Image
+from playwright.sync_api import expect
+
+from tinyvgg.data import CLASS_NAMES
+from tinyvgg.model import load_shipped
+from tinyvgg.preprocess import preprocess
+
+T = 60_000  # ms: a busy 2-core machine reruns slowly
+
+
+def _open(page, app_url):
+    page.goto(app_url + "/draw")
+    expect(page.get_by_role("heading", name="Draw or upload a garment")).to_be_visible(timeout=T)
+
+
+def _uploader(page):
+    page.get_by_role("tab", name="Upload").click()
+    expect(page.get_by_text("Upload a picture of a garment")).to_be_visible(timeout=T)
+    return page.get_by_test_id("stFileUploaderDropzoneInput")
+
+
+def test_draw_with_the_mouse_and_see_a_prediction(page, app_url):
+    _open(page, app_url)
+    expect(page.get_by_text("Draw a garment on the canvas to see")).to_be_visible(timeout=T)
+    canvas = page.locator("canvas.upper-canvas")  # Fabric's event layer, above the drawing
+    expect(canvas).to_be_visible(timeout=T)
+    box = canvas.bounding_box()
+    x0, y0 = box["x"], box["y"]
+    # A trouser-like outline: down, across, up, across.
+    page.mouse.move(x0 + 110, y0 + 40)
+    page.mouse.down()
+    for x, y in [(110, 280), (150, 280), (160, 120), (170, 280), (210, 280), (210, 40), (110, 40)]:
+        page.mouse.move(x0 + x, y0 + y, steps=8)
+    page.mouse.up()
+    expect(page.get_by_text("Prediction:", exact=False)).to_be_visible(timeout=T)
+    expect(page.get_by_text("28×28 input").first).to_be_visible(timeout=T)  # the preview's title
+    expect(page.get_by_text("9. input · 28×28")).to_be_visible(timeout=T)
+    expect(page.get_by_text("transparency put on white")).to_be_visible(timeout=T)
+    expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
+    # The drawing stays when another tab is opened and closed again.
+    page.get_by_role("tab", name="Upload").click()
+    page.get_by_role("tab", name="Draw").click()
+    expect(page.get_by_text("Prediction:", exact=False)).to_be_visible(timeout=T)
+
+
+def test_upload_a_garment(page, app_url, real_data):
+    _, test = real_data
+    buf = io.BytesIO()
+    Image.fromarray(test.images[0].numpy()).save(buf, "PNG")
+    model, _ = load_shipped()
+    with torch.no_grad():
+        expected = CLASS_NAMES[int(model(preprocess(buf.getvalue()).tensor[None]).argmax())]
+    _open(page, app_url)
+    _uploader(page).set_input_files(
+        {"name": "item0.png", "mimeType": "image/png", "buffer": buf.getvalue()}
+    )
+    expect(page.get_by_text(f"Prediction: {expected}")).to_be_visible(timeout=T)
+    expect(page.get_by_text("input: upload: item0.png")).to_be_visible(timeout=T)
+    expect(page.get_by_text("1. original · 28×28")).to_be_visible(timeout=T)
+
+
+def test_upload_a_non_image_and_an_oversized_file(page, app_url):
+    _open(page, app_url)
+    upload = _uploader(page)
+    upload.set_input_files({"name": "notes.png", "mimeType": "image/png", "buffer": b"not a png"})
+    expect(page.get_by_text("This file is not an image this app can read")).to_be_visible(timeout=T)
+    # Over server.maxUploadSize (5 MB): Streamlit refuses it in the browser, with its sentence.
+    upload.set_input_files(
+        {"name": "huge.png", "mimeType": "image/png", "buffer": b"\x89PNG" + bytes(6 * 2**20)}
+    )
+    chip = page.get_by_test_id("stFileChip").filter(has_text="huge.png")
+    expect(chip).to_contain_text("File must be 5.0MB or smaller.", timeout=T)

@@ -1,0 +1,103 @@
+"""Classify image files with a TinyVGG, through the same preprocessing as the app's draw page.
+
+    python -m tinyvgg.predict [--checkpoint PATH] [--top 3] [--no-invert] IMAGE...
+
+Prints one JSON line per image: {"file": ..., "top": [{"class": ..., "prob": ...}, ...]} or
+{"file": ..., "error": "one sentence"}; exits 1 if any image failed, 2 if the model did not load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from tinyvgg.data import CLASS_NAMES
+from tinyvgg.device import DeviceError, pick_device
+from tinyvgg.model import SHIPPED_CHECKPOINT, CheckpointError, TinyVGG, load_checkpoint
+from tinyvgg.preprocess import PreprocessError, preprocess
+
+MAX_FILE_MB = 50  # the CLI reads whole files; the app's own limit is server.maxUploadSize
+
+
+@torch.inference_mode()
+def probabilities(model: TinyVGG, x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Softmax of the model's logits for one (1, 28, 28) input -> (classes,) on the CPU."""
+    logits = model(x.unsqueeze(0).to(device))  # (1, classes)
+    return torch.softmax(logits, dim=1)[0].float().cpu()
+
+
+def top_k(probs: torch.Tensor, k: int = 3) -> list[tuple[str, float]]:
+    """The k most likely (class name, probability), most likely first."""
+    values, indices = probs.topk(min(k, probs.numel()))
+    names = CLASS_NAMES if probs.numel() == len(CLASS_NAMES) else None
+    return [
+        (names[i] if names else f"class {i}", float(v))
+        for v, i in zip(values.tolist(), indices.tolist(), strict=True)
+    ]
+
+
+def _read(path: str) -> bytes:
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_MB * 2**20:
+            raise PreprocessError(f"The file is {size / 2**20:.0f} MB, over {MAX_FILE_MB} MB.")
+        return p.read_bytes()
+    except IsADirectoryError as e:
+        raise PreprocessError("This is a folder, not an image file.") from e
+    except FileNotFoundError as e:
+        raise PreprocessError("No such file.") from e
+    except OSError as e:
+        raise PreprocessError(f"The file cannot be read ({e.strerror or e}).") from e
+
+
+def classify_file(
+    path: str, model: TinyVGG, device: torch.device, top: int = 3, auto_invert: bool = True
+) -> dict:
+    """One JSON-ready line for one file: its top classes, or its error as one sentence."""
+    try:
+        x = preprocess(_read(path), auto_invert=auto_invert).tensor
+    except PreprocessError as e:
+        return {"file": path, "error": str(e)}
+    pairs = top_k(probabilities(model, x, device), top)
+    return {"file": path, "top": [{"class": c, "prob": p} for c, p in pairs]}
+
+
+def _positive(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m tinyvgg.predict", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, WebP, BMP or GIF files")
+    p.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT))
+    p.add_argument("--top", type=_positive, default=3, help="how many classes to list")
+    p.add_argument("--no-invert", action="store_true", help="never invert light backgrounds")
+    p.add_argument("--device", default=None, help="auto, cuda, mps or cpu")
+    args = p.parse_args(argv)
+    try:
+        device = pick_device(args.device)
+        model, _metrics = load_checkpoint(args.checkpoint)
+    except (CheckpointError, DeviceError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    model = model.to(device).eval()
+    failed = False
+    for path in args.images:
+        line = classify_file(path, model, device, args.top, not args.no_invert)
+        failed |= "error" in line
+        print(json.dumps(line), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,273 @@
+"""Any image (an upload, a canvas drawing, a photo) -> the 1x28x28 tensor the model sees.
+
+Fashion-MNIST items are light garments on a black background, cropped so that the longer side
+of the garment spans all 28 pixels, centred, with the brightest pixel at 255 (Xiao et al. 2017;
+in the test set 98% of items touch two opposite edges and 99.9% span at least 26 pixels).
+`preprocess()` brings any picture to that form and keeps every intermediate image, with its
+size, so a page can show the way there step by step. Pillow reads, converts and composites;
+torchvision pads, resizes and makes the tensor.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torchvision.transforms.functional as TF
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from tinyvgg.model import IMAGE_SIZE
+
+FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
+FORMAT_NAMES = "PNG, JPEG, WebP, BMP or GIF"
+MAX_PIXELS = 25_000_000  # checked from the header, before decoding; Pillow's own guard is 89M
+WORK_SIDE = 1024  # larger pictures are reduced to this longer side first: same result, faster
+CONTENT_LEVEL = 0.2  # a pixel this far from the background (of the image's range) is garment
+MIN_CONTRAST = 16  # grey levels: less between background and garment means a blank image
+WHITE, BLACK = (255, 255, 255), (0, 0, 0)
+# The first bytes of each format: a file that starts like one but fails to open is damaged.
+_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+# Pillow raises these for files that are cut short or damaged inside.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
+
+
+class PreprocessError(ValueError):
+    """An image this app cannot use; the message is one sentence for the user."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One intermediate image on the way to the model's input."""
+
+    name: str  # e.g. "greyscale"
+    image: Image.Image
+    note: str = ""  # what happened, in a few words
+
+    @property
+    def size(self) -> tuple[int, int]:  # (width, height), as Pillow gives it
+        return self.image.size
+
+    def __repr__(self) -> str:
+        return (
+            f"Step({self.name!r}, {self.image.mode} {self.size[0]}x{self.size[1]}, {self.note!r})"
+        )
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    tensor: torch.Tensor  # (1, 28, 28) float32 in [0, 1]
+    steps: tuple[Step, ...]  # original first, the model's input last
+    inverted: bool  # the colours were inverted (a light background)
+    notes: tuple[str, ...] = ()  # conversions worth telling the user (first frame, 16-bit, ...)
+
+
+def check_file_size(n_bytes: int, limit_mb: float) -> None:
+    """Refuse a file over the upload limit (Streamlit's server.maxUploadSize, in MB)."""
+    if n_bytes > limit_mb * 1024 * 1024:
+        raise PreprocessError(
+            f"The file is {n_bytes / 2**20:.1f} MB, over the upload limit of {limit_mb:g} MB."
+        )
+
+
+def _check_pixels(size: tuple[int, int]) -> None:
+    w, h = size
+    if w * h > MAX_PIXELS:
+        raise PreprocessError(
+            f"The image is {w}x{h} pixels ({w * h / 1e6:.0f} megapixels), over this app's limit "
+            f"of {MAX_PIXELS / 1e6:.0f} megapixels."
+        )
+
+
+def open_image(data: bytes) -> tuple[Image.Image, list[str]]:
+    """Decode an image file's bytes (first frame), checking its pixel count before decoding."""
+    if len(data) == 0:
+        raise PreprocessError("The file is empty (0 bytes).")
+    notes = []
+    try:
+        im = Image.open(io.BytesIO(data), formats=FORMATS)
+        _check_pixels(im.size)  # the header is read; the pixels are not yet
+        if getattr(im, "is_animated", False):
+            notes.append("Animated image: using its first frame.")
+            im.seek(0)
+        if im.format == "JPEG" and max(im.size) > 2 * WORK_SIDE:
+            im.draft(None, (WORK_SIDE, WORK_SIDE))  # decode at 1/2, 1/4 or 1/8 scale
+        im.load()
+        ImageOps.exif_transpose(im, in_place=True)  # phone photos store their rotation in EXIF
+    except PreprocessError:
+        raise  # too many pixels: already one sentence (it is a ValueError, caught below)
+    except Image.DecompressionBombError as e:
+        raise PreprocessError(
+            "The image has far too many pixels to decode safely (Pillow's decompression-bomb "
+            f"guard); the limit is {MAX_PIXELS / 1e6:.0f} megapixels."
+        ) from e
+    except UnidentifiedImageError as e:
+        if data.startswith(_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+            raise PreprocessError(
+                "The image file is truncated or corrupt, so its pixels cannot be read."
+            ) from e
+        raise PreprocessError(
+            f"This file is not an image this app can read ({FORMAT_NAMES})."
+        ) from e
+    except _DECODE_ERRORS as e:
+        raise PreprocessError(
+            "The image file is truncated or corrupt, so its pixels cannot be read."
+        ) from e
+    return im, notes
+
+
+def _from_array(a: np.ndarray) -> Image.Image:
+    """A canvas's (H, W, 4) uint8 RGBA array, or any (H, W[, 1|3|4]) uint8/uint16 array."""
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or 0 in a.shape:
+        raise PreprocessError(f"An array of shape {tuple(a.shape)} is not an image.")
+    if a.dtype == np.uint16 and a.ndim == 2:
+        return Image.fromarray(a)
+    if a.dtype != np.uint8:
+        raise PreprocessError(f"An image array must hold uint8 values, not {a.dtype}.")
+    return Image.fromarray(np.ascontiguousarray(a))
+
+
+def to_rgba(im: Image.Image) -> tuple[Image.Image, list[str]]:
+    """Any Pillow mode -> RGBA, scaling 16-bit and float greyscale instead of clipping it."""
+    notes = []
+    if im.mode.startswith("I"):  # I;16 (16-bit PNG) and I: Pillow's convert("L") would clip
+        a = np.asarray(im).astype(np.float64)
+        im = Image.fromarray(np.clip(a / 257.0, 0, 255).round().astype(np.uint8))
+        notes.append("16-bit greyscale scaled to 8 bits.")
+    elif im.mode == "F":
+        a = np.asarray(im).astype(np.float64)
+        scale = 255.0 if np.nanmax(a) <= 1.0 else 1.0
+        im = Image.fromarray(np.clip(np.nan_to_num(a * scale), 0, 255).round().astype(np.uint8))
+    elif im.mode == "CMYK":
+        im = im.convert("RGB")
+        notes.append("CMYK colours converted to RGB.")
+    elif im.mode in ("P", "PA") and ("transparency" in im.info or im.mode == "PA"):
+        notes.append("Palette image with a transparent colour.")
+    elif im.mode not in ("1", "L", "LA", "La", "P", "RGB", "RGBA", "RGBa", "RGBX"):
+        try:
+            im = im.convert("RGB")  # YCbCr, HSV, ...
+        except ValueError as e:
+            raise PreprocessError(f"Images in colour mode {im.mode} are not supported.") from e
+    return im.convert("RGBA"), notes
+
+
+def _contrasting(rgba: Image.Image, alpha: np.ndarray) -> tuple[int, int, int]:
+    """White behind dark ink, black behind light ink (ink = the visible pixels)."""
+    luma = np.asarray(rgba.convert("L"), dtype=np.float64)
+    ink = float((luma * alpha).sum() / alpha.sum())
+    return WHITE if ink < 128 else BLACK
+
+
+def composite(
+    rgba: Image.Image, background: tuple[int, int, int] | None
+) -> tuple[Image.Image, str]:
+    """Put the image on an opaque background (the given colour, or one contrasting the ink)."""
+    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64)
+    if alpha.max() == 0:
+        raise PreprocessError("The image is blank: every pixel is transparent.")
+    if alpha.min() == 255:
+        return rgba.convert("RGB"), "no transparency"
+    colour = background or _contrasting(rgba, alpha)
+    base = Image.new("RGBA", rgba.size, (*colour, 255))
+    name = "white" if colour == WHITE else "black" if colour == BLACK else f"rgb{colour}"
+    return Image.alpha_composite(base, rgba).convert("RGB"), f"transparency put on {name}"
+
+
+def _border_level(a: np.ndarray) -> float:
+    """The background's grey level: the median of a thin ring around the edge."""
+    k = max(1, round(0.02 * min(a.shape)))
+    ring = np.concatenate([a[:k].ravel(), a[-k:].ravel(), a[:, :k].ravel(), a[:, -k:].ravel()])
+    return float(np.median(ring))
+
+
+def _levels(grey: Image.Image, bg: float) -> Image.Image:
+    """Map the background level to 0 and the brightest pixel to 255 (as Fashion-MNIST has)."""
+    peak = float(np.asarray(grey).max())
+    scale = 255.0 / max(peak - bg, 1.0)
+    return grey.point([int(np.clip(round((v - bg) * scale), 0, 255)) for v in range(256)])
+
+
+def _analyse(a: np.ndarray) -> tuple[float, tuple[int, int, int, int], bool]:
+    """(background level, the garment's bounding box, is the garment darker than the background)."""
+    bg = _border_level(a)
+    diff = a.astype(np.float64) - bg
+    if np.abs(diff).max() < MIN_CONTRAST:
+        raise PreprocessError(
+            "The image is blank: there is no garment on it, only a flat background."
+        )
+    content = np.abs(diff) > CONTENT_LEVEL * np.abs(diff).max()
+    box = Image.fromarray((content * 255).astype(np.uint8)).getbbox()  # (left, top, right, bottom)
+    return bg, box, float(diff[content].sum()) < 0
+
+
+def _square(im: Image.Image, fill: int) -> Image.Image:
+    """Pad to a square with the background, the content centred."""
+    w, h = im.size
+    s = max(w, h)
+    left, top = (s - w) // 2, (s - h) // 2
+    return TF.pad(im, [left, top, s - w - left, s - h - top], fill=fill)
+
+
+def preprocess(
+    source: Image.Image | bytes | bytearray | np.ndarray,
+    *,
+    auto_invert: bool = True,
+    background: tuple[int, int, int] | None = None,
+) -> Preprocessed:
+    """Any image -> the (1, 28, 28) tensor in [0, 1] plus every step on the way.
+
+    `background` is the colour transparent pixels are put on (a canvas's paper); None picks
+    white behind dark ink and black behind light ink. With `auto_invert`, a garment darker than
+    its background (dark on light) is inverted to light on black. Raises PreprocessError (one
+    sentence) for anything unusable.
+    """
+    notes: list[str] = []
+    if isinstance(source, (bytes, bytearray)):
+        im, notes = open_image(bytes(source))
+        kind = f"{im.format} file"
+    elif isinstance(source, np.ndarray):
+        im, kind = _from_array(source), "pixel array"
+    elif isinstance(source, Image.Image):
+        _check_pixels(source.size)
+        im, kind = source, "image"
+    else:
+        raise TypeError(f"preprocess() takes an image, bytes or an array, not {type(source)}")
+    steps = [Step("original", im, f"{kind}, mode {im.mode}")]
+    rgba, more = to_rgba(im)
+    notes += more
+    if max(rgba.size) > WORK_SIDE:
+        rgba = ImageOps.contain(rgba, (WORK_SIDE, WORK_SIDE), Image.Resampling.BILINEAR)
+        steps.append(Step("reduced", rgba, f"longer side to {WORK_SIDE} for speed"))
+    rgb, note = composite(rgba, background)
+    steps.append(Step("composited", rgb, note))
+    grey = rgb.convert("L")
+    steps.append(Step("greyscale", grey, "ITU-R 601 luma"))
+
+    bg, box, darker = _analyse(np.asarray(grey))
+    inverted = auto_invert and darker
+    if inverted:  # Fashion-MNIST garments are light on black
+        grey, bg, darker = ImageOps.invert(grey), 255 - bg, False
+        why = "light background" if bg < 128 else "garment darker than its background"
+        steps.append(Step("inverted", grey, f"{why}, so inverted"))
+    else:
+        why = "automatic inversion is off" if darker else "garment lighter than its background"
+        steps.append(Step("not inverted", grey, why))
+    if not darker:  # background to 0 and the brightest pixel to 255
+        grey, bg = _levels(grey, bg), 0.0
+        steps.append(Step("levels", grey, "background to black, brightest to white"))
+    cropped = grey.crop(box)
+    steps.append(Step("cropped", cropped, "to the garment's bounding box"))
+    square = _square(cropped, fill=round(bg))
+    steps.append(Step("square", square, "padded, garment centred"))
+    small = TF.resize(square, [IMAGE_SIZE, IMAGE_SIZE], antialias=True)
+    steps.append(Step("28x28", small, "resized (bilinear, antialiased)"))
+
+    x = TF.pil_to_tensor(small).float() / 255.0  # (1, 28, 28)
+    if not darker and 0 < float(x.max()) < 1:
+        x = x / x.max()  # resizing dims thin strokes; Fashion-MNIST's brightest pixel is 1.0
+    steps.append(Step("input", TF.to_pil_image(x), f"values in [0, 1], brightest {x.max():.2f}"))
+    return Preprocessed(x.contiguous(), tuple(steps), inverted, tuple(notes))

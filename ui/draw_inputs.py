@@ -1,0 +1,87 @@
+"""The draw page's three inputs: the canvas, the file uploader and the camera.
+
+Each returns what the page preprocesses, or None while there is nothing to use yet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+from streamlit_drawable_canvas import st_canvas
+
+from tinyvgg.preprocess import FORMAT_NAMES, check_file_size
+
+CANVAS_PX = 320
+PAPER = {"White": (255, 255, 255), "Black": (0, 0, 0)}
+HEX = {"Black": "#000000", "White": "#ffffff"}  # ink choices, black first
+TOOLS = {"Freehand": "freedraw", "Line": "line", "Rectangle": "rect", "Circle": "circle",
+         "Polygon": "polygon"}  # fmt: skip
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+
+
+def _flip_ink() -> None:  # new paper: ink in the contrasting colour, so strokes show
+    st.session_state["draw_ink"] = "White" if st.session_state["draw_paper"] == "Black" else "Black"
+
+
+def _clear() -> None:  # a new key gives a new, empty canvas
+    st.session_state["draw_clears"] = st.session_state.get("draw_clears", 0) + 1
+
+
+@st.cache_resource(show_spinner=False)
+def _paper(colour: tuple[int, int, int]) -> Image.Image:
+    return Image.new("RGB", (CANVAS_PX, CANVAS_PX), colour)
+
+
+def canvas_ui() -> tuple[np.ndarray, tuple[int, int, int]] | None:
+    """The canvas and its tools; (RGBA array, paper colour) once something is drawn.
+
+    The paper is a background image, which the canvas does not send back: its pixels arrive
+    as ink on a transparent background, and the page composites them onto the paper colour.
+    """
+    c1, c2 = st.columns(2)
+    paper = c1.radio("Paper", list(PAPER), key="draw_paper", on_change=_flip_ink, horizontal=True)
+    ink = c2.radio("Ink", [*HEX, "Eraser"], key="draw_ink", horizontal=True)
+    c3, c4 = st.columns(2)
+    tool = c3.selectbox("Tool", list(TOOLS), key="draw_tool", help="Shapes are filled with ink.")
+    width = c4.slider("Brush width", 2, 60, 22, key="draw_brush")
+    colour = HEX[paper] if ink == "Eraser" else HEX[ink]
+    clears = st.session_state.setdefault("draw_clears", 0)
+    result = st_canvas(
+        fill_color=colour, stroke_width=width, stroke_color=colour,
+        background_image=_paper(PAPER[paper]), height=CANVAS_PX, width=CANVAS_PX,
+        drawing_mode=TOOLS[tool], return_image_data=True, key=f"draw_canvas_{clears}",
+    )  # fmt: skip
+    st.caption(
+        "Undo, redo and reset are in the canvas's toolbar (hover over its top right). The eraser "
+        "paints with the paper's colour; a polygon closes when you click its first point again."
+    )
+    st.button("Clear the canvas", icon=":material/delete:", on_click=_clear)
+    if not (result.json_data or {}).get("objects") or result.image_data is None:
+        return None
+    return result.image_data, PAPER[paper]
+
+
+def upload_ui() -> tuple[bytes, str] | None:
+    """The file uploader; (bytes, file name), or PreprocessError for a file over the limit."""
+    limit = st.get_option("server.maxUploadSize")
+    up = st.file_uploader(
+        f"An image file: {FORMAT_NAMES} (an animated image gives its first frame), up to "
+        f"{limit} MB",
+        type=UPLOAD_TYPES,
+        key="draw_upload",
+    )
+    if up is None:
+        return None
+    check_file_size(up.size, limit)
+    return up.getvalue(), up.name
+
+
+def camera_ui() -> bytes | None:
+    """The camera; call it only while its tab is open (the browser asks when it appears)."""
+    st.caption(
+        "Browsers allow the camera only on localhost or over HTTPS; on a plain-HTTP address, "
+        "take the photo with another app and upload it. A plain background works best."
+    )
+    photo = st.camera_input("Take a photo of a garment", key="draw_camera")
+    return photo.getvalue() if photo is not None else None

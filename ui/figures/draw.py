@@ -1,0 +1,63 @@
+"""Figures for the draw page: step thumbnails, the model's 28x28 input, top-k probabilities."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import torch
+from PIL import Image, ImageOps
+
+from ui.figures.common import image
+
+CHECKER = 8  # px: the checkerboard behind transparent pixels
+
+
+def _checkerboard(size: tuple[int, int]) -> Image.Image:
+    w, h = size
+    board = Image.new("RGB", (w, h), (170, 170, 170))  # mid greys: black and white ink show
+    for y in range(0, h, CHECKER):
+        for x in range((y // CHECKER % 2) * CHECKER, w, 2 * CHECKER):
+            board.paste((120, 120, 120), (x, y, min(x + CHECKER, w), min(y + CHECKER, h)))
+    return board
+
+
+def thumbnail(im: Image.Image, box: int = 160) -> Image.Image:
+    """A display copy that fits in box x box: transparency on a checkerboard, small images
+    enlarged with hard pixel edges so a 28x28 image shows its 784 pixels."""
+    has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
+    im = im.convert("RGBA" if has_alpha else "RGB")
+    factor = box // max(im.size)
+    if factor >= 2:  # whole-pixel enlargement: every source pixel an equal square
+        im = im.resize((im.width * factor, im.height * factor), Image.Resampling.NEAREST)
+    else:
+        im = ImageOps.contain(im, (box, box), Image.Resampling.BILINEAR)
+    if has_alpha:
+        board = _checkerboard(im.size).convert("RGBA")
+        im = Image.alpha_composite(board, im).convert("RGB")
+    return im
+
+
+def input_preview(x: torch.Tensor, height: int = 300) -> go.Figure:
+    """The (1, 28, 28) input exactly as the model sees it, a value on hover per pixel."""
+    fig = image(x[0], title="28×28 input", height=height)
+    fig.update_traces(zmin=0.0, zmax=1.0, colorscale="Greys_r", showscale=False)
+    return fig
+
+
+def top_k_bars(top: list[tuple[str, float]], height: int = 220) -> go.Figure:
+    """Horizontal bars, most likely class on top, probabilities in percent."""
+    names = [name for name, _ in top][::-1]
+    probs = [100 * p for _, p in top][::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=probs,
+            y=names,
+            orientation="h",
+            text=[f"{p:.1f}%" for p in probs],
+            textposition="auto",
+            marker_color=["#3b6fd8"] * (len(probs) - 1) + ["#1f3f8f"],
+            hovertemplate="%{y}: %{x:.2f}%<extra></extra>",
+        )
+    )
+    fig.update_xaxes(range=[0, 100], title="probability (%)")
+    fig.update_layout(height=height, margin=dict(l=4, r=4, t=30, b=4), title="Top classes")
+    return fig
