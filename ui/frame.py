@@ -13,6 +13,7 @@ ICON = "🧥"
 # (page file, title, URL path, icon); app.py builds the navigation from this list, in order.
 PAGES = [
     ("pages/explore.py", "Explore layers", "explore", ":material/layers:"),
+    ("pages/playground.py", "Layer playground", "playground", ":material/tune:"),
     ("pages/home.py", "About", "home", ":material/info:"),
 ]
 
