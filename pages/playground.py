@@ -87,7 +87,10 @@ def maps_and_slides(stages: pg.Stages, conv_layer, pool_layer) -> None:
                  ("max_pool_layer", stages.pool)]  # fmt: skip
         for name, t in steps:
             if t is not None:
-                st.markdown(f"**{name}** · image 0 of `{t.shape}`, up to {figs.MAX_MAPS} channels")
+                k = figs.map_step(*t.shape[2:])
+                every = f", every {k}th row and column" if k > 1 else ""
+                st.markdown(f"**{name}** · image 0 of `{t.shape}`, up to {figs.MAX_MAPS} "
+                            f"channels{every}")  # fmt: skip
                 st.plotly_chart(figs.maps(t[0]), key=f"pg_maps_{name}")
     with tabs[3]:
         st.caption("conv_layer.weight: one row per input channel, one column per output channel")
