@@ -29,7 +29,8 @@ def settings():
     with left.container(border=True, key="input_settings"):
         st.markdown("**Input**")
         inp = controls.input_ui()
-        st.caption(inp.note)
+        if inp.x is not None and inp.note:
+            st.caption(inp.note)
     with mid.container(border=True, key="conv_settings"):
         st.markdown("**nn.Conv2d**")
         conv = controls.conv_ui()

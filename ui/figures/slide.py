@@ -203,7 +203,9 @@ def slide_figure(
     fig.for_each_yaxis(lambda ax: ax.update(scaleanchor=ax.anchor))  # square cells
     for c in range(2, len(shown) + 1):  # one set of row numbers per row of panels
         fig.update_yaxes(showticklabels=False, col=c)
-    fig.update_annotations(font_size=12)
+    fig.update_xaxes(dtick=1, row=2)  # the window's own rows and columns
+    fig.update_yaxes(dtick=1, row=2)
+    fig.update_annotations(font=dict(size=13, color="#333"))
     title = f"frame {frame + 1} of {step.frames}: out[0, {channel}, {step.row}, {step.col}]"
     fig.update_layout(
         shapes=shapes,
