@@ -9,13 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from ui.figures.slide import (
-    frame_cell,
-    frame_count,
-    multiply_add,
-    slide_figure,
-    slide_step,
-)
+from tinyvgg.slide import frame_cell, frame_count, multiply_add, slide_step
+from ui.figures.slide import slide_figure
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 
@@ -59,12 +54,6 @@ def test_frames_outside_the_output_are_refused():
         slide_step(x, layer, 0, 4)
 
 
-def _trace(fig, col: int, row: int = 1):
-    sub = fig.get_subplot(row, col)
-    name = sub.xaxis.plotly_name.replace("axis", "")
-    return next(t for t in fig.data if (t.xaxis or "x") == name)
-
-
 @pytest.mark.parametrize("frame", [0, 7, 19])
 def test_the_figure_shows_the_output_written_so_far(frame):
     torch.manual_seed(1)
@@ -72,7 +61,7 @@ def test_the_figure_shows_the_output_written_so_far(frame):
     x = torch.randn(1, 2, 8, 10)
     y = layer(x).detach()
     fig = slide_figure(x, layer, 3, frame, out=y)
-    out = np.asarray(_trace(fig, 3).z, dtype=np.float64).reshape(-1)  # the output panel
+    out = np.asarray(fig.data[-1].z, dtype=np.float64).reshape(-1)  # the output panel
     expected = y[0, 3].reshape(-1).numpy().astype(np.float64)
     np.testing.assert_allclose(out[: frame + 1], expected[: frame + 1], rtol=1e-6)
     assert np.isnan(out[frame + 1 :]).all()
@@ -82,7 +71,7 @@ def test_the_figure_shows_the_output_written_so_far(frame):
     taps = {(round(s.y0 + 0.5), round(s.x0 + 0.5)) for s in fig.layout.shapes if s.line.width == 2}
     assert taps == {(r, c) for r in step.cell.window.rows for c in step.cell.window.cols}
     # the padded input: real values inside, NaN (drawn as padding) outside
-    inp = _trace(fig, 1)
+    inp = fig.data[0]  # input channel 0
     z, rows, cols = np.asarray(inp.z, dtype=np.float64), list(inp.y), list(inp.x)
     assert rows[0] == -1 and cols[0] == -1  # padding 1 on each side
     np.testing.assert_allclose(z[1:-1, 1:-1], x[0, 0].numpy(), rtol=1e-6)
@@ -94,7 +83,7 @@ def test_large_maps_are_cropped_around_the_window():
     x = torch.randn(1, 1, 100, 120)
     frame = 50 * 120 + 70  # output cell (50, 70)
     fig = slide_figure(x, layer, 0, frame, view=30)
-    inp = _trace(fig, 1)
+    inp = fig.data[0]  # input channel 0
     rows, cols = list(inp.y), list(inp.x)
     assert len(rows) == 30 and len(cols) == 30
     assert rows[0] <= 49 and rows[-1] >= 51 and cols[0] <= 69 and cols[-1] >= 71

@@ -11,7 +11,8 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from ui.figures.slide import Layer, frame_count, multiply_add, slide_figure, slide_step
+from tinyvgg.slide import Layer, frame_count, multiply_add, slide_step
+from ui.figures.slide import slide_figure
 
 SPEEDS = [0.5, 1, 2, 4, 8, 16, 32, 64]  # output cells per second
 MIN_TICK_S = 0.25  # faster speeds write several cells per tick instead of ticking faster

@@ -1,110 +1,30 @@
-"""The kernel slide: a conv kernel or pooling window moving over its padded input.
+"""The kernel slide as a figure: a conv kernel or pooling window on its padded input.
 
-Frame f writes output cell (i, j) = divmod(f, W_out), row by row as the output fills. What a
-frame shows comes from tinyvgg.explain (conv_cell / pool_cell), so each frame's value is the
-real layer's output at that position (the tests check every frame). Works for any nn.Conv2d
-(groups=1, zero padding) or nn.MaxPool2d: stride, padding ("same"/"valid" included), dilation,
-rectangular kernels. Coordinates are the input's own: padding sits at rows/columns < 0 or >= H/W.
+`slide_figure(x, layer, channel, frame)` draws frame `frame` of tinyvgg.slide (which output
+cell, and the exact arithmetic behind it). Works for any nn.Conv2d (groups=1, zero padding) or
+nn.MaxPool2d. Coordinates are the input's own: padding sits at rows/columns < 0 or >= H/W.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from plotly.subplots import make_subplots
 from torch import nn
 
-from tinyvgg.explain import ConvCell, PoolCell, conv_cell, output_hw, padding_sides, pool_cell
+from tinyvgg.explain import ConvCell, PoolCell, padding_sides
+from tinyvgg.slide import Layer, SlideStep, frame_cell, frame_count, multiply_add, slide_step
 from ui.figures.common import DIVERGING, colour_range
 
-Layer = nn.Conv2d | nn.MaxPool2d
+__all__ = ["Layer", "SlideStep", "frame_cell", "frame_count", "multiply_add", "slide_figure",
+           "slide_step"]  # fmt: skip
 WINDOW = "#ff8c00"  # the kernel / window and the cell being written
 PAD_COLOUR = "#b4b4b4"  # padding and not-yet-written cells: the background, mid grey
 ROW_PX, MID_PX, GAP_PX = 300, 150, 60  # input maps, their arithmetic below, the gap
 HOVER = "row %{y}, col %{x}: %{z:.4f}"
 MAX_IN_SHOWN = 3  # input channels drawn for a conv; the text gives every channel's sum
-
-
-def frame_count(x: torch.Tensor, layer: Layer) -> int:
-    """One frame per output position: H_out × W_out."""
-    h, w = output_hw(layer, tuple(x.shape[-2:]))
-    return h * w
-
-
-def frame_cell(x: torch.Tensor, layer: Layer, frame: int) -> tuple[int, int]:
-    """The output (row, column) that frame `frame` writes."""
-    return divmod(frame, output_hw(layer, tuple(x.shape[-2:]))[1])
-
-
-@dataclass(frozen=True)
-class SlideStep:
-    frame: int
-    frames: int
-    channel: int  # output channel
-    row: int
-    col: int
-    cell: ConvCell | PoolCell  # the exact arithmetic behind out[0, channel, row, col]
-
-    @property
-    def value(self) -> float:
-        return self.cell.value
-
-
-def slide_step(x: torch.Tensor, layer: Layer, channel: int, frame: int) -> SlideStep:
-    """Frame `frame` of the slide of `layer` over x (1, C, H, W), for output `channel`."""
-    n = frame_count(x, layer)
-    if not 0 <= frame < n:
-        raise IndexError(f"frame {frame} is outside 0..{n - 1}")
-    i, j = frame_cell(x, layer, frame)
-    explain = conv_cell if isinstance(layer, nn.Conv2d) else pool_cell
-    return SlideStep(frame, n, channel, i, j, explain(x[:1], layer, channel, i, j))
-
-
-def _f(v: float) -> str:
-    return f"{v:.4f}" if v >= 0 else f"({v:.4f})"
-
-
-def multiply_add(step: SlideStep, max_terms: int = 27) -> str:
-    """The arithmetic of this frame as lines of text, every term when there are few."""
-    c, i, j, cell = step.channel, step.row, step.col, step.cell
-    where = f"input rows {cell.window.rows}, columns {cell.window.cols}"
-    if isinstance(cell, PoolCell):
-        vals = ", ".join(
-            "pad" if not ok else f"{v:.4f}"
-            for v, ok in zip(
-                cell.values.flatten().tolist(), cell.window.inside.flatten().tolist(), strict=True
-            )
-        )
-        a, b = cell.argmax
-        return (
-            f"out[0, {c}, {i}, {j}] = max over {where}\n= max({vals})\n= {cell.value:.4f}"
-            f"  (window row {a}, column {b})"
-        )
-    pads = int((~cell.window.inside).sum()) * cell.patch.shape[0]
-    on_pad = f"  ({pads} taps on padding: x = 0)" if pads else ""
-    lines = [
-        f"out[0, {c}, {i}, {j}] = Σ x·w over {where}, all {cell.patch.shape[0]} input "
-        f"channels, + bias{on_pad}"
-    ]
-    full = cell.patch.numel() <= max_terms
-    for k in range(cell.patch.shape[0]):
-        terms = (
-            " + ".join(
-                f"{_f(x)}×{_f(w)}"
-                for x, w in zip(
-                    cell.patch[k].flatten().tolist(), cell.kernel[k].flatten().tolist(), strict=True
-                )
-            )
-            if full or k == 0
-            else f"Σ {cell.patch[k].numel()} products"
-        )
-        lines.append(f"  channel {k}: {terms} = {cell.channel_sums[k]:.4f}")
-    lines.append(f"  bias: {cell.bias:.4f}")
-    lines.append(f"= {cell.value:.4f}")
-    return "\n".join(lines)
 
 
 def _scale(t: torch.Tensor) -> dict:
@@ -121,13 +41,15 @@ def _crop(lo: int, n: int, centre: int, view: int) -> tuple[int, int]:
     return start, start + view
 
 
-def _heatmap(z: np.ndarray, rows: range, cols: range, scale: dict, hover: str) -> go.Heatmap:
+def _heatmap(z: np.ndarray, rows: range, cols: range, scale: dict, xa: str, ya: str):
     return go.Heatmap(
         z=z.astype(np.float32),
         x=list(cols),
         y=list(rows),
+        xaxis=xa,
+        yaxis=ya,
         showscale=False,
-        hovertemplate=hover + "<extra></extra>",
+        hovertemplate=HOVER + "<extra></extra>",
         hoverongaps=False,
         **scale,
     )
@@ -144,12 +66,6 @@ def _padded(hw: torch.Tensor, rows: range, cols: range) -> np.ndarray:
             r0:r1, c0:c1
         ].numpy()
     return z
-
-
-def _refs(fig: go.Figure, row: int, col: int) -> dict:
-    sub = fig.get_subplot(row, col)
-    x, y = sub.xaxis.plotly_name.replace("axis", ""), sub.yaxis.plotly_name.replace("axis", "")
-    return {"xref": x, "yref": y}
 
 
 def _box(refs: dict, r: float, c: float, h: float, w: float, **line) -> dict:
@@ -181,7 +97,10 @@ def slide_figure(
 ) -> go.Figure:
     """Frame `frame`: the window on each drawn input channel, padded, with its products x·w
     (conv) or values (pool) below, and the output filled up to the cell being written, which is
-    outlined. Maps larger than `view` cells are cropped around the window."""
+    outlined. Maps larger than `view` cells are cropped around the window.
+
+    Traces, in order: each drawn input channel's map and its arithmetic, then the output.
+    """
     x = x[:1].detach().cpu().float()
     step = slide_step(x, layer, channel, frame)
     if out is None:
@@ -189,25 +108,23 @@ def slide_figure(
             out = layer(x)
     is_conv = isinstance(layer, nn.Conv2d)
     shown = (in_channels or list(range(min(x.shape[1], MAX_IN_SHOWN)))) if is_conv else [channel]
-    fig = _layout(step, shown, is_conv)
+    axes, layout = _layout(step, shown, is_conv)
     rows, cols = _input_crop(x, layer, step, view)
-    shapes: list[dict] = []
+    data, shapes = [], []
     for n, k in enumerate(shown):
-        shapes += _input_panel(fig, x[0, k], layer, step, rows, cols, n + 1)
-        fig.add_trace(_middle(step.cell, k, _scale(x[0, k])), row=2, col=n + 1)
+        (xa, ya), (xm, ym) = axes["in"][n], axes["mid"][n]
+        data.append(_heatmap(_padded(x[0, k], rows, cols), rows, cols, _scale(x[0, k]), xa, ya))
+        shapes += _input_shapes(x[0, k], layer, step, xa, ya)
+        _show_only(layout, xa, ya, rows, cols)
+        data.append(_middle(step.cell, k, _scale(x[0, k])).update(xaxis=xm, yaxis=ym))
     out_hw = out[0, channel].detach().cpu().float()
     scale = _scale(out_hw) if is_conv else _scale(x[0, channel])  # a max keeps its colour
-    shapes += _output_panel(fig, out_hw, scale, step, view, len(shown) + 1)
-    fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, constrain="domain")
-    fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
-    fig.for_each_yaxis(lambda ax: ax.update(scaleanchor=ax.anchor))  # square cells
-    for c in range(2, len(shown) + 1):  # one set of row numbers per row of panels
-        fig.update_yaxes(showticklabels=False, col=c)
-    fig.update_xaxes(dtick=1, row=2)  # the window's own rows and columns
-    fig.update_yaxes(dtick=1, row=2)
-    fig.update_annotations(font=dict(size=13, color="#333"))
+    trace, box, (o_rows, o_cols) = _output(out_hw, scale, step, view, *axes["out"])
+    data.append(trace)
+    shapes.append(box)
+    _show_only(layout, *axes["out"], o_rows, o_cols)
     title = f"frame {frame + 1} of {step.frames}: out[0, {channel}, {step.row}, {step.col}]"
-    fig.update_layout(
+    layout.update(
         shapes=shapes,
         height=ROW_PX + MID_PX + GAP_PX + 90,
         margin=dict(l=10, r=10, t=70, b=10),
@@ -215,28 +132,54 @@ def slide_figure(
         showlegend=False,
         title=dict(text=f"{title} = {step.value:.4f}", font_size=15),
     )
-    return fig
+    return go.Figure(data=data, layout=layout)
 
 
-def _layout(step: SlideStep, shown: list[int], is_conv: bool) -> go.Figure:
-    """Input channels side by side over their arithmetic; the output on the right, full height."""
+def _axis(name: str, domain: list[float], anchor: str, **kw) -> dict:
+    return {name: dict(domain=domain, anchor=anchor, showgrid=False, zeroline=False,
+                       constrain="domain", **kw)}  # fmt: skip
+
+
+def _layout(step: SlideStep, shown: list[int], is_conv: bool) -> tuple[dict, dict]:
+    """Input channels side by side over their arithmetic; the output on the right, full height.
+
+    Laid out by hand (as ui.figures.common.grid does): make_subplots took most of a tick.
+    """
     n = len(shown)
-    titles = [f"input ch {k}, padded" for k in shown] + [f"output channel {step.channel}"]
-    if is_conv:
-        titles += [f"x×w, Σ = {step.cell.channel_sums[k]:.4f}" for k in shown]
-    else:
-        titles.append("the window's values")
+    widths = [1.0] * n + [max(1.0, n * 0.9)]
+    gap = 0.05 / n
+    edges = [0.0]
+    for w in widths:
+        edges.append(edges[-1] + w / sum(widths))
     total = ROW_PX + MID_PX + GAP_PX
-    return make_subplots(
-        rows=2,
-        cols=n + 1,
-        specs=[[{}] * n + [{"rowspan": 2}], [{}] * n + [None]],
-        row_heights=[ROW_PX / total, MID_PX / total],
-        column_widths=[1] * n + [max(1.0, n * 0.9)],
-        subplot_titles=titles,
-        horizontal_spacing=0.05 / n,
-        vertical_spacing=GAP_PX / total,
-    )
+    top, bottom = [(MID_PX + GAP_PX) / total, 1.0], [0.0, MID_PX / total]
+    axes: dict = {"in": [], "mid": []}
+    layout: dict = {"annotations": []}
+    for k in range(2 * n + 1):  # x1..xn inputs, x(n+1) output, x(n+2).. the arithmetic
+        s = "" if k == 0 else str(k + 1)
+        col = k if k <= n else k - n - 1
+        x_dom = [edges[col] + gap / 2, edges[col + 1] - gap / 2]
+        y_dom = [0.0, 1.0] if k == n else (top if k < n else bottom)
+        mid = k > n
+        ticks = {"dtick": 1} if mid else {}  # the window's own rows and columns
+        layout |= _axis(f"xaxis{s}", x_dom, f"y{s}", **ticks)
+        layout |= _axis(f"yaxis{s}", y_dom, f"x{s}", autorange="reversed", scaleanchor=f"x{s}",
+                        showticklabels=col == 0 or k == n, **ticks)  # fmt: skip
+        kind = "out" if k == n else ("mid" if mid else "in")
+        if kind == "out":
+            axes["out"] = (f"x{s}", f"y{s}")
+            text = f"output channel {step.channel}"
+        else:
+            axes[kind].append((f"x{s}", f"y{s}"))
+            c = shown[col]
+            text = (f"input ch {c}, padded" if kind == "in" else
+                    f"x×w, Σ = {step.cell.channel_sums[c]:.4f}" if is_conv else
+                    "the window's values")  # fmt: skip
+        layout["annotations"].append(dict(
+            text=text, x=sum(x_dom) / 2, y=y_dom[1], xref="paper", yref="paper",
+            xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=13, color="#333"),
+        ))  # fmt: skip
+    return axes, layout
 
 
 def _input_crop(x, layer: Layer, step: SlideStep, view: int) -> tuple[range, range]:
@@ -248,11 +191,9 @@ def _input_crop(x, layer: Layer, step: SlideStep, view: int) -> tuple[range, ran
     return rows, cols
 
 
-def _input_panel(fig, hw: torch.Tensor, layer, step, rows, cols, col: int) -> list[dict]:
-    """One input channel with the padding grey, the input's edge dashed, the window's taps."""
-    fig.add_trace(_heatmap(_padded(hw, rows, cols), rows, cols, _scale(hw), HOVER), row=1, col=col)
-    _show_only(fig, 1, col, rows, cols)
-    refs = _refs(fig, 1, col)
+def _input_shapes(hw: torch.Tensor, layer, step: SlideStep, xa: str, ya: str) -> list[dict]:
+    """The input's edge dashed (when padded) and a box on every tap of the window."""
+    refs = {"xref": xa, "yref": ya}
     (top, bottom), (left, right) = padding_sides(layer)
     edge = []
     if top or bottom or left or right:
@@ -260,23 +201,27 @@ def _input_panel(fig, hw: torch.Tensor, layer, step, rows, cols, col: int) -> li
     return edge + _window_boxes(step.cell.window, refs)
 
 
-def _output_panel(fig, out_hw: torch.Tensor, scale: dict, step: SlideStep, view: int,
-                  col: int) -> list[dict]:  # fmt: skip
-    """The output written up to this frame (later cells blank), the current cell outlined."""
+def _output(out_hw: torch.Tensor, scale: dict, step: SlideStep, view: int, xa: str, ya: str):
+    """The output written up to this frame (later cells blank), and a box on the current cell."""
     ho, wo = out_hw.shape
     rows, cols = range(*_crop(0, ho, step.row, view)), range(*_crop(0, wo, step.col, view))
     written = out_hw.clone().reshape(-1)
     written[step.frame + 1 :] = float("nan")  # cells after this one are not written yet
     z = written.reshape(ho, wo)[rows.start : rows.stop, cols.start : cols.stop].numpy()
-    fig.add_trace(_heatmap(z, rows, cols, scale, HOVER), row=1, col=col)
-    _show_only(fig, 1, col, rows, cols)
-    return [_box(_refs(fig, 1, col), step.row, step.col, 1, 1, color=WINDOW, width=3)]
+    box = _box({"xref": xa, "yref": ya}, step.row, step.col, 1, 1, color=WINDOW, width=3)
+    return _heatmap(z, rows, cols, scale, xa, ya), box, (rows, cols)
 
 
-def _show_only(fig: go.Figure, row: int, col: int, rows: range, cols: range) -> None:
+def _show_only(layout: dict, xa: str, ya: str, rows: range, cols: range) -> None:
     """Axis ranges of the crop (the input's edge box would widen them), rows top to bottom."""
-    fig.update_xaxes(range=[cols.start - 0.5, cols.stop - 0.5], row=row, col=col)
-    fig.update_yaxes(range=[rows.stop - 0.5, rows.start - 0.5], autorange=False, row=row, col=col)
+    layout[xa.replace("x", "xaxis")] |= dict(
+        range=[cols.start - 0.5, cols.stop - 0.5], dtick=max(1, math.ceil(len(cols) / 8))
+    )
+    layout[ya.replace("y", "yaxis")] |= dict(
+        range=[rows.stop - 0.5, rows.start - 0.5],
+        autorange=False,
+        dtick=max(1, math.ceil(len(rows) / 8)),
+    )
 
 
 def _middle(cell: ConvCell | PoolCell, k: int, in_scale: dict) -> go.Heatmap:
