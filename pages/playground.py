@@ -24,7 +24,7 @@ st.caption(
 
 
 def settings():
-    """Read every widget; (input, conv, relu, pool) or a one-sentence reason it cannot run."""
+    """Read every widget: (input, conv, relu, pool); SettingsError names a broken constraint."""
     left, mid, right = st.columns([1.1, 1, 1], gap="large")
     with left.container(border=True, key="input_settings"):
         st.markdown("**Input**")
