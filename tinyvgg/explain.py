@@ -171,3 +171,25 @@ def softmax(logits: torch.Tensor) -> torch.Tensor:
     z = logits.reshape(-1).detach().cpu().double()
     e = torch.exp(z - z.max())
     return e / e.sum()
+
+
+def padding_sides(layer: nn.Conv2d | nn.MaxPool2d) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((top, bottom), (left, right)) padding; "same" puts an odd extra row/column last."""
+    if isinstance(layer, nn.Conv2d) and layer.padding == "same":
+        k, d = _pair(layer.kernel_size), _pair(layer.dilation)
+        totals = [d[a] * (k[a] - 1) for a in range(2)]
+        return tuple((t // 2, t - t // 2) for t in totals)  # type: ignore[return-value]
+    top, left = conv_padding(layer) if isinstance(layer, nn.Conv2d) else _pair(layer.padding)
+    return (top, top), (left, left)
+
+
+def output_hw(layer: nn.Conv2d | nn.MaxPool2d, hw: tuple[int, int]) -> tuple[int, int]:
+    """(H_out, W_out) that `layer` makes from an (H, W) input, by `output_size` per axis."""
+    stride = layer.stride if layer.stride is not None else layer.kernel_size
+    k, s, d = _pair(layer.kernel_size), _pair(stride), _pair(layer.dilation)
+    ceil = bool(getattr(layer, "ceil_mode", False))
+    out = []
+    for a, (before, after) in enumerate(padding_sides(layer)):
+        # an uneven split pads `before` on both sides and adds the difference to the size
+        out.append(output_size(hw[a] + after - before, k[a], s[a], before, d[a], ceil))
+    return out[0], out[1]

@@ -14,6 +14,7 @@ ICON = "🧥"
 PAGES = [
     ("pages/explore.py", "Explore layers", "explore", ":material/layers:"),
     ("pages/draw.py", "Draw or upload", "draw", ":material/draw:"),
+    ("pages/playground.py", "Layer playground", "playground", ":material/tune:"),
     ("pages/home.py", "About", "home", ":material/info:"),
 ]
 

@@ -1,0 +1,39 @@
+"""The playground in Debian's Chromium: the notebook's numbers, a live change, the slide playing."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+WAIT = 60_000  # ms: a first run of the page on a busy two-core machine takes a while
+
+
+def test_playground_defaults_and_padding(page, app_url):
+    page.set_default_timeout(WAIT)
+    page.goto(app_url + "/playground")
+    main = page.get_by_test_id("stMain")
+    expect(main).to_contain_text("[1, 10, 62, 62]", timeout=WAIT)
+    expect(main).to_contain_text("[1, 10, 31, 31]", timeout=WAIT)
+    expect(main).to_contain_text("0.3367", timeout=WAIT)
+    padding = page.locator(".st-key-conv_settings").get_by_role("textbox", name="padding")
+    padding.fill("1")
+    padding.press("Enter")
+    expect(main).to_contain_text("[1, 10, 64, 64]", timeout=WAIT)
+    expect(main).not_to_contain_text("[1, 10, 62, 62]", timeout=WAIT)
+
+
+def test_the_kernel_slide_plays_and_pauses(page, app_url):
+    page.set_default_timeout(WAIT)
+    page.goto(app_url + "/playground")
+    title = page.locator(".gtitle").first  # the slide figure's title: "frame k of n: ..."
+    expect(title).to_contain_text("frame 1 of 3844", timeout=WAIT)
+    page.get_by_role("button", name=re.compile("Play")).first.click()
+    expect(page.get_by_role("button", name=re.compile("Pause")).first).to_be_visible(timeout=WAIT)
+    expect(title).not_to_contain_text("frame 1 of", timeout=WAIT)  # the timer moves it
+    page.get_by_role("button", name=re.compile("Pause")).first.click()
+    expect(page.get_by_role("button", name=re.compile("Play")).first).to_be_visible(timeout=WAIT)
+    page.wait_for_timeout(1500)  # a tick already in flight may still land
+    paused_at = title.text_content()
+    page.wait_for_timeout(2000)
+    assert title.text_content() == paused_at

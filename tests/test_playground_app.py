@@ -1,0 +1,150 @@
+"""The playground page through AppTest: defaults, every input, bad settings, the slide controls."""
+
+from __future__ import annotations
+
+import torch
+from streamlit.testing.v1 import AppTest
+
+from ui.state import DRAWN_KEY, DrawnInput
+
+APP = "../app.py"
+PAGE = "pages/playground.py"
+
+
+def _playground(state: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    return at.switch_page(PAGE).run()
+
+
+def _shapes(at: AppTest) -> list[str]:
+    return [c.value for c in at.code if c.value.startswith("torch.Size")]
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_defaults_are_the_notebooks():
+    at = _playground()
+    _ok(at)
+    assert _shapes(at) == [
+        "torch.Size([1, 3, 64, 64])",
+        "torch.Size([1, 10, 62, 62])",
+        "torch.Size([1, 10, 31, 31])",
+    ]
+    code = at.code[0].value
+    assert "nn.Conv2d(in_channels=3, out_channels=10, kernel_size=3, stride=1, padding=0)" in code
+    assert "nn.MaxPool2d(kernel_size=2)" in code
+    latex = [m.value for m in at.latex]
+    assert len(latex) == 4 and latex[0].strip("$\n").endswith("= 62")
+    assert latex[2].strip("$\n").endswith("= 31")
+    assert any("**280** learnable parameters" in m.value for m in at.markdown)
+    demo = next(c.value for c in at.code if "random_tensor" in c.value)
+    assert "0.3367" in demo and "torch.Size([1, 1, 1, 1])" in demo
+
+
+def test_padding_1_keeps_64():
+    at = _playground()
+    at.text_input(key="pg_padding").input("1").run()
+    _ok(at)
+    assert "torch.Size([1, 10, 64, 64])" in _shapes(at)
+    assert "torch.Size([1, 10, 32, 32])" in _shapes(at)
+
+
+def test_relu_whole_batch_and_same_padding():
+    at = _playground()
+    at.checkbox(key="pg_relu").check()
+    at.checkbox(key="pg_whole_batch").check()
+    at.text_input(key="pg_padding").input("same")
+    at.text_input(key="pg_kernel").input("4, 3").run()
+    _ok(at)
+    assert _shapes(at) == [
+        "torch.Size([32, 3, 64, 64])",
+        "torch.Size([32, 10, 64, 64])",
+        "torch.Size([32, 10, 64, 64])",
+        "torch.Size([32, 10, 32, 32])",
+    ]
+    assert "torch.relu" in at.code[0].value and "padding='same'" in at.code[0].value
+
+
+def test_bad_settings_give_one_sentence_and_no_traceback():
+    at = _playground()
+    for key, text, words in [
+        ("pg_kernel", "70", "covers 70 rows"),
+        ("pg_stride", "two", "stride must be a whole number"),
+        ("pg_pool_padding", "2", "at most half the kernel size"),
+    ]:
+        widget = at.text_input(key=key)
+        before = widget.value
+        widget.input(text).run()
+        assert not at.exception
+        assert len(at.error) == 1 and words in at.error[0].value
+        at.text_input(key=key).input(before).run()
+        _ok(at)
+    at.text_input(key="pg_stride").input("2")
+    at.text_input(key="pg_padding").input("same").run()
+    assert "padding='same' needs stride 1" in at.error[0].value
+    at.text_input(key="pg_padding").input("0")
+    at.number_input(key="pg_in_channels").set_value(1).run()
+    assert "in_channels is 1" in at.error[0].value
+    at.number_input(key="pg_in_channels").set_value(3)
+    at.number_input(key="pg_height").set_value(0).run()
+    assert "input height must be at least 1; got 0" in at.error[0].value
+    at.number_input(key="pg_height").set_value(64)
+    at.number_input(key="pg_batch").set_value(100_000).run()
+    assert "cap of 16,777,216 values" in at.error[0].value
+    assert any("0.3367" in c.value for c in at.code)  # the demo stays
+
+
+def test_random_channels_follow_into_in_channels():
+    at = _playground()
+    at.number_input(key="pg_channels").set_value(1).run()
+    _ok(at)
+    assert at.number_input(key="pg_in_channels").value == 1
+    assert "torch.Size([1, 1, 64, 64])" in _shapes(at)
+
+
+def test_fashion_mnist_image(real_data):
+    at = _playground()
+    at.radio(key="pg_source").set_value("Fashion-MNIST test image").run()
+    _ok(at)
+    assert at.number_input(key="pg_in_channels").value == 1  # follows the 1-channel image
+    assert _shapes(at)[:2] == ["torch.Size([1, 1, 28, 28])", "torch.Size([1, 10, 26, 26])"]
+    assert "Ankle boot" in at.code[0].value  # test image 0, as torchvision reads it
+
+
+def test_drawing_input_missing_then_present():
+    at = _playground()
+    at.radio(key="pg_source").set_value("Your drawing").run()
+    assert not at.exception and "Draw page" in at.info[0].value
+    drawn = DrawnInput(torch.rand(1, 28, 28), "drawing")
+    at = _playground({DRAWN_KEY: drawn, "pg_source": "Your drawing", "pg_in_channels": 1})
+    _ok(at)
+    assert _shapes(at)[0] == "torch.Size([1, 1, 28, 28])"
+
+
+def test_step_play_and_pause_the_kernel_slide():
+    at = _playground()
+    frame = "pg_conv_slide_frame"
+    assert at.session_state[frame] == 0
+    at.button(key="pg_conv_slide_next").click().run()
+    at.button(key="pg_conv_slide_next").click().run()
+    assert at.session_state[frame] == 2
+    slide_text = next(c.value for c in at.code if c.value.startswith("out[0, 0, 0, 2]"))
+    assert "all 3 input channels" in slide_text
+    at.button(key="pg_conv_slide_back").click().run()
+    assert at.session_state[frame] == 1
+    at.button(key="pg_conv_slide_play").click().run()
+    _ok(at)
+    assert at.button(key="pg_conv_slide_play").label == "Pause"
+    at.run()  # what a tick of the fragment's timer does (AppTest never fires timers)
+    assert at.session_state[frame] == 2
+    at.button(key="pg_conv_slide_play").click().run()
+    assert at.button(key="pg_conv_slide_play").label == "Play"
+    at.run()
+    assert at.session_state[frame] == 2  # paused: nothing moves
+    at.button(key="pg_conv_slide_first").click().run()
+    assert at.session_state[frame] == 0

@@ -1,0 +1,113 @@
+"""The kernel slide: every frame is the real layer's output at that position."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from tinyvgg.slide import frame_cell, frame_count, multiply_add, slide_step
+from ui.figures.slide import slide_figure
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
+
+LAYERS = [
+    lambda: nn.Conv2d(2, 3, 3),
+    lambda: nn.Conv2d(2, 3, 3, stride=2, padding=1),
+    lambda: nn.Conv2d(2, 3, (3, 5), stride=(1, 2), padding=(2, 0)),
+    lambda: nn.Conv2d(2, 3, 3, dilation=2, padding=2),
+    lambda: nn.Conv2d(2, 3, (2, 3), dilation=(2, 1), stride=(3, 2)),
+    lambda: nn.Conv2d(2, 3, 4, padding="same"),  # even kernel: the extra row/column goes last
+    lambda: nn.Conv2d(2, 3, (3, 4), padding="same", dilation=(1, 3)),
+    lambda: nn.Conv2d(2, 3, 3, padding="valid", bias=False),
+    lambda: nn.MaxPool2d(2),
+    lambda: nn.MaxPool2d(3, stride=2, padding=1),
+    lambda: nn.MaxPool2d((2, 3), stride=(1, 2), padding=(1, 1)),
+    lambda: nn.MaxPool2d(3, stride=1, dilation=2, padding=1),
+]
+
+
+@pytest.mark.parametrize("make", LAYERS)
+def test_every_frame_is_the_real_output(make):
+    torch.manual_seed(0)
+    layer = make()
+    x = torch.randn(1, 2, 9, 11)
+    with torch.inference_mode():
+        y = layer(x)
+    n = frame_count(x, layer)
+    assert n == y.shape[2] * y.shape[3]
+    for c in range(y.shape[1]):
+        for f in range(n):
+            step = slide_step(x, layer, c, f)
+            i, j = divmod(f, y.shape[3])  # row by row
+            assert (step.row, step.col) == (i, j) == frame_cell(x, layer, f)
+            assert step.value == pytest.approx(float(y[0, c, i, j]), abs=1e-5), (c, i, j)
+
+
+def test_frames_outside_the_output_are_refused():
+    layer = nn.MaxPool2d(2)
+    x = torch.randn(1, 1, 4, 4)
+    with pytest.raises(IndexError):
+        slide_step(x, layer, 0, 4)
+
+
+@pytest.mark.parametrize("frame", [0, 7, 19])
+def test_the_figure_shows_the_output_written_so_far(frame):
+    torch.manual_seed(1)
+    layer = nn.Conv2d(2, 4, (3, 2), stride=2, padding=1, dilation=(1, 2))
+    x = torch.randn(1, 2, 8, 10)
+    y = layer(x).detach()
+    fig = slide_figure(x, layer, 3, frame, out=y)
+    out = np.asarray(fig.data[-1].z, dtype=np.float64).reshape(-1)  # the output panel
+    expected = y[0, 3].reshape(-1).numpy().astype(np.float64)
+    np.testing.assert_allclose(out[: frame + 1], expected[: frame + 1], rtol=1e-6)
+    assert np.isnan(out[frame + 1 :]).all()
+    step = slide_step(x, layer, 3, frame)
+    assert f"= {step.value:.4f}" in fig.layout.title.text
+    # one box per kernel tap on every input channel drawn, at the window's input positions
+    taps = {(round(s.y0 + 0.5), round(s.x0 + 0.5)) for s in fig.layout.shapes if s.line.width == 2}
+    assert taps == {(r, c) for r in step.cell.window.rows for c in step.cell.window.cols}
+    # the padded input: real values inside, NaN (drawn as padding) outside
+    inp = fig.data[0]  # input channel 0
+    z, rows, cols = np.asarray(inp.z, dtype=np.float64), list(inp.y), list(inp.x)
+    assert rows[0] == -1 and cols[0] == -1  # padding 1 on each side
+    np.testing.assert_allclose(z[1:-1, 1:-1], x[0, 0].numpy(), rtol=1e-6)
+    assert np.isnan(z[0]).all() and np.isnan(z[:, 0]).all()
+
+
+def test_large_maps_are_cropped_around_the_window():
+    layer = nn.Conv2d(1, 1, 3, padding=1)
+    x = torch.randn(1, 1, 100, 120)
+    frame = 50 * 120 + 70  # output cell (50, 70)
+    fig = slide_figure(x, layer, 0, frame, view=30)
+    inp = fig.data[0]  # input channel 0
+    rows, cols = list(inp.y), list(inp.x)
+    assert len(rows) == 30 and len(cols) == 30
+    assert rows[0] <= 49 and rows[-1] >= 51 and cols[0] <= 69 and cols[-1] >= 71
+    np.testing.assert_allclose(
+        np.asarray(inp.z, dtype=np.float64),
+        x[0, 0, rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].numpy(),
+        rtol=1e-6,
+    )
+
+
+def test_the_multiply_add_text_adds_up():
+    torch.manual_seed(2)
+    layer = nn.Conv2d(2, 2, 3, padding=1)
+    x = torch.randn(1, 2, 5, 5)
+    step = slide_step(x, layer, 1, 0)
+    text = multiply_add(step)
+    assert text.endswith(f"= {step.value:.4f}")
+    assert "10 taps on padding" in text  # the corner: 5 of 9 taps per channel are padding
+    assert f"bias: {step.cell.bias:.4f}" in text
+    assert math.isclose(float(step.cell.channel_sums.sum()) + step.cell.bias, step.value)
+
+
+def test_the_pool_text_names_the_max():
+    pool = nn.MaxPool2d(2)
+    x = torch.tensor([[[[0.1, 0.9], [0.3, 0.2]]]])
+    text = multiply_add(slide_step(x, pool, 0, 0))
+    assert "max(0.1000, 0.9000, 0.3000, 0.2000)" in text and text.count("0.9000") == 2

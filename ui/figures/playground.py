@@ -1,0 +1,137 @@
+"""The playground's figures: feature maps of each step, the conv kernels, the 2x2 max-pool demo."""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from tinyvgg.explain import pool_cell
+from ui.figures.common import colour_range, grid_shape
+
+MAX_MAPS = 16  # channels drawn per step; the shapes say how many there are
+MAX_SIDE = 128  # cells per side drawn per map: a 512x512 map shows every 4th
+MAX_KERNEL_OUT, MAX_KERNEL_IN = 10, 4
+
+
+def maps(chw: torch.Tensor, cell_px: int = 150) -> go.Figure:
+    """The first MAX_MAPS channels of one image's (C, H, W) maps, on one colour scale.
+
+    Like ui.figures.common.feature_maps, built in one batch (the page redraws it on every
+    change of a setting, so it has to be quick). Maps over MAX_SIDE cells show every k-th row
+    and column (hover gives the real indices and values).
+    """
+    chw = chw.detach().cpu().float()[:MAX_MAPS]
+    n, h, w = chw.shape
+    k = map_step(h, w)
+    ys, xs = list(range(0, h, k)), list(range(0, w, k))
+    rows, cols = grid_shape(n, 5 if n <= 10 else 8)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"channel {c}" for c in range(n)],
+                        horizontal_spacing=0.01, vertical_spacing=0.1 / rows)  # fmt: skip
+    hover = "channel {c}, row %{{y}}, col %{{x}}: %{{z:.4f}}<extra></extra>"
+    traces = [go.Heatmap(z=chw[c, ::k, ::k].numpy(), x=xs, y=ys, coloraxis="coloraxis",
+                         hovertemplate=hover.format(c=c)) for c in range(n)]  # fmt: skip
+    fig.add_traces(traces, rows=[c // cols + 1 for c in range(n)],
+                   cols=[c % cols + 1 for c in range(n)])  # fmt: skip
+    scale = colour_range(chw)
+    axis = {"colorscale": scale["colorscale"], "cmin": scale["zmin"], "cmax": scale["zmax"]}
+    fig.update_layout(coloraxis=axis, height=rows * cell_px + 40,
+                      margin=dict(l=4, r=4, t=24, b=4))  # fmt: skip
+    _square(fig)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    fig.update_annotations(font_size=11)
+    return fig
+
+
+def map_step(h: int, w: int) -> int:
+    """Draw every k-th row and column so that no map sends more than MAX_SIDE² values."""
+    return max(1, math.ceil(max(h, w) / MAX_SIDE))
+
+
+def kernels(weight: torch.Tensor) -> go.Figure:
+    """Conv weights (C_out, C_in, kh, kw) tiled in one map: a row of kernels per input channel,
+    a column per output channel, a blank cell between them."""
+    w = weight.detach().cpu().float()[:MAX_KERNEL_OUT, :MAX_KERNEL_IN]
+    c_out, c_in, kh, kw = w.shape
+    z = torch.full((c_in * (kh + 1) - 1, c_out * (kw + 1) - 1), float("nan"))
+    who = torch.full((*z.shape, 4), -1)  # (out, in, row, col) under each cell
+    for o in range(c_out):
+        for i in range(c_in):
+            r, c = i * (kh + 1), o * (kw + 1)
+            z[r : r + kh, c : c + kw] = w[o, i]
+            grid = torch.stack(torch.meshgrid(torch.arange(kh), torch.arange(kw), indexing="ij"))
+            who[r : r + kh, c : c + kw] = torch.cat(
+                [torch.tensor([o, i]).expand(kh, kw, 2), grid.permute(1, 2, 0)], dim=-1
+            )
+    fig = go.Figure(go.Heatmap(
+        z=z.numpy(), customdata=who.numpy(), hoverongaps=False, showscale=False,
+        hovertemplate="weight[%{customdata[0]}, %{customdata[1]}, %{customdata[2]}, "
+                      "%{customdata[3]}] = %{z:.4f}<extra></extra>",
+        **colour_range(w),
+    ))  # fmt: skip
+    fig.update_xaxes(tickvals=[o * (kw + 1) + (kw - 1) / 2 for o in range(c_out)],
+                     ticktext=[f"out {o}" for o in range(c_out)], side="top")  # fmt: skip
+    fig.update_yaxes(tickvals=[i * (kh + 1) + (kh - 1) / 2 for i in range(c_in)],
+                     ticktext=[f"in {i}" for i in range(c_in)])  # fmt: skip
+    _square(fig)
+    cell_px = min(40, 1100 / z.shape[1])  # the page is about 1100 px wide
+    fig.update_layout(height=int(min(700, max(160, z.shape[0] * cell_px + 50))),
+                      margin=dict(l=4, r=4, t=30, b=4), plot_bgcolor="white")  # fmt: skip
+    return fig
+
+
+def _square(fig: go.Figure) -> None:
+    """Rows top to bottom, square cells, no grid."""
+    fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, constrain="domain")
+    fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
+    fig.for_each_yaxis(lambda ax: ax.update(scaleanchor=ax.anchor or "x"))
+
+
+def maxpool_demo(x: torch.Tensor, out: torch.Tensor) -> go.Figure:
+    """The notebook's 2x2 tensor with the picked maximum outlined, and the 1x1 result."""
+    pool = torch.nn.MaxPool2d(kernel_size=2)
+    cell = pool_cell(x, pool, 0, 0, 0)
+    scale = {"colorscale": "Blues", "zmin": float(x.min()) - 0.1, "zmax": float(x.max())}
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.6, 0.4],
+        horizontal_spacing=0.15,
+        subplot_titles=[
+            f"random_tensor {tuple(x.shape)}",
+            f"max_pool_layer(random_tensor) {tuple(out.shape)}",
+        ],
+    )
+    for col, t in ((1, x[0, 0]), (2, out[0, 0])):
+        fig.add_trace(
+            go.Heatmap(
+                z=t.numpy(),
+                text=[[f"{v:.4f}" for v in row] for row in t.tolist()],
+                texttemplate="%{text}",
+                textfont_size=18,
+                showscale=False,
+                hovertemplate="row %{y}, col %{x}: %{z:.4f}<extra></extra>",
+                **scale,
+            ),
+            row=1,
+            col=col,
+        )
+    a, b = cell.argmax
+    fig.add_shape(
+        type="rect",
+        x0=b - 0.5,
+        x1=b + 0.5,
+        y0=a - 0.5,
+        y1=a + 0.5,
+        line=dict(color="#ff8c00", width=4),
+        row=1,
+        col=1,
+    )
+    _square(fig)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10))
+    return fig

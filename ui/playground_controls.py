@@ -1,0 +1,131 @@
+"""The playground's settings widgets: the input, nn.Conv2d, ReLU and nn.MaxPool2d.
+
+Each `*_ui()` draws its widgets and returns plain settings; text that does not parse raises
+tinyvgg.playground.SettingsError (one sentence), which the page shows. Sizes have no lower
+bound on purpose: 0 or -1 gives the sentence naming the constraint, as PyTorch would refuse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+import torch
+
+from tinyvgg import playground as pg
+from tinyvgg import playground_code as code
+from tinyvgg.data import CLASS_NAMES, to_float
+from ui.resources import test_split
+from ui.state import drawn_input
+
+RANDOM, FASHION, DRAWN = "Random batch (the notebook's)", "Fashion-MNIST test image", "Your drawing"
+K = "pg_"  # session-state key prefix of every playground widget
+
+
+@dataclass
+class InputChoice:
+    x: torch.Tensor | None  # what the conv gets, (B, C, H, W); None: nothing to show yet
+    code: list[str]  # the PyTorch lines that make it
+    note: str = ""  # shown under the input; why x is None when it is
+
+
+def _match_in_channels() -> None:
+    """Keep the conv's in_channels equal to the input's after the input changes."""
+    random = st.session_state[K + "source"] == RANDOM
+    st.session_state[K + "in_channels"] = st.session_state.get(K + "channels", 3) if random else 1
+
+
+def _int(label: str, name: str, value: int, **kw) -> int:
+    return int(st.number_input(label, value=value, step=1, key=K + name, **kw))
+
+
+def input_ui() -> InputChoice:
+    """Where the input comes from; the random batch's shape and seed."""
+    source = st.radio(
+        "Input", [RANDOM, FASHION, DRAWN], key=K + "source", on_change=_match_in_channels
+    )
+    if source == RANDOM:
+        a, b = st.columns(2)
+        with a:
+            batch = _int("batch", "batch", 32)
+            height = _int("height", "height", 64)
+            seed = _int("seed", "seed", 42, help="torch.manual_seed(seed) before torch.randn")
+        with b:
+            channels = _int("channels", "channels", 3, on_change=_match_in_channels)
+            width = _int("width", "width", 64)
+        whole = st.checkbox(
+            "Feed the whole batch",
+            key=K + "whole_batch",
+            help="Off: images[0].unsqueeze(dim=0), as the notebook does",
+        )
+        spec = pg.RandomInput(batch, channels, height, width, seed, whole)
+        pg.check_random(spec)
+        return InputChoice(pg.random_input(spec), code.random_input_code(spec))
+    if source == FASHION:
+        index = _int("Test image index", "index", 0, min_value=0, max_value=9999)
+        split = test_split()  # DataError (no dataset offline) is caught by the page
+        label = CLASS_NAMES[int(split.labels[index])]
+        x = to_float(split.images[index : index + 1])  # (1, 1, 28, 28)
+        return InputChoice(x, code.image_input_code(index, label), f"Test image {index}: {label}")
+    drawn = drawn_input()
+    if drawn is None:
+        return InputChoice(
+            None, [], "No drawing yet: draw or upload one on the Draw page and it appears here."
+        )
+    return InputChoice(
+        drawn.tensor.unsqueeze(0).float(), code.drawn_input_code(drawn.label), drawn.label
+    )
+
+
+def conv_ui() -> pg.ConvSettings:
+    """nn.Conv2d's arguments, as in the notebook by default."""
+    a, b = st.columns(2)
+    with a:
+        c_in = _int("in_channels", "in_channels", 3)
+        kernel = st.text_input("kernel_size", "3", key=K + "kernel", help="3, or 3, 5 for (h, w)")
+        padding = st.text_input(
+            "padding", "0", key=K + "padding", help="A number, two (h, w), 'same' or 'valid'"
+        )
+        seed = _int(
+            "seed", "conv_seed", 42, help="torch.manual_seed(seed) right before nn.Conv2d(...)"
+        )
+    with b:
+        c_out = _int("out_channels", "out_channels", 10)
+        stride = st.text_input("stride", "1", key=K + "stride", help="1, or 1, 2 for (h, w)")
+        dilation = st.text_input("dilation", "1", key=K + "dilation", help="Spacing of the taps")
+        bias = st.checkbox("bias", True, key=K + "bias")
+    return pg.ConvSettings(
+        c_in,
+        c_out,
+        code.parse_size(kernel, "kernel_size"),
+        code.parse_size(stride, "stride"),
+        code.parse_padding(padding),
+        code.parse_size(dilation, "dilation"),
+        bias,
+        seed,
+    )
+
+
+def pool_ui() -> tuple[bool, pg.PoolSettings]:
+    """The optional ReLU and nn.MaxPool2d's arguments (kernel 2, as in the notebook)."""
+    relu = st.checkbox(
+        "ReLU between them",
+        False,
+        key=K + "relu",
+        help="TinyVGG has one; the notebook's demo goes straight to the pool",
+    )
+    a, b = st.columns(2)
+    kernel = a.text_input("kernel_size", "2", key=K + "pool_kernel")
+    stride = b.text_input(
+        "stride",
+        "",
+        key=K + "pool_stride",
+        placeholder="= kernel_size",
+        help="Blank: the kernel size, PyTorch's default",
+    )
+    padding = a.text_input("padding", "0", key=K + "pool_padding")
+    return relu, pg.PoolSettings(
+        code.parse_size(kernel, "The pool kernel_size"),
+        code.parse_size(stride, "The pool stride", blank_is_none=True),
+        code.parse_size(padding, "The pool padding"),
+    )

@@ -1,0 +1,146 @@
+"""Play, pause, step and speed for the kernel slide (ui.figures.slide) of any conv or pool layer.
+
+The server steps the animation: a fragment redraws the figure and its multiply-add, and it
+reruns on a timer (`st.fragment(run_every=...)`) only while playing. Paused, nothing runs; each
+click on a control reruns the fragment alone, not the page. The frame, the play state and the
+speed live in `st.session_state` under keys derived from `key`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from tinyvgg.slide import Layer, frame_count, multiply_add, slide_step
+from ui.figures.slide import slide_figure
+
+SPEEDS = [0.5, 1, 2, 4, 8, 16, 32, 64]  # output cells per second
+MIN_TICK_S = 0.25  # faster speeds write several cells per tick instead of ticking faster
+
+
+def _keys(key: str) -> tuple[str, str, str, str]:
+    # the frame is not a widget's key: a widget whose value the server moves on a timer races
+    # with the browser sending its old value back
+    return f"{key}_frame", f"{key}_playing", f"{key}_speed", f"{key}_fresh"
+
+
+def timing(speed: float) -> tuple[float, int]:
+    """(seconds between ticks, cells written per tick) for `speed` cells per second."""
+    tick = max(MIN_TICK_S, 1 / speed)
+    return tick, max(1, round(speed * tick))
+
+
+def _step(key: str, n: int, delta: int | None) -> None:
+    """A control's callback: pause, then move by delta (None: back to the first cell)."""
+    fk, pk, _, _ = _keys(key)
+    st.session_state[pk] = False
+    frame = 0 if delta is None else st.session_state[fk] + delta
+    st.session_state[fk] = min(max(frame, 0), n - 1)
+
+
+def _toggle(key: str, n: int) -> None:
+    fk, pk, _, fresh = _keys(key)
+    playing = not st.session_state[pk]
+    st.session_state[pk] = playing
+    if playing:
+        st.session_state[fresh] = True  # the first run shows the current cell; ticks advance
+        if st.session_state[fk] >= n - 1:
+            st.session_state[fk] = 0  # play again from the start
+
+
+def _advance(key: str, n: int, per_tick: int) -> None:
+    fk, pk, _, fresh = _keys(key)
+    if st.session_state.pop(fresh, False):
+        return
+    st.session_state[fk] = min(st.session_state[fk] + per_tick, n - 1)
+    if st.session_state[fk] == n - 1:
+        st.session_state[pk] = False  # the next tick sees this and stops the timer
+
+
+def _controls(key: str, n: int, playing: bool) -> None:
+    fk, _, sk, _ = _keys(key)
+    b = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
+    b[0].button(
+        "First",
+        key=f"{key}_first",
+        icon=":material/first_page:",
+        help="Back to the first output cell",
+        on_click=_step,
+        args=(key, n, None),
+    )
+    b[1].button(
+        "Back",
+        key=f"{key}_back",
+        icon=":material/navigate_before:",
+        help="One output cell back",
+        on_click=_step,
+        args=(key, n, -1),
+    )
+    b[2].button(
+        "Pause" if playing else "Play",
+        key=f"{key}_play",
+        type="primary",
+        icon=":material/pause:" if playing else ":material/play_arrow:",
+        on_click=_toggle,
+        args=(key, n),
+    )
+    b[3].button(
+        "Step",
+        key=f"{key}_next",
+        icon=":material/navigate_next:",
+        help="One output cell forward",
+        on_click=_step,
+        args=(key, n, 1),
+    )
+    b[4].select_slider("Speed (output cells per second)", SPEEDS, key=sk)
+    frame = st.session_state[fk]
+    if playing or n == 1:
+        st.progress((frame + 1) / n, text=f"Output cell {frame + 1} of {n}")
+    else:
+        st.session_state[f"{key}_seek"] = frame
+        st.slider("Output cell (row by row)", 0, n - 1, key=f"{key}_seek", on_change=_seek,
+                  args=(key,))  # fmt: skip
+
+
+def _seek(key: str) -> None:
+    st.session_state[_keys(key)[0]] = st.session_state[f"{key}_seek"]
+
+
+def slide_player(
+    x: torch.Tensor,
+    layer: Layer,
+    key: str,
+    channel: int = 0,
+    *,
+    out: torch.Tensor | None = None,
+    in_channels: list[int] | None = None,
+) -> None:
+    """The animated slide of `layer` over x (1, C, H, W) for output `channel`, with controls.
+
+    `out` is layer(x) when the caller has it; `in_channels` picks the input channels drawn
+    for a conv (default: the first three). `key` must be unique on the page.
+    """
+    n = frame_count(x, layer)
+    fk, pk, sk, _ = _keys(key)
+    st.session_state.setdefault(fk, 0)
+    st.session_state.setdefault(pk, False)
+    st.session_state.setdefault(sk, 2)
+    st.session_state[fk] = min(st.session_state[fk], n - 1)  # the layer may have shrunk
+    playing, speed = st.session_state[pk], st.session_state[sk]
+    tick, per_tick = timing(speed)
+
+    @st.fragment(run_every=tick if playing else None)
+    def player() -> None:
+        if st.session_state[pk] != playing or (playing and st.session_state[sk] != speed):
+            st.rerun()  # only a full run sets or clears the fragment's timer
+        if playing:
+            _advance(key, n, per_tick)
+        _controls(key, n, st.session_state[pk])
+        frame = st.session_state[fk]
+        st.plotly_chart(
+            slide_figure(x, layer, channel, frame, out=out, in_channels=in_channels),
+            key=f"{key}_figure",
+        )
+        st.code(multiply_add(slide_step(x, layer, channel, frame)), language=None, wrap_lines=True)
+
+    player()
