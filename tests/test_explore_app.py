@@ -115,3 +115,20 @@ def test_other_models(real_data):
     at.sidebar.selectbox(key="model_choice").select("Untrained (seed 42 init)").run()
     _ok(at)
     assert "Untrained" in _text(at)
+
+
+def test_kernel_slide_animation_steps(real_data):
+    at = _explore({"sample": "0", "layer": "conv_1_1", "cell": "4,0,0"})
+    at.toggle(key="ex_slide_on").set_value(True).run()
+    _ok(at)
+    frame_key = "ex_slide_conv_1_1_4_frame"
+    assert at.session_state[frame_key] == 0
+    step = next(b for b in at.button if b.label == "Step")
+    step.click().run()
+    _ok(at)
+    assert at.session_state[frame_key] == 1
+    play = next(b for b in at.button if b.label == "Play")
+    play.click().run()
+    at.run()  # AppTest never fires run_every timers: each run is one tick
+    _ok(at)
+    assert at.session_state[frame_key] > 1

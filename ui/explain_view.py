@@ -21,6 +21,7 @@ from tinyvgg.explain import (
 from ui import explore_state as es
 from ui.figures import explore as fx
 from ui.memo import memo
+from ui.slide_player import slide_player
 
 
 def _check(explained: float, actual: float) -> None:
@@ -72,6 +73,11 @@ def _conv(records, model, rec: LayerRecord, cell) -> None:
     sums = " + ".join(f"{v:.4f}" for v in ex.channel_sums.tolist())
     st.markdown(f"Per-channel sums {sums} \\+ bias {ex.bias:.4f} = **{ex.value:.6f}**")
     _check(ex.value, actual)
+    if st.toggle("Animate the kernel sliding over the padded input", key="ex_slide_on"):
+        source = layer_input(records, rec.name).name
+        st.caption(f"Output channel {c}: the window moves over `{source}` (padding included) "
+                   "and the output map fills cell by cell.")  # fmt: skip
+        slide_player(x_in, layer, key=f"ex_slide_{rec.name}_{c}", channel=c, out=rec.output)
 
 
 def _relu(records, rec: LayerRecord, cell) -> None:
