@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui.frame import ICON, PAGES, TITLE, sidebar
+from ui.state import note_page
 
 st.set_page_config(page_title=TITLE, page_icon=ICON, layout="wide")
 
@@ -15,5 +16,6 @@ def start() -> None:
 pages = [st.Page(start, title="Start", default=True, visibility="hidden")]
 pages += [st.Page(path, title=title, url_path=url, icon=icon) for path, title, url, icon in PAGES]
 page = st.navigation(pages)
+note_page(page.url_path)
 sidebar()
 page.run()

@@ -10,7 +10,6 @@ from tinyvgg.predict import probabilities, top_k  # noqa: E402
 from tinyvgg.preprocess import Preprocessed, PreprocessError, preprocess  # noqa: E402
 from ui.draw_inputs import camera_ui, canvas_ui, upload_ui  # noqa: E402
 from ui.figures.draw import input_preview, thumbnail, top_k_bars  # noqa: E402
-from ui.frame import PAGES  # noqa: E402
 from ui.resources import app_device  # noqa: E402
 from ui.state import DrawnInput, model_in_use, set_drawn_input  # noqa: E402
 
@@ -43,8 +42,6 @@ def show_prediction(pre: Preprocessed, label: str) -> None:
         "Explore layer by layer", type="primary", icon=":material/layers:", on_click=_explore,
         args=(DrawnInput(pre.tensor.detach().cpu().clone(), label),),
     )  # fmt: skip
-    if explore_clicked:  # and the explorer is not registered (see below)
-        st.info("The layer explorer is not in this build yet; your input is kept for it.")
 
 
 def show_steps(pre: Preprocessed, per_row: int = 5) -> None:
@@ -58,9 +55,8 @@ def show_steps(pre: Preprocessed, per_row: int = 5) -> None:
         col.caption(step.note)
 
 
-explore_clicked = st.session_state.pop(GO_KEY, False)
-if explore_clicked and any(path == EXPLORER for path, *_ in PAGES):
-    st.switch_page(EXPLORER)  # the explorer reads ui.state.drawn_input()
+if st.session_state.pop(GO_KEY, False):  # the explorer reads ui.state.drawn_input()
+    st.switch_page(EXPLORER, query_params={"source": "drawing", "layer": "input"})
 
 st.title("Draw or upload a garment")
 st.write(

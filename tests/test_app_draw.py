@@ -109,8 +109,10 @@ def test_explore_button_hands_the_tensor_over():
     assert drawn.label == "upload: tshirt.png"
     assert torch.equal(drawn.tensor, preprocess(data).tensor)
     assert not at.exception
-    if not any(p[0] == "pages/explore.py" for p in PAGES):
-        assert "not in this build yet" in at.info[-1].value
+    # the explorer opened on the drawing, at its input layer
+    assert at.title[0].value == "Layer explorer"
+    assert at.radio(key="ex_source").value == "drawing"
+    assert at.selectbox(key="ex_layer").value == "input"
 
 
 @pytest.mark.parametrize("tab", ["Draw", "Camera"])

@@ -16,7 +16,7 @@ from tinyvgg.activations import LayerRecord, trace
 from tinyvgg.data import CLASS_NAMES, to_float
 from tinyvgg.model import LAYER_NAMES
 from ui.resources import test_split
-from ui.state import ModelInUse, drawn_input
+from ui.state import ModelInUse, drawn_input, entered_page
 
 LAYERS = ["input", *LAYER_NAMES, "softmax"]
 SOURCES = {"sample": "Fashion-MNIST test image", "random": "Random tensor", "drawing": "Your image"}
@@ -81,8 +81,12 @@ def parse_query(params: dict[str, str]) -> tuple[dict, list[str]]:
 
 
 def init_state() -> list[str]:
-    """Defaults, overridden once per session by the URL; returns problems with the URL."""
-    if st.session_state.get("ex_initialised"):
+    """Defaults, overridden by the URL when the page is entered; returns problems with the URL.
+
+    Within the page the widgets own the state (and write it back to the URL); on entry, from
+    a link or from another page such as Draw's "Explore layer by layer", the URL wins.
+    """
+    if st.session_state.get("ex_initialised") and not entered_page():
         return []
     st.session_state["ex_initialised"] = True
     for key, value in ((K_SOURCE, "sample"), (K_SAMPLE, 0), (K_SEED, 42), (K_LAYER, "conv_1_1"),

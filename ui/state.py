@@ -59,6 +59,17 @@ class ModelInUse:
     metrics: dict[str, Any]
 
 
+def note_page(url_path: str) -> None:
+    """Called by app.py each run: remembers whether this run entered a different page."""
+    st.session_state["_entered_page"] = st.session_state.get("_page") != url_path
+    st.session_state["_page"] = url_path
+
+
+def entered_page() -> bool:
+    """True on the first run of a page after another page (or a new session)."""
+    return st.session_state.get("_entered_page", True)
+
+
 def trained_runs() -> list[TrainedRun]:
     return st.session_state.setdefault(RUNS_KEY, [])
 
