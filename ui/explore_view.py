@@ -108,10 +108,12 @@ def stepper_ui() -> str:
     return st.session_state[es.K_LAYER]
 
 
-def _map_figure(t: torch.Tensor, title: str):
+def _map_figure(t: torch.Tensor, title: str, max_cols: int = 5):
     """A layer output as a figure: channel grid for maps, bars for vectors."""
     if t.dim() == 4:
-        return feature_maps(t[0], title=title) if t.shape[1] > 1 else image(t[0, 0], title)
+        if t.shape[1] == 1:
+            return image(t[0, 0], title)
+        return feature_maps(t[0], title=title, max_cols=max_cols, cell_px=600 // (max_cols + 1))
     if t.shape[1] == len(CLASS_NAMES):
         return fx.probabilities(t) if title.startswith("softmax") else fx.logits(t)
     return image(t.reshape(10, -1) if t.shape[1] % 10 == 0 else t, title)
@@ -141,11 +143,11 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
     prev = layer_input(records, name)
     cell = es.clamp_cell(prev.shape if rec.kind == "Flatten" else rec.shape)
     st.session_state[es.K_CELL] = cell
-    left, right = st.columns([1, 2])
+    left, right = st.columns([2, 3])
     with left:
         fig = memo(
             (id(records), name, "in"),
-            lambda: _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}"),
+            lambda: _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}", max_cols=3),
         )
         st.plotly_chart(fig, key="ex_prev")
     with right:
