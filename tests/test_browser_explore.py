@@ -34,35 +34,35 @@ def test_step_through_every_layer_with_next(page, app_url):
     expect(page.get_by_role("button", name="Next ▶")).to_be_disabled()
 
 
-def _click_cell(page: Page, chart, c: int, i: int, j: int) -> None:
-    """Click output cell (c, i, j) of the clickable map, using plotly's own axis mapping.
+def _click(page: Page, chart, axis: int, x: float, y: float, label_text: str) -> None:
+    """Click data point (x, y) of subplot `axis` (0 = the first) using plotly's own mapping.
 
     Plotly picks the clicked point from its hover label, so hover first and wait for the
-    label to name the cell (retrying while the page still moves under the mouse).
+    label (retrying while the page still moves under the mouse).
     """
     plot = chart.locator(".js-plotly-plot").first
     label = chart.locator(".hoverlayer .hovertext")
     for _ in range(10):
         plot.scroll_into_view_if_needed()
         xy = plot.evaluate(
-            """(gd, [c, i, j]) => {
-                const s = c === 0 ? '' : String(c + 1);
+            """(gd, [k, x, y]) => {
+                const s = k === 0 ? '' : String(k + 1);
                 const xa = gd._fullLayout['xaxis' + s], ya = gd._fullLayout['yaxis' + s];
-                return [xa._offset + xa.d2p(j), ya._offset + ya.d2p(i)];
+                return [xa._offset + xa.d2p(x), ya._offset + ya.d2p(y)];
             }""",
-            [c, i, j],
+            [axis, x, y],
         )
         box = plot.bounding_box()
-        x, y = box["x"] + xy[0], box["y"] + xy[1]
-        page.mouse.move(x - 3, y - 3)
-        page.mouse.move(x, y)
+        px, py = box["x"] + xy[0], box["y"] + xy[1]
+        page.mouse.move(px - 3, py - 3)
+        page.mouse.move(px, py)
         try:
-            expect(label).to_contain_text(f"channel {c}, row {i}, col {j}", timeout=2_000)
+            expect(label).to_contain_text(label_text, timeout=2_000)
         except AssertionError:
             continue
-        page.mouse.click(x, y)
+        page.mouse.click(px, py)
         return
-    raise AssertionError(f"could not hover cell {(c, i, j)}")
+    raise AssertionError(f"could not hover {label_text!r}")
 
 
 def wait_idle(page: Page) -> None:
@@ -74,11 +74,11 @@ def test_click_a_cell_and_see_its_arithmetic(page, app_url):
     page.goto(app_url + "/explore?sample=0&layer=conv_1_2&cell=0,0,0")
     expect(page.get_by_text("conv_1_2[0, 0, 0, 0]")).to_be_visible()
     wait_idle(page)
-    charts = page.get_by_test_id("stPlotlyChart")
-    output_map = charts.nth(1)
-    output_map.scroll_into_view_if_needed()
-    _click_cell(page, output_map, 2, 12, 15)
-    expect(page.get_by_text("conv_1_2[0, 2, 12, 15]")).to_be_visible(timeout=30_000)
+    _click(page, page.locator(".st-key-ex_grid"), 2, 13.5, 13.5, "channel 2")  # tile centre
+    expect(page.get_by_text("conv_1_2[0, 2, 0, 0]")).to_be_visible()
+    wait_idle(page)
+    _click(page, page.locator(".st-key-ex_cellmap"), 0, 15, 12, "row 12, col 15")
+    expect(page.get_by_text("conv_1_2[0, 2, 12, 15]")).to_be_visible()
     expect(page.get_by_text(re.compile(r"✓ equals the activation"))).to_be_visible()
     expect(page.get_by_text("Page not found")).to_have_count(0)
     assert "cell=2%2C12%2C15" in page.url or "cell=2,12,15" in page.url

@@ -53,14 +53,15 @@ def _conv(records, model, rec: LayerRecord, cell) -> None:
     x_in = layer_input(records, rec.name).output
     (k, _), (s, _), (p, _) = layer.kernel_size, layer.stride, conv_padding(layer)
     st.code(f"nn.Conv2d(in_channels={layer.in_channels}, out_channels={layer.out_channels}, "
-            f"kernel_size={k}, stride={s}, padding={p})", language="python")  # fmt: skip
+            f"kernel_size={k}, stride={s}, padding={p})", language="python",
+            wrap_lines=True)  # fmt: skip
     h = x_in.shape[2]
     st.markdown(f"Output size: ⌊(H + 2p − k) / s⌋ + 1 = ⌊({h} + 2·{p} − {k}) / {s}⌋ + 1 = "
                 f"**{output_size(h, k, s, p)}**")  # fmt: skip
     with st.expander(f"Kernels: weight {list(layer.weight.shape)}, bias {list(layer.bias.shape)}"):
         fig = memo((id(model), rec.name, "kernels"), lambda: fx.kernels(layer.weight, rec.name))
         st.plotly_chart(fig, key="ex_kernels")
-    st.markdown("**Pick an output cell** (or click one on the output map)")
+    st.markdown("**Pick an output cell** (or click a channel, then a cell, on the maps)")
     c, i, j = _cell_inputs(rec.shape, cell)
     ex = conv_cell(x_in, layer, c, i, j)
     actual = float(rec.output[0, c, i, j])

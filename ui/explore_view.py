@@ -119,15 +119,24 @@ def _map_figure(t: torch.Tensor, title: str, max_cols: int = 5):
     return image(t.reshape(10, -1) if t.shape[1] % 10 == 0 else t, title)
 
 
-def _on_map_click() -> None:
-    """A click on the output map: the overlay point's trace is the channel, x/y the cell."""
-    points = st.session_state["ex_map"].selection.get("points", [])
-    channels = st.session_state.get("ex_map_channels", 0)
-    if points and channels and {"curve_number", "x", "y"} <= set(points[0]):
-        p = points[0]
-        c = int(p["curve_number"]) - channels  # heatmaps come first, then one overlay each
-        if 0 <= c < channels:
-            st.session_state[es.K_CELL] = (c, int(p["y"]), int(p["x"]))
+def _clicked(key: str) -> dict | None:
+    points = st.session_state[key].selection.get("points", [])
+    return points[0] if points and {"curve_number", "x", "y"} <= set(points[0]) else None
+
+
+def _on_channel_click() -> None:
+    """A click on a tile of the channel grid: heatmaps come first, then one point per tile."""
+    p, channels = _clicked("ex_grid"), st.session_state.get("ex_grid_channels", 0)
+    if p is not None and 0 <= (c := int(p["curve_number"]) - channels) < channels:
+        _, i, j = st.session_state[es.K_CELL]
+        st.session_state[es.K_CELL] = (c, i, j)
+
+
+def _on_cell_click() -> None:
+    """A click on the large map of the picked channel: x is the column, y the row."""
+    if (p := _clicked("ex_cellmap")) is not None:
+        c, _, _ = st.session_state[es.K_CELL]
+        st.session_state[es.K_CELL] = (c, int(p["y"]), int(p["x"]))
 
 
 def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
@@ -153,16 +162,26 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
     with right:
         out = rec.output
         if out.dim() == 4:
-            title = f"output: {name} {rec.shape_text}"
-            fig = memo(
-                (id(records), name, "out", cell), lambda: fx.clickable_maps(out[0], title, cell)
-            )
-            st.session_state["ex_map_channels"] = out.shape[1]
-            st.plotly_chart(fig, key="ex_map", on_select=_on_map_click,
+            title = f"output: {name} {rec.shape_text} (click a channel)"
+            fig = memo((id(records), name, "grid", cell[0]),
+                       lambda: fx.channel_grid(out[0], title, cell[0]))  # fmt: skip
+            st.session_state["ex_grid_channels"] = out.shape[1]
+            st.plotly_chart(fig, key="ex_grid", on_select=_on_channel_click,
                             selection_mode="points")  # fmt: skip
         else:
             fig = memo(
                 (id(records), name, "out"), lambda: _map_figure(out, f"{name} {rec.shape_text}")
             )
             st.plotly_chart(fig, key="ex_out")
-    explain_layer(records, model, rec, cell, inp)
+    if rec.output.dim() == 4:
+        big, rest = st.columns([2, 3])
+        with big:
+            title = f"{name}, channel {cell[0]} (click a cell)"
+            fig = memo((id(records), name, "cells", cell),
+                       lambda: fx.cell_map(rec.output[0, cell[0]], title, cell[1:]))  # fmt: skip
+            st.plotly_chart(fig, key="ex_cellmap", on_select=_on_cell_click,
+                            selection_mode="points")  # fmt: skip
+        with rest:
+            explain_layer(records, model, rec, cell, inp)
+    else:
+        explain_layer(records, model, rec, cell, inp)

@@ -98,6 +98,10 @@ def feature_maps(
     coloraxis = {"colorscale": scale["colorscale"], "cmin": scale["zmin"], "cmax": scale["zmax"]}
     if "zmid" in scale:
         coloraxis["cmid"] = 0.0
+    h, w = chw.shape[1:]
+    for xa, ya in axes:  # fixed ranges: overlays drawn on top must not pad the axes
+        layout["xaxis" + xa[1:]]["range"] = [-0.5, w - 0.5]
+        layout["yaxis" + ya[1:]].update(range=[h - 0.5, -0.5], autorange=False)
     layout.update(
         coloraxis=coloraxis,
         height=rows * cell_px + 60,

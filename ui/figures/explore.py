@@ -11,7 +11,7 @@ from PIL import Image
 
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.explain import ConvCell, PoolCell
-from ui.figures.common import colour_range, feature_maps, grid
+from ui.figures.common import colour_range, feature_maps, grid, image
 
 HIGHLIGHT = "#f5a623"
 
@@ -44,35 +44,48 @@ def thumbnail_png(t: torch.Tensor, size: int = 72) -> bytes:
     return buf.getvalue()
 
 
-def clickable_maps(chw: torch.Tensor, title: str, cell: tuple[int, int, int] | None) -> go.Figure:
-    """All channels of a layer's output, with a near-transparent scatter overlay to click on.
+def _overlay(x, y, size: int, hover: str, customdata=None, axes=("x", "y")) -> go.Scatter:
+    # Plotly's selection does not fire on heatmaps: near-transparent points on top do, and a
+    # click reports the point's trace number and x/y. Hover must stay on (not "skip"): plotly
+    # picks the clicked point from its hover.
+    return go.Scatter(
+        x=x, y=y, customdata=customdata, mode="markers", xaxis=axes[0], yaxis=axes[1],
+        marker=dict(size=size, symbol="square", opacity=0.01, color="black"),
+        hovertemplate=hover, showlegend=False,
+    )  # fmt: skip
 
-    Plotly's selection does not fire on heatmaps, so a scatter point sits on every cell: a
-    click reports the point's trace (channel = curve number - channels), x (column) and
-    y (row). The overlay carries the values for hover as compact float32 arrays.
+
+def channel_grid(chw: torch.Tensor, title: str, channel: int) -> go.Figure:
+    """All channels of a layer's output; click a tile to pick its channel (outlined).
+
+    One overlay point per tile (trace number = channels + channel) keeps the figure light.
     """
     fig = feature_maps(chw, title=title)
-    fig.update_traces(hoverinfo="skip", hovertemplate=None, selector=dict(type="heatmap"))
     c_n, h, w = chw.shape
-    ii, jj = np.meshgrid(np.arange(h, dtype=np.int16), np.arange(w, dtype=np.int16), indexing="ij")
-    values = chw.detach().cpu().float().numpy().reshape(c_n, -1)
     for c in range(c_n):
         s = "" if c == 0 else str(c + 1)
-        fig.add_trace(
-            go.Scatter(
-                x=jj.ravel(), y=ii.ravel(), customdata=values[c], mode="markers",
-                xaxis=f"x{s}", yaxis=f"y{s}", showlegend=False,
-                marker=dict(size=max(4, 140 // max(h, w)), opacity=0.01, color="black"),
-                # hover must stay on (not "skip"): a click selects the hovered point
-                hovertemplate=f"channel {c}, row %{{y}}, col %{{x}}: %{{customdata:.4f}}"
-                "<extra>click for the arithmetic</extra>",
-            )
-        )  # fmt: skip
-    if cell is not None:
-        c, i, j = cell
-        s = "" if c == 0 else str(c + 1)
-        fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
-                      xref=f"x{s}", yref=f"y{s}", line=dict(color=HIGHLIGHT, width=3))  # fmt: skip
+        fig.add_trace(_overlay([(w - 1) / 2], [(h - 1) / 2], 90, f"channel {c}<extra>click to pick"
+                               "</extra>", axes=(f"x{s}", f"y{s}")))  # fmt: skip
+    s = "" if channel == 0 else str(channel + 1)
+    fig.add_shape(type="rect", x0=-0.5, x1=w - 0.5, y0=-0.5, y1=h - 0.5, xref=f"x{s}",
+                  yref=f"y{s}", line=dict(color=HIGHLIGHT, width=4))  # fmt: skip
+    fig.update_layout(clickmode="event+select", dragmode=False, hovermode="closest")
+    return fig
+
+
+def cell_map(hw: torch.Tensor, title: str, cell: tuple[int, int]) -> go.Figure:
+    """One channel, large, with every cell clickable; the picked cell outlined."""
+    h, w = hw.shape
+    fig = image(hw, title=title, height=360)
+    fig.update_traces(hoverinfo="skip", hovertemplate=None)
+    ii, jj = np.meshgrid(np.arange(h, dtype=np.int16), np.arange(w, dtype=np.int16), indexing="ij")
+    values = hw.detach().cpu().float().numpy().ravel()
+    fig.add_trace(_overlay(jj.ravel(), ii.ravel(), max(6, 300 // max(h, w)),
+                           "row %{y}, col %{x}: %{customdata:.4f}<extra>click for the "
+                           "arithmetic</extra>", customdata=values))  # fmt: skip
+    i, j = cell
+    fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
+                  line=dict(color=HIGHLIGHT, width=3))  # fmt: skip
     fig.update_layout(clickmode="event+select", dragmode=False, hovermode="closest")
     return fig
 
