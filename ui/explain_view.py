@@ -20,6 +20,7 @@ from tinyvgg.explain import (
 )
 from ui import explore_state as es
 from ui.figures import explore as fx
+from ui.figures.arithmetic import conv_arithmetic_html
 from ui.memo import memo
 from ui.slide_player import slide_player
 
@@ -58,7 +59,8 @@ def _conv(records, model, rec: LayerRecord, cell) -> None:
     h = x_in.shape[2]
     st.markdown(f"Output size: ⌊(H + 2p − k) / s⌋ + 1 = ⌊({h} + 2·{p} − {k}) / {s}⌋ + 1 = "
                 f"**{output_size(h, k, s, p)}**")  # fmt: skip
-    with st.expander(f"Kernels: weight {list(layer.weight.shape)}, bias {list(layer.bias.shape)}"):
+    shapes = f"weight {list(layer.weight.shape)}, bias {list(layer.bias.shape)}"
+    if st.toggle(f"Show the kernels ({shapes})", key="ex_kernels_on"):
         fig = memo((id(model), rec.name, "kernels"), lambda: fx.kernels(layer.weight, rec.name))
         st.plotly_chart(fig, key="ex_kernels")
     st.markdown("**Pick an output cell** (or click a channel, then a cell, on the maps)")
@@ -69,8 +71,8 @@ def _conv(records, model, rec: LayerRecord, cell) -> None:
     st.markdown(f"Output `{rec.name}[0, {c}, {i}, {j}]` = Σ over {x_in.shape[1]} input channels "
                 f"of (input rows {rows[0]}…{rows[-1]}, columns {cols[0]}…{cols[-1]}) × "
                 f"kernel {c} + bias. Cells marked *pad* are the zero padding.")  # fmt: skip
-    st.plotly_chart(memo((id(records), rec.name, "arith", cell), lambda: fx.conv_arithmetic(ex)),
-                    key="ex_arith")  # fmt: skip
+    source = layer_input(records, rec.name).name
+    st.html(memo((id(records), rec.name, "arith", cell), lambda: conv_arithmetic_html(ex, source)))
     sums = " + ".join(f"{v:.4f}" for v in ex.channel_sums.tolist())
     st.markdown(f"Per-channel sums {sums} \\+ bias {ex.bias:.4f} = **{ex.value:.6f}**")
     _check(ex.value, actual)

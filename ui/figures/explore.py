@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 from tinyvgg.data import CLASS_NAMES
-from tinyvgg.explain import ConvCell, PoolCell
-from ui.figures.common import colour_range, feature_maps, grid, image
+from tinyvgg.explain import PoolCell
+from ui.figures.common import colour_range, feature_maps, image
 
 HIGHLIGHT = "#f5a623"
 
@@ -111,36 +111,6 @@ def kernels(weight: torch.Tensor, title: str) -> go.Figure:
     fig.update_layout(title=title, height=max(220, 26 * o * (kh + 1) // 3 + 80),
                       margin=dict(l=40, r=10, t=40, b=40))  # fmt: skip
     return fig
-
-
-def _matrix(z: torch.Tensor, axes: tuple[str, str], mask: list[list[bool]] | None = None):
-    scale = colour_range(z)
-    text = [[("pad" if mask is not None and not mask[a][b] else f"{float(z[a, b]):.3f}")
-             for b in range(z.shape[1])] for a in range(z.shape[0])]  # fmt: skip
-    return go.Heatmap(z=z.float().numpy(), text=text, texttemplate="%{text}", xaxis=axes[0],
-                      yaxis=axes[1], textfont=dict(size=10), hoverinfo="skip", showscale=False,
-                      **scale)  # fmt: skip
-
-
-def conv_arithmetic(cell: ConvCell) -> go.Figure:
-    """Per input channel: the patch (padding marked), the kernel, their products, the sum."""
-    n = cell.patch.shape[0]
-    titles = []
-    for k in range(n):
-        titles += [
-            f"in {k}: input patch",
-            "× kernel",
-            f"= products, sum {cell.channel_sums[k]:.4f}",
-        ]
-    axes, layout = grid(3 * n, 3, titles, square=False, hgap=0.06, vgap=0.25)
-    mask = cell.window.inside.tolist()
-    data = []
-    for k in range(n):
-        data.append(_matrix(cell.patch[k], axes[3 * k], mask))
-        data.append(_matrix(cell.kernel[k], axes[3 * k + 1]))
-        data.append(_matrix(cell.products[k], axes[3 * k + 2]))
-    layout.update(height=110 * n + 40, margin=dict(l=4, r=4, t=30, b=4))
-    return go.Figure(data=data, layout=layout)
 
 
 def pool_window(cell: PoolCell) -> go.Figure:

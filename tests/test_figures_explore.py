@@ -1,0 +1,70 @@
+"""Explorer figures: the numbers drawn are the tensors' numbers."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import torch
+
+from tinyvgg.activations import by_name, layer_input, trace
+from tinyvgg.explain import conv_cell, pool_cell
+from tinyvgg.model import build_model
+from ui.figures import explore as fx
+from ui.figures.arithmetic import conv_arithmetic_html
+
+
+def _records():
+    model = build_model(seed=3).eval()
+    return model, trace(model, torch.rand(1, 28, 28))
+
+
+def test_conv_arithmetic_html_shows_every_number():
+    model, records = _records()
+    x_in = layer_input(records, "conv_1_2").output
+    cell = conv_cell(x_in, model.layer("conv_1_2"), 4, 0, 27)  # top-right corner: padding
+    html = conv_arithmetic_html(cell, "relu_1_1")
+    assert html.count("relu_1_1 channel") == 10
+    # padding: the top row and the right column of every patch (5 of 9 cells) x 10 channels
+    assert html.count(">pad<") == 5 * 10
+    for k in range(10):
+        assert f"{float(cell.channel_sums[k]):.4f}" in html
+        for v in cell.kernel[k].flatten().tolist():
+            assert f">{v:.3f}<" in html
+    numbers = re.findall(r">(-?\d+\.\d{4})<", html)
+    products = [f"{v:.4f}" for v in cell.products[cell.window.inside.expand(10, 3, 3)].tolist()]
+    assert all(p in numbers for p in products)
+
+
+def test_channel_grid_and_cell_map_carry_the_values():
+    _, records = _records()
+    out = by_name(records)["conv_2_1"].output[0]
+    grid = fx.channel_grid(out, "t", channel=3)
+    heat = [t for t in grid.data if t.type == "heatmap"]
+    overlay = [t for t in grid.data if t.type == "scatter"]
+    assert len(heat) == 10 and len(overlay) == 10  # one clickable point per tile
+    for c in range(10):
+        np.testing.assert_array_equal(np.asarray(heat[c].z), out[c].numpy())
+    cells = fx.cell_map(out[3], "t", (5, 7))
+    pts = cells.data[1]
+    assert len(pts.x) == 14 * 14
+    k = 5 * 14 + 7
+    assert (pts.y[k], pts.x[k]) == (5, 7)
+    assert np.float32(pts.customdata[k]) == out[3, 5, 7].numpy()
+
+
+def test_pool_window_and_probabilities():
+    model, records = _records()
+    x_in = layer_input(records, "max_pool_1").output
+    cell = pool_cell(x_in, model.layer("max_pool_1"), 1, 2, 3)
+    fig = fx.pool_window(cell)
+    assert fig.data[0].text[cell.argmax[0]][cell.argmax[1]] == f"{cell.value:.4f}"
+    probs = by_name(records)["softmax"].output
+    bars = fx.probabilities(probs, true_label=2).data[0]
+    np.testing.assert_allclose(bars.y, probs[0].double().numpy())
+
+
+def test_thumbnails_are_pngs():
+    _, records = _records()
+    for rec in records:
+        assert fx.thumbnail_png(rec.output).startswith(b"\x89PNG")
