@@ -13,6 +13,7 @@ ICON = "🧥"
 # (page file, title, URL path, icon); app.py builds the navigation from this list, in order.
 PAGES = [
     ("pages/home.py", "Home", "home", ":material/home:"),
+    ("pages/train.py", "Train", "train", ":material/model_training:"),
 ]
 
 
@@ -40,6 +41,8 @@ def _on_upload() -> None:
 def model_picker() -> None:
     """Which model every page uses: pretrained, untrained, trained here, or uploaded."""
     options = state.model_options()
+    if (pending := st.session_state.pop(state.PENDING_MODEL_KEY, None)) in options:
+        st.session_state[state.MODEL_KEY] = pending
     if st.session_state.get(state.MODEL_KEY) not in options:
         st.session_state[state.MODEL_KEY] = state.PRETRAINED
     st.selectbox("Model", options, key=state.MODEL_KEY)
