@@ -150,7 +150,8 @@ class TrainingRun:
                 self._drive()
             finally:
                 self._slots.release(self)
-                procs.SPARES.refill(self.cfg.threads)
+                if not self._kill.is_set():  # a killed run's server is busy ending things
+                    procs.SPARES.refill(self.cfg.threads)
         except Exception as e:  # a bug here must not leave the run looking alive
             log.exception("training run %s: supervisor failed", self.id)
             self._finish("failed", crash_sentence(e))
@@ -169,7 +170,10 @@ class TrainingRun:
         try:
             self._pump(worker)
         finally:
-            worker.close(grace=0.2 if self._kill.is_set() else 5.0)
+            deadline = time.monotonic() + 5.0  # it exits once its pipe is flushed
+            while worker.alive() and time.monotonic() < deadline and not self._kill.is_set():
+                worker.process.join(0.05)
+            worker.close(grace=0.2)
 
     def _pump(self, worker: Worker) -> None:
         dead_since = None
@@ -271,7 +275,7 @@ def shutdown() -> None:
     for run in list(_LIVE):
         run.terminate(wait=False)
     for run in list(_LIVE):
-        run.wait(3.0)
+        run.wait(5.0)
     procs.SPARES.shutdown()
 
 

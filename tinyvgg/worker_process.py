@@ -90,19 +90,30 @@ def _time_steps(train) -> float:
 
 
 def _run_job(job: dict[str, Any], events, stop, train, test) -> None:
-    try:
+    try:  # what a user can get wrong: settings, device, dataset; each already one sentence
         cfg = TrainConfig(**job)
+        cfg.validate()
+        pick_device(cfg.device)
+        train, test = train or load_split("train"), test or load_split("test")
+    except (ValueError, DataError) as e:
+        events.put({"kind": "error", "message": str(e)})
+        return
+    except Exception as e:  # e.g. a job this worker's TrainConfig does not know
+        traceback.print_exc()
+        events.put({"kind": "error", "message": crash_sentence(e)})
+        return
+    try:
         result = fit(cfg, on_event=events.put, stop=stop, train=train, test=test)
         model = result.model
         device = next(model.parameters()).device
-        preds = predict(model, DeviceData.from_split(test or load_split("test"), device))
+        fmt = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+        data = DeviceData.from_split(test, device, None, fmt)
+        preds = predict(model.to(memory_format=fmt), data)
         metrics = {**result.results, "history": result.history, "train_config": asdict(cfg)}
         events.put({
             "kind": "model", "checkpoint": checkpoint_bytes(model, metrics),
             "test_preds": preds.to(torch.uint8).numpy().tobytes(),
         })  # fmt: skip
-    except (ValueError, DataError) as e:  # settings, device or dataset: already one sentence
-        events.put({"kind": "error", "message": str(e)})
     except Exception as e:
         traceback.print_exc()  # the whole story for the server's log
         events.put({"kind": "error", "message": crash_sentence(e)})
