@@ -93,6 +93,7 @@ class TrainingRun:
         self._cancel, self._kill = threading.Event(), threading.Event()
         self._worker: Worker | None = None
         self._slots = slots or default_slots()
+        self._slots.enqueue(self)  # counted at once, before the thread gets going
         _LIVE.add(self)
         self._thread = threading.Thread(target=self._supervise, name=f"tinyvgg-run-{self.id}")
         self._thread.daemon = True
@@ -266,8 +267,14 @@ def estimate_seconds(cfg: TrainConfig, n_train: int, n_test: int = 10_000) -> fl
 
 
 def warm_up() -> None:
-    """Start the warm spare worker now (the training page calls this when it is opened)."""
-    procs.SPARES.refill(threads_per_run())
+    """Have a warm spare worker ready (the training page calls this on every visit).
+
+    Only while a slot is free: getting ready costs a core for a few seconds, which would slow
+    the runs that fill the slots (on a 2-core machine: the one run).
+    """
+    slots = default_slots()
+    if slots.running + slots.waiting < slots.limit:
+        procs.SPARES.refill(threads_per_run())
 
 
 def shutdown() -> None:

@@ -224,10 +224,16 @@ class RunSlots:
     def waiting(self) -> int:
         return len(self._waiting)
 
+    def enqueue(self, ticket: object) -> None:
+        """Join the queue now; `acquire` then waits for the turn."""
+        with self._cond:
+            if ticket not in self._waiting and ticket not in self._running:
+                self._waiting.append(ticket)
+
     def acquire(self, ticket: object, cancelled: threading.Event) -> bool:
         """Wait for a slot; False if `cancelled` is set first."""
+        self.enqueue(ticket)
         with self._cond:
-            self._waiting.append(ticket)
             try:
                 while not cancelled.is_set():
                     if self._waiting[0] is ticket and len(self._running) < self.limit:
@@ -243,6 +249,10 @@ class RunSlots:
         with self._cond:
             self._running.discard(ticket)
             self._cond.notify_all()
+
+    def holds(self, ticket: object) -> bool:
+        with self._cond:
+            return ticket in self._running
 
     def position(self, ticket: object) -> int:
         with self._cond:

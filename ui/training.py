@@ -150,9 +150,10 @@ def estimate_line(cfg: TrainConfig) -> str:
         if seconds is not None
         else f"{images}; the time estimate appears once this server has timed a few steps."
     )
-    slots = default_slots()
-    if slots.running >= slots.limit:
-        line += f" All {slots.limit} training slot(s) are busy; a new run waits its turn."
+    slots, own = default_slots(), session_runs().run
+    others = slots.running - (own is not None and slots.holds(own))
+    if others >= slots.limit:
+        line += f" Other users' runs fill all {slots.limit} training slot(s): a run waits its turn."
     return line
 
 

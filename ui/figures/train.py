@@ -50,8 +50,10 @@ def curves(steps: Sequence[dict], epochs: Sequence[dict], steps_per_epoch: int) 
 def kernels(weights: Any) -> go.Figure:
     """conv_1_1's 3x3 kernels, one small map each, on one colour scale."""
     w = torch.as_tensor(weights, dtype=torch.float32)  # (C, 1, 3, 3)
-    names = [f"kernel {c}" for c in range(w.shape[0])]
-    return feature_maps(w[:, 0], max_cols=5, cell_px=70, names=names)
+    names = [str(c) for c in range(w.shape[0])]
+    fig = feature_maps(w[:, 0], max_cols=5, cell_px=60, names=names)
+    fig.update_layout(coloraxis_colorbar=dict(thickness=10, len=0.9))
+    return fig
 
 
 def comparison(rows: Sequence[dict]) -> go.Figure:
