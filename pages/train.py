@@ -72,7 +72,7 @@ def live_view() -> None:
             f"{p['elapsed']:.1f} s elapsed",
             f"about {p['eta']:.0f} s left" if p["eta"] else None, p["device"]]  # fmt: skip
     st.progress(p["fraction"], text=" · ".join(b for b in bits if b))
-    curves_col, kernels_col = st.columns([3, 1])
+    curves_col, kernels_col = st.columns([5, 2])
     spe = (live.first("start") or {}).get("steps_per_epoch", 1)
     fig = figs.curves(live.of_kind("step"), live.of_kind("epoch"), spe)
     curves_col.plotly_chart(fig, key="train_curves")
@@ -107,7 +107,7 @@ def results() -> None:
     left.plotly_chart(figs.confusion(training.confusion(preds), CLASS_NAMES), key="train_cm")
     right.markdown("**Predictions** · `Pred | Truth`, green when right, red when wrong")
     mistakes = right.toggle("Mistakes only", key="train_mistakes")
-    images, p, t = training.gallery_items(preds, 24, mistakes)
+    images, p, t = training.gallery_items(preds, 20, mistakes)
     right.plotly_chart(figs.gallery(images, p, t, CLASS_NAMES), key="train_gallery")
 
 

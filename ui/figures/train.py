@@ -9,50 +9,62 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from ui.figures.common import feature_maps, grid_shape
+from ui.figures.common import DIVERGING, grid_shape
 
 TRAIN_COLOUR, TEST_COLOUR = "#1f77b4", "#ff7f0e"
 RIGHT, WRONG = "#1b7f3b", "#c62828"  # green and red titles in the gallery
 
 
 def curves(steps: Sequence[dict], epochs: Sequence[dict], steps_per_epoch: int) -> go.Figure:
-    """Loss and accuracy against epochs: train running means per step event, test per epoch."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy (%)"))
+    """Loss and accuracy against epochs: train running means per step event, test per epoch.
+
+    Built without make_subplots: the live view redraws it every second.
+    """
     x_train = [s["global_step"] / max(steps_per_epoch, 1) for s in steps]
     x_test = [e["epoch"] + 1 for e in epochs]
-    for col, key, test_key in ((1, "loss", "test_loss"), (2, "acc", "test_acc")):
-        fig.add_trace(
-            go.Scatter(
-                x=x_train, y=[s[key] for s in steps], mode="lines+markers", name="train",
-                legendgroup="train", showlegend=col == 1, marker_size=4,
-                line_color=TRAIN_COLOUR,
-            ),
-            row=1, col=col,
-        )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
-                x=x_test, y=[e[test_key] for e in epochs], mode="lines+markers", name="test",
-                legendgroup="test", showlegend=col == 1, marker_size=9,
-                line_color=TEST_COLOUR,
-            ),
-            row=1, col=col,
-        )  # fmt: skip
-    fig.update_xaxes(title_text="epoch", rangemode="tozero")
-    fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(range=[0, 100], row=1, col=2)
-    fig.update_layout(
+    traces = []
+    for i, (key, test_key) in enumerate((("loss", "test_loss"), ("acc", "test_acc"))):
+        axes = dict(xaxis=f"x{i + 1 if i else ''}", yaxis=f"y{i + 1 if i else ''}")
+        traces += [
+            go.Scatter(x=x_train, y=[s[key] for s in steps], mode="lines+markers", name="train",
+                       legendgroup="train", showlegend=i == 0, marker_size=4,
+                       line_color=TRAIN_COLOUR, **axes),
+            go.Scatter(x=x_test, y=[e[test_key] for e in epochs], mode="lines+markers",
+                       name="test", legendgroup="test", showlegend=i == 0, marker_size=9,
+                       line_color=TEST_COLOUR, **axes),
+        ]  # fmt: skip
+    title = dict(xref="paper", yref="paper", y=1.0, yanchor="bottom", showarrow=False)
+    x = dict(title_text="epoch", rangemode="tozero")
+    return go.Figure(traces, dict(
+        xaxis=dict(domain=[0, 0.46], **x), xaxis2=dict(domain=[0.54, 1], anchor="y2", **x),
+        yaxis=dict(rangemode="tozero"), yaxis2=dict(range=[0, 100], anchor="x2"),
+        annotations=[dict(text="Loss", x=0.23, **title),
+                     dict(text="Accuracy (%)", x=0.77, **title)],
         height=320, margin=dict(l=10, r=10, t=40, b=10), uirevision="curves",
         legend=dict(orientation="h", y=-0.25),
-    )  # fmt: skip
-    return fig
+    ))  # fmt: skip
 
 
-def kernels(weights: Any) -> go.Figure:
-    """conv_1_1's 3x3 kernels, one small map each, on one colour scale."""
-    w = torch.as_tensor(weights, dtype=torch.float32)  # (C, 1, 3, 3)
-    names = [str(c) for c in range(w.shape[0])]
-    fig = feature_maps(w[:, 0], max_cols=5, cell_px=60, names=names)
-    fig.update_layout(coloraxis_colorbar=dict(thickness=10, len=0.9))
+def kernels(weights: Any, max_cols: int = 5) -> go.Figure:
+    """conv_1_1's 3x3 kernels side by side in one heatmap (cheap to redraw every second)."""
+    w = torch.as_tensor(weights, dtype=torch.float32)[:, 0]  # (C, 3, 3)
+    n, k = w.shape[0], w.shape[-1]
+    rows, cols = grid_shape(n, max_cols)
+    z = torch.full((rows * (k + 1) - 1, cols * (k + 1) - 1), float("nan"))  # 1-cell gaps
+    which = torch.full_like(z, -1)
+    for c in range(n):
+        r0, c0 = (c // cols) * (k + 1), (c % cols) * (k + 1)
+        z[r0 : r0 + k, c0 : c0 + k] = w[c]
+        which[r0 : r0 + k, c0 : c0 + k] = c
+    m = float(w.abs().max()) or 1.0
+    fig = go.Figure(go.Heatmap(
+        z=z.tolist(), customdata=which.int().tolist(), colorscale=DIVERGING, zmin=-m, zmax=m,
+        zmid=0.0, hoverongaps=False, colorbar=dict(thickness=10, len=0.9),
+        hovertemplate="kernel %{customdata}: %{z:.3f}<extra></extra>",
+    ))  # fmt: skip
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_layout(height=40 + rows * 80, margin=dict(l=4, r=4, t=4, b=4), plot_bgcolor="white")
     return fig
 
 
@@ -93,7 +105,7 @@ def gallery(
     preds: Sequence[int],
     labels: Sequence[int],
     class_names: Sequence[str],
-    max_cols: int = 6,
+    max_cols: int = 4,
 ) -> go.Figure:
     """Test images titled `Pred | Truth`, green when right and red when wrong."""
     n = len(images)
