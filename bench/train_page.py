@@ -72,6 +72,25 @@ def other_load(seconds: float = 2.0) -> float:
     return round(total, 1)
 
 
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def browser_procs() -> list[psutil.Process]:
+    """Chromium's processes (and Playwright's driver), all children of this process."""
+    return [
+        p for p in psutil.Process().children(recursive=True)
+        if p.name().startswith(("chrom", "node", "headless"))
+    ]  # fmt: skip
+
+
 def app_trial(page, url: str, server: psutil.Process, subset: str, epochs: int) -> dict:
     open_train_page(page, url)
     choose(page, "Training images", subset)
@@ -82,16 +101,22 @@ def app_trial(page, url: str, server: psutil.Process, subset: str, epochs: int) 
         slider.press("ArrowRight")
     wait_for_idle_spare(server)
     busy = other_load()
+    browser = browser_procs()
+    server_cpu, browser_cpu = cpu_seconds([server]), cpu_seconds(browser)
     page.get_by_role("button", name="Start training").click()
     t0 = time.monotonic()
     while page.evaluate(POINTS_JS) < 1:
         time.sleep(0.02)
     first_point = time.monotonic() - t0
     page.get_by_text("Compare the runs").wait_for(timeout=3_600_000)
+    wall = time.monotonic() - t0
+    cpu = {"server": (cpu_seconds([server]) - server_cpu) / wall,
+           "browser": (cpu_seconds(browser) - browser_cpu) / wall}  # fmt: skip
     with page.expect_download() as download:
         page.get_by_role("button", name="Download checkpoint (.pt)").click()
     _, metrics = load_checkpoint(download.value.path())
-    return {"first_point_s": first_point, "metrics": metrics, "other_cpu_percent": busy}
+    return {"first_point_s": first_point, "metrics": metrics, "other_cpu_percent": busy,
+            "cores_used_while_running": {k: round(v, 2) for k, v in cpu.items()}}  # fmt: skip
 
 
 def cli_trial(cfg: dict) -> dict:
@@ -155,7 +180,8 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "torch_threads_default": torch.get_num_threads(),
                     "loadavg_at_end": os.getloadavg(),
                     "other_cpu_percent_app": [r["app"]["other_cpu_percent"] for r in rows],
-                    "other_cpu_percent_cli": [r["cli"]["other_cpu_percent"] for r in rows]},
+                    "other_cpu_percent_cli": [r["cli"]["other_cpu_percent"] for r in rows],
+                    "app_cores_used": [r["app"]["cores_used_while_running"] for r in rows]},
     }))  # fmt: skip
 
 

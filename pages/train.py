@@ -59,7 +59,8 @@ def live_view() -> None:
     """Progress, curves and conv_1_1's kernels; a fragment that reruns itself while training."""
     live = training.poll()
     if live is None:
-        st.info("Choose the settings and press **Start training**.")
+        st.info("Choose the settings and press **Start training**; the curves appear here.")
+        st.plotly_chart(figs.curves([], [], 1), key="train_curves")  # loads plotly.js early
         return
     if live.just_ended:
         st.rerun()  # the whole page: results, the sidebar's new model, no more refreshes
@@ -79,6 +80,8 @@ def live_view() -> None:
     if live.kernels is not None:
         kernels_col.caption("conv_1_1 kernels, as they learn")
         kernels_col.plotly_chart(figs.kernels(live.kernels), key="train_kernels")
+    if live.just_plotted:
+        st.rerun()  # the first point is drawn: the whole page again, to refresh less often
 
 
 def results() -> None:
@@ -119,6 +122,7 @@ live = training.poll()
 if live is not None and live.just_ended:
     st.rerun()
 active = live is not None and live.active
+refresh = live.refresh_every() if live is not None else None
 start_col, stop_col, _ = st.columns([1, 1, 3])
 start_col.button("Start training", type="primary", on_click=training.start, key="train_start",
                  width="stretch")  # fmt: skip
@@ -126,5 +130,5 @@ stop_col.button("Stop training", on_click=training.stop, disabled=not active, ke
                 width="stretch")  # fmt: skip
 if error := st.session_state.get(training.ERROR_KEY):
     st.error(error)
-st.fragment(live_view, run_every=training.REFRESH_S if active else None)()
+st.fragment(live_view, run_every=refresh)()
 results()

@@ -11,6 +11,7 @@ import time
 
 import psutil
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .servers import streamlit_server
 
@@ -27,8 +28,18 @@ def open_train_page(page: Page, url: str) -> None:
 
 
 def choose(page: Page, label: str, option: str) -> None:
-    page.get_by_test_id("stSelectbox").filter(has_text=label).click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Pick a selectbox option; a click that lands during a rerun is tried again."""
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label)
+    for attempt in range(4):
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            if attempt == 3:
+                raise
+    expect(box.get_by_role("combobox")).to_have_value(option)
 
 
 def set_epochs_to_one(page: Page) -> None:

@@ -33,7 +33,8 @@ PREDS_KEY = "train_preds"  # {run name: (10000,) predicted test classes}
 COUNT_KEY = "train_count"  # runs started in this session, for names
 ERROR_KEY = "train_start_error"  # a setting Start refused, as one sentence
 INSPECT_KEY = "train_inspect"  # the run the results section looks closer at
-REFRESH_S = 1.0  # live view refresh while a run is active
+REFRESH_S = 1.0  # live view refresh while a run is active...
+FIRST_REFRESH_S = 0.25  # ...and until its first chart point, so that Start shows something soon
 TEST_PER_EPOCH = 2000  # fixed test images scored after each epoch (all 10k at the end)
 SUBSETS = {"1,000": 1000, "5,000": 5000, "10,000": 10_000, "all 60,000": None}
 DEFAULT_SUBSET = "5,000"
@@ -57,10 +58,17 @@ class LiveRun:
     ended: float | None = None
     kept: bool = False  # added to the session's trained runs
     just_ended: bool = False  # set by the poll that saw the run end
+    just_plotted: bool = False  # set by the poll that brought the first step event
 
     @property
     def active(self) -> bool:
         return self.status not in FINAL
+
+    def refresh_every(self) -> float | None:
+        """How often the live view reruns itself: never once the run has ended."""
+        if not self.active:
+            return None
+        return REFRESH_S if self.of_kind("step") else FIRST_REFRESH_S
 
     def of_kind(self, kind: str) -> list[dict]:
         return [e for e in self.events if e["kind"] == kind]
@@ -197,7 +205,7 @@ def poll() -> LiveRun | None:
     live: LiveRun | None = st.session_state.get(LIVE_KEY)
     if live is None:
         return None
-    live.just_ended = False
+    live.just_ended = live.just_plotted = False
     if not live.active:
         return live
     run = session_runs().run
@@ -205,7 +213,9 @@ def poll() -> LiveRun | None:
         live.status, live.ended, live.just_ended = "failed", time.monotonic(), True
         live.error = "This run was lost when the connection to the browser dropped; start it again."
         return live
+    had_steps = bool(live.of_kind("step"))
     live.events.extend(run.events_since(len(live.events)))
+    live.just_plotted = not had_steps and bool(live.of_kind("step"))
     live.kernels = run.kernels or live.kernels
     live.position, live.error = run.position(), run.error
     live.status = run.status
