@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 
+import psutil
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -15,6 +16,8 @@ from streamlit.testing.v1 import AppTest
 from tinyvgg import worker
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.model import load_checkpoint
+from tinyvgg.train import TrainConfig
+from tinyvgg.worker_process import SPARES
 from ui import training
 
 APP = "../app.py"
@@ -114,3 +117,86 @@ def test_a_stuck_run_shows_fits_warning(train_page):
     run_until(at, lambda: not live.active)
     messages = [w.value for w in at.warning]
     assert any("stuck at chance" in m for m in messages), messages
+
+
+def _run_worker_pids() -> list[int]:
+    """Worker processes of this test process other than the warm spare."""
+    spare = set(SPARES.pids())
+    return [
+        p.pid for p in psutil.Process().children()
+        if "spawn_main" in " ".join(p.cmdline()) and p.pid not in spare
+    ]  # fmt: skip
+
+
+def _start_full_run(at: AppTest) -> training.LiveRun:
+    at.selectbox(key="train_subset").select("all 60,000")
+    at.button(key="train_start").click().run()
+    live = at.session_state[training.LIVE_KEY]
+    run_until(at, lambda: bool(live.of_kind("step")))
+    return live
+
+
+def test_history_survives_a_page_switch(train_page):
+    at = train_page
+    at.selectbox(key="train_subset").select("5,000")
+    at.slider(key="train_epochs").set_value(1)
+    at.button(key="train_start").click().run()
+    live = at.session_state[training.LIVE_KEY]
+    at.switch_page("pages/home.py").run()
+    time.sleep(3)
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert at.session_state[training.LIVE_KEY] is live
+    run_until(at, lambda: not live.active)
+    assert live.kept and train_points(at) == len(live.of_kind("step")) > 0
+
+
+def test_a_new_run_ends_the_old_one(train_page):
+    at = train_page
+    first = _start_full_run(at)
+    old = _run_worker_pids()
+    assert len(old) == 1
+    at.selectbox(key="train_subset").select("1,000")
+    at.button(key="train_start").click().run()
+    second = at.session_state[training.LIVE_KEY]
+    assert second.run_id != first.run_id
+    assert not psutil.wait_procs([psutil.Process(old[0])], timeout=5)[1]  # the old one is gone
+    run_until(at, lambda: not second.active)
+    assert second.kept and [r.name for r in at.session_state["trained_runs"]] == [second.name]
+
+
+def test_a_crashed_worker_is_one_sentence_and_the_page_still_works(train_page):
+    at = train_page
+    live = _start_full_run(at)
+    (pid,) = _run_worker_pids()
+    psutil.Process(pid).kill()
+    run_until(at, lambda: not live.active)
+    assert live.status == "failed"
+    errors = [e.value for e in at.error]
+    assert any("exited unexpectedly" in e for e in errors), errors
+    assert not at.exception
+    at.selectbox(key="train_subset").select("1,000")
+    at.button(key="train_start").click().run()
+    again = at.session_state[training.LIVE_KEY]
+    run_until(at, lambda: not again.active)
+    assert again.status == "finished" and not at.error
+
+
+def test_a_run_waits_for_another_users_run(train_page, monkeypatch):
+    # AppTest gives every instance the same session id, so the other user's run is made here.
+    monkeypatch.setattr(worker, "_slots", worker.RunSlots(1))
+    other = worker.TrainingRun(TrainConfig(epochs=1, device="cpu", log_every=1))
+    while other.status == "queued":
+        time.sleep(0.05)
+    at = train_page
+    at.selectbox(key="train_subset").select("1,000").run()
+    assert any("Other users' runs fill all 1 training slot" in c.value for c in at.caption)
+    at.button(key="train_start").click().run()
+    time.sleep(0.5)
+    at.run()
+    infos = [i.value for i in at.info]
+    assert any("number 1 in the queue" in i for i in infos), infos
+    other.stop()
+    waiting = at.session_state[training.LIVE_KEY]
+    run_until(at, lambda: not waiting.active)
+    assert waiting.status == "finished"
