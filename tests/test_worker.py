@@ -1,7 +1,7 @@
 """The worker protocol with the real fit() in real spawned processes, on tiny subsets.
 
-Every test ends with no worker process left (psutil), apart from multiprocessing's own
-resource tracker, which lives as long as the test process.
+Every test ends with no worker process left (psutil). multiprocessing's own resource tracker
+lives as long as the test process, and is not a worker.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ TINY = dict(subset=256, test_subset=100, log_every=2, device="cpu", threads=1)
 
 
 def workers() -> list[psutil.Process]:
-    """This process's children other than multiprocessing's resource tracker."""
+    """Worker processes spawned by this process (not the resource tracker, not test servers)."""
     out = []
-    for p in psutil.Process().children(recursive=True):
+    for p in psutil.Process().children():
         try:
-            if "resource_tracker" not in " ".join(p.cmdline()):
+            if "spawn_main" in " ".join(p.cmdline()) and p.status() != psutil.STATUS_ZOMBIE:
                 out.append(p)
         except psutil.NoSuchProcess:
             pass
