@@ -142,7 +142,7 @@ def test_a_killed_worker_is_reported_and_the_slot_freed(real_data):
     follow(run, timeout=10)
     assert run.status == "failed" and "exited unexpectedly" in run.error
     assert run.error.count(".") == 1 and run.error.endswith(".")
-    assert slots.running == 0
+    assert run.wait(5) and slots.running == 0  # released once the worker is gone
 
 
 def test_bad_settings_refused_before_any_process():
