@@ -78,8 +78,10 @@ def live_view() -> None:
     fig = figs.curves(live.of_kind("step"), live.of_kind("epoch"), spe)
     curves_col.plotly_chart(fig, key="train_curves")
     if live.kernels is not None:
-        kernels_col.caption("conv_1_1 kernels, as they learn")
-        kernels_col.plotly_chart(figs.kernels(live.kernels), key="train_kernels")
+        scale = max(abs(v) for kernel in live.kernels for row in kernel[0] for v in row)
+        kernels_col.image(figs.kernels_image(live.kernels), width="stretch",
+                          caption=f"conv_1_1's kernels as they learn: blue −{scale:.2f}, white 0, "
+                                  f"red +{scale:.2f}")  # fmt: skip
     if live.just_plotted:
         st.rerun()  # the first point is drawn: the whole page again, to refresh less often
 

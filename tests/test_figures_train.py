@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import torch
 
 from tinyvgg.data import CLASS_NAMES, DeviceData
@@ -55,16 +54,21 @@ def test_curves_hold_the_events():
     assert list(loss_test.x) == [1] and list(loss_test.y) == [1.1] and list(acc_test.y) == [61.0]
 
 
-def test_kernel_mosaic_holds_every_weight():
+def test_kernel_picture_colours_every_weight():
     w = torch.randn(10, 1, 3, 3)
-    fig = figs.kernels(w.tolist())
-    z, which = fig.data[0].z, fig.data[0].customdata
+    img = figs.kernels_image(w.tolist(), cell=4, gap=2)
+    assert img.shape == (2 * 12 + 2, 5 * 12 + 4 * 2, 3) and img.dtype == np.uint8
+    table, m = figs.colour_table(), w.abs().max()
     for c in range(10):
-        r0, c0 = (c // 5) * 4, (c % 5) * 4
-        block = torch.tensor([row[c0 : c0 + 3] for row in z[r0 : r0 + 3]])
-        assert torch.allclose(block, w[c, 0]) and which[r0][c0] == c
-    gaps = [v for row in z for v in row if isinstance(v, float) and math.isnan(v)]
-    assert len(gaps) == len(z) * len(z[0]) - 90
+        r0, c0 = (c // 5) * 14, (c % 5) * 14
+        for i in range(3):
+            for j in range(3):
+                expected = table[round(((w[c, 0, i, j] / m + 1) / 2 * 255).item())]
+                block = img[r0 + 4 * i : r0 + 4 * i + 4, c0 + 4 * j : c0 + 4 * j + 4]
+                assert (block == expected).all()
+    assert (img[12:14] == 255).all()  # white gaps between rows of kernels
+    # the scale is symmetric: the largest |w| is the darkest blue or red end
+    assert tuple(table[0]) == (5, 48, 97) and tuple(table[255]) == (103, 0, 31)
 
 
 def test_gallery_titles_and_colours():

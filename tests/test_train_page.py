@@ -74,7 +74,8 @@ def test_a_run_reaches_the_chart_and_the_comparison(train_page):
     fig = chart(at, "train_curves")
     assert fig["data"][0]["y"] == [s["loss"] for s in steps]
     assert len(fig["data"][1]["y"]) == 2  # one test point per epoch
-    assert live.kernels is not None and chart(at, "train_kernels") is not None
+    assert live.kernels is not None
+    assert "conv_1_1's kernels" in at.image[0].captions[0]
 
     # results: comparison row, the model in the sidebar, confusion matrix, gallery, checkpoint
     table = at.dataframe[0].value

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+import plotly.colors as pc
 import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
@@ -45,27 +48,35 @@ def curves(steps: Sequence[dict], epochs: Sequence[dict], steps_per_epoch: int) 
     ))  # fmt: skip
 
 
-def kernels(weights: Any, max_cols: int = 5) -> go.Figure:
-    """conv_1_1's 3x3 kernels side by side in one heatmap (cheap to redraw every second)."""
-    w = torch.as_tensor(weights, dtype=torch.float32)[:, 0]  # (C, 3, 3)
+@functools.lru_cache(maxsize=4)
+def colour_table(name: str = DIVERGING, n: int = 256) -> np.ndarray:
+    """(n, 3) uint8 colours along a plotly colour scale, for images drawn without plotly."""
+    stops = pc.get_colorscale(name)
+    at = np.array([s for s, _ in stops])
+    rgb = np.array([pc.unlabel_rgb(c) for _, c in stops], dtype=float)
+    x = np.linspace(0.0, 1.0, n)
+    return np.stack([np.interp(x, at, rgb[:, i]) for i in range(3)], 1).round().astype(np.uint8)
+
+
+def kernels_image(weights: Any, cell: int = 16, gap: int = 6, max_cols: int = 5) -> np.ndarray:
+    """conv_1_1's kernels as one RGB picture (H, W, 3): blue < 0 < red on one symmetric scale.
+
+    The live view shows this while training: an image costs the browser far less to redraw
+    every second than a plotly figure.
+    """
+    w = torch.as_tensor(weights, dtype=torch.float32)[:, 0]  # (C, k, k)
     n, k = w.shape[0], w.shape[-1]
     rows, cols = grid_shape(n, max_cols)
-    z = torch.full((rows * (k + 1) - 1, cols * (k + 1) - 1), float("nan"))  # 1-cell gaps
-    which = torch.full_like(z, -1)
-    for c in range(n):
-        r0, c0 = (c // cols) * (k + 1), (c % cols) * (k + 1)
-        z[r0 : r0 + k, c0 : c0 + k] = w[c]
-        which[r0 : r0 + k, c0 : c0 + k] = c
     m = float(w.abs().max()) or 1.0
-    fig = go.Figure(go.Heatmap(
-        z=z.tolist(), customdata=which.int().tolist(), colorscale=DIVERGING, zmin=-m, zmax=m,
-        zmid=0.0, hoverongaps=False, colorbar=dict(thickness=10, len=0.9),
-        hovertemplate="kernel %{customdata}: %{z:.3f}<extra></extra>",
-    ))  # fmt: skip
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False)
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_layout(height=40 + rows * 80, margin=dict(l=4, r=4, t=4, b=4), plot_bgcolor="white")
-    return fig
+    idx = ((w / m + 1) / 2 * 255).round().long().clamp(0, 255)  # (C, k, k) into the table
+    table = colour_table()
+    side = k * cell
+    out = np.full((rows * (side + gap) - gap, cols * (side + gap) - gap, 3), 255, np.uint8)
+    for c in range(n):
+        r0, c0 = (c // cols) * (side + gap), (c % cols) * (side + gap)
+        block = table[idx[c].numpy()]  # (k, k, 3)
+        out[r0 : r0 + side, c0 : c0 + side] = block.repeat(cell, 0).repeat(cell, 1)
+    return out
 
 
 def comparison(rows: Sequence[dict]) -> go.Figure:
