@@ -6,6 +6,8 @@ lives as long as the test process, and is not a worker.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -20,6 +22,8 @@ from tinyvgg.model import load_checkpoint
 from tinyvgg.train import TrainConfig
 from tinyvgg.worker import RunSlots, TrainingRun, crash_sentence
 from tinyvgg.worker_process import SPARES, Worker
+
+from .conftest import ROOT
 
 TINY = dict(subset=256, test_subset=100, log_every=2, device="cpu", threads=1)
 
@@ -210,3 +214,20 @@ def test_slots_wait_and_cancel():
     slots.release(a)
     t.join(2)
     assert got == [True] and slots.position(b) == 0 and slots.running == 1
+
+
+def test_a_worker_outlives_no_killed_server(real_data):
+    code = (
+        "import time\n"
+        "from tinyvgg.worker_process import Worker\n"
+        "w = Worker(threads=1)\n"
+        "print(w.process.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    child = psutil.Process(int(server.stdout.readline()))
+    server.kill()  # no atexit, no daemon clean-up: only the worker's own watch on its parent
+    server.wait()
+    gone, alive = psutil.wait_procs([child], timeout=60)
+    assert gone and not alive
