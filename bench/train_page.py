@@ -155,12 +155,19 @@ def main() -> None:
     p.add_argument("--trials", type=int, default=3)
     p.add_argument("--subset", default="all 60,000", help="the page's option label")
     p.add_argument("--epochs", type=int, default=1)
+    p.add_argument(
+        "--run-threads",
+        type=int,
+        default=None,
+        help="$TINYVGG_RUN_THREADS for the server (default: the app's own choice)",
+    )
     p.add_argument("--browser-nice", type=int, default=0,
                    help="run Chromium at this niceness: in class the browser is on another "
                         "machine, here it shares the server's cores")  # fmt: skip
     args = p.parse_args()
     rows = []
-    with streamlit_server() as url, sync_playwright() as pw:
+    env = {"TINYVGG_RUN_THREADS": str(args.run_threads)} if args.run_threads else {}
+    with streamlit_server(env) as url, sync_playwright() as pw:
         browser = launch_browser(pw)
         server = server_of(url)
         for trial in range(args.trials):
