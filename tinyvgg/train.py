@@ -6,6 +6,7 @@
 Events are plain dicts (they cross process queues), each with a "kind":
   start   {device, n_train, n_test, steps_per_epoch, total_steps, config}
   step    {epoch, step, global_step, loss, acc, images_per_s, elapsed_s}  running averages
+          (+ conv_1_1: its weights as nested lists (C, 1, 3, 3) when cfg.step_weights)
   epoch   {epoch, train_loss, train_acc, test_loss, test_acc, elapsed_s}
   warning {message}                                                     e.g. stuck at chance
   end     {results, stopped, history}
@@ -51,6 +52,7 @@ class TrainConfig:
     test_subset: int | None = None  # test images used per epoch (None: all 10k)
     cuda_graphs: bool = True  # replay the training step as a CUDA graph on CUDA
     threads: int | None = None  # CPU threads for torch (None: torch's default)
+    step_weights: bool = False  # add conv_1_1's weights to every "step" event (live views)
 
     @property
     def learning_rate(self) -> float:
@@ -137,6 +139,12 @@ def _stuck_message(loss: float, acc: float, steps: int, cfg: TrainConfig) -> str
     )
 
 
+def _step_weights(model: TinyVGG, cfg: TrainConfig) -> Event:
+    if not cfg.step_weights:
+        return {}
+    return {"conv_1_1": model.layer("conv_1_1").weight.detach().cpu().tolist()}  # (C, 1, 3, 3)
+
+
 def _prepare(cfg: TrainConfig, device: torch.device, train: Split | None, test: Split | None):
     """Device-resident (train subset, test images per epoch, full test set) and memory format."""
     fmt = torch.channels_last if device.type == "cpu" else torch.contiguous_format
@@ -220,7 +228,7 @@ def fit(
                     "kind": "step", "epoch": epoch, "step": step + 1,
                     "global_step": epoch * steps_per_epoch + step + 1, "loss": loss, "acc": acc,
                     "images_per_s": (seen - seen_mark) / max(now - t_mark, 1e-9),
-                    "elapsed_s": now - t0,
+                    "elapsed_s": now - t0, **_step_weights(model, cfg),
                 })  # fmt: skip
                 t_mark, seen_mark = now, seen
                 done = epoch * steps_per_epoch + step + 1

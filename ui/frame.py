@@ -15,6 +15,7 @@ PAGES = [
     ("pages/explore.py", "Explore layers", "explore", ":material/layers:"),
     ("pages/draw.py", "Draw or upload", "draw", ":material/draw:"),
     ("pages/playground.py", "Layer playground", "playground", ":material/tune:"),
+    ("pages/train.py", "Train", "train", ":material/model_training:"),
     ("pages/home.py", "About", "home", ":material/info:"),
 ]
 
@@ -43,6 +44,8 @@ def _on_upload() -> None:
 def model_picker() -> None:
     """Which model every page uses: pretrained, untrained, trained here, or uploaded."""
     options = state.model_options()
+    if (pending := st.session_state.pop(state.PENDING_MODEL_KEY, None)) in options:
+        st.session_state[state.MODEL_KEY] = pending
     if st.session_state.get(state.MODEL_KEY) not in options:
         st.session_state[state.MODEL_KEY] = state.PRETRAINED
     st.selectbox("Model", options, key=state.MODEL_KEY)

@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 import torch
+from streamlit.errors import StreamlitAPIException
 
 from tinyvgg.model import CheckpointError, TinyVGG, build_model, infer_config, load_checkpoint
 from ui.resources import app_device, shipped_model
@@ -19,6 +20,7 @@ MODEL_KEY = "model_choice"  # the sidebar's selectbox: which model the pages use
 UPLOAD_KEY = "uploaded_checkpoint"  # the last good uploaded checkpoint: UploadedModel
 RUNS_KEY = "trained_runs"  # list[TrainedRun], oldest first, from the training page
 DRAWN_KEY = "drawn_input"  # DrawnInput from the draw page, for the explorer and playground
+PENDING_MODEL_KEY = "model_choice_pending"  # a choice made after the picker was drawn
 
 PRETRAINED = "Pretrained (shipped)"
 UNTRAINED = "Untrained (seed 42 init)"
@@ -77,7 +79,15 @@ def trained_runs() -> list[TrainedRun]:
 def add_trained_run(run: TrainedRun) -> None:
     """Keep a finished run and make it the model in use."""
     trained_runs().append(run)
-    st.session_state[MODEL_KEY] = run.name
+    select_model(run.name)
+
+
+def select_model(name: str) -> None:
+    """Make `name` the model in use: now, or on the next run if the picker is already drawn."""
+    try:
+        st.session_state[MODEL_KEY] = name
+    except StreamlitAPIException:  # a widget's value cannot change once it is drawn in a run
+        st.session_state[PENDING_MODEL_KEY] = name
 
 
 def drawn_input() -> DrawnInput | None:

@@ -1,0 +1,136 @@
+"""Train: a TinyVGG on Fashion-MNIST in a worker process, watched live, compared run by run."""
+
+import streamlit as st
+
+from tinyvgg.data import CLASS_NAMES
+from tinyvgg.train import TrainConfig
+from ui import training
+from ui.figures import train as figs
+from ui.frame import ensure_navigation
+
+ensure_navigation()
+training.prepare()
+
+
+def settings() -> TrainConfig:
+    """The run's settings, and a one-line estimate of how long it takes here."""
+    with st.container(border=True):
+        a, b, c, d = st.columns(4)
+        a.slider("Epochs", 1, 20, 3, key="train_epochs")
+        a.selectbox("Training images", list(training.SUBSETS), key="train_subset",
+                    index=list(training.SUBSETS).index(training.DEFAULT_SUBSET))  # fmt: skip
+        optimizer = b.radio("Optimizer", ["sgd", "adam"], format_func=str.upper, horizontal=True,
+                            key="train_optimizer")  # fmt: skip
+        b.select_slider("Learning rate", training.LEARNING_RATES, key=f"train_lr_{optimizer}",
+                        value=0.1 if optimizer == "sgd" else 0.001)  # fmt: skip
+        c.select_slider("Batch size", training.BATCH_SIZES, value=32, key="train_batch")
+        c.number_input("Hidden units", 1, 128, 10, key="train_hidden")
+        d.number_input("Seed", 0, 2**31 - 1, 42, key="train_seed")
+        d.selectbox("Device", training.device_options(), key="train_device")
+        cfg = training.settings_config()
+        st.caption(training.estimate_line(cfg))
+    return cfg
+
+
+def status(live: training.LiveRun) -> None:
+    """Where the run is, in words."""
+    if live.status == "queued":
+        st.info(f"Waiting for a free training slot: number {live.position} in the queue.")
+    elif live.status == "starting":
+        st.info("Starting the worker…")
+    elif live.status == "stopping":
+        st.info("Stopping: scoring the model on the 10,000 test images…")
+    for warning in live.of_kind("warning"):
+        st.warning(warning["message"])
+    if live.status == "failed":
+        st.error(live.error)
+    elif live.status == "cancelled":
+        st.info("The run ended before it trained; nothing to keep.")
+    elif not live.active and not live.kept:
+        st.info("The run stopped before its first steps were logged; nothing to keep.")
+    elif not live.active and (end := live.first("end")):
+        r = end["results"]
+        how = "Stopped early" if r["stopped"] else "Finished"
+        st.success(f"{how}: test accuracy {r['model_acc']:.2f}%, loss {r['model_loss']:.4f} on "
+                   "all 10,000 test images; the model is now selected in the sidebar.")  # fmt: skip
+
+
+def live_view() -> None:
+    """Progress, curves and conv_1_1's kernels; a fragment that reruns itself while training."""
+    live = training.poll()
+    if live is None:
+        st.info("Choose the settings and press **Start training**; the curves appear here.")
+        st.plotly_chart(figs.curves([], [], 1), key="train_curves")  # loads plotly.js early
+        return
+    if live.just_ended:
+        st.rerun()  # the whole page: results, the sidebar's new model, no more refreshes
+    p = training.progress(live)
+    st.subheader(live.name)
+    status(live)
+    bits = [f"epoch {p['epoch']}" if p["epoch"] else None,
+            f"step {p['step']}" if p["step"] else None,
+            f"{p['images_per_s']:,.0f} images/s" if p["images_per_s"] else None,
+            f"{p['elapsed']:.1f} s elapsed",
+            f"about {p['eta']:.0f} s left" if p["eta"] else None, p["device"]]  # fmt: skip
+    st.progress(p["fraction"], text=" · ".join(b for b in bits if b))
+    curves_col, kernels_col = st.columns([5, 2])
+    spe = (live.first("start") or {}).get("steps_per_epoch", 1)
+    fig = figs.curves(live.of_kind("step"), live.of_kind("epoch"), spe)
+    curves_col.plotly_chart(fig, key="train_curves")
+    if live.kernels is not None:
+        scale = max(abs(v) for kernel in live.kernels for row in kernel[0] for v in row)
+        kernels_col.image(figs.kernels_image(live.kernels), width="stretch",
+                          caption=f"conv_1_1's kernels as they learn: blue −{scale:.2f}, white 0, "
+                                  f"red +{scale:.2f}")  # fmt: skip
+    if live.just_plotted:
+        st.rerun()  # the first point is drawn: the whole page again, to refresh less often
+
+
+def results() -> None:
+    """The comparison of this session's runs, and a closer look at one of them."""
+    rows = training.comparison_rows()
+    if not rows:
+        return
+    st.subheader("Compare the runs")
+    st.dataframe(rows, hide_index=True, key="train_table", column_config={
+        "model_acc": st.column_config.NumberColumn(format="%.2f"),
+        "model_loss": st.column_config.NumberColumn(format="%.5f"),
+        "images_per_s": st.column_config.NumberColumn("images/s", format="%.0f"),
+    })  # fmt: skip
+    st.plotly_chart(figs.comparison(rows), key="train_compare")
+    names = [r["model_name"] for r in reversed(rows)]
+    name = st.selectbox("Look closer at", names, key=training.INSPECT_KEY)
+    run = training.find_run(name)
+    st.download_button("Download checkpoint (.pt)", training.checkpoint_of(run),
+                       file_name=f"tinyvgg_{name.split(' (')[0].replace(' ', '_')}.pt",
+                       mime="application/octet-stream", key="train_download")  # fmt: skip
+    preds = training.test_preds(name)
+    if preds is None:
+        return
+    left, right = st.columns(2)
+    left.markdown("**Confusion matrix** (10,000 test images)")
+    left.plotly_chart(figs.confusion(training.confusion(preds), CLASS_NAMES), key="train_cm")
+    right.markdown("**Predictions** · `Pred | Truth`, green when right, red when wrong")
+    mistakes = right.toggle("Mistakes only", key="train_mistakes")
+    images, p, t = training.gallery_items(preds, 20, mistakes)
+    right.plotly_chart(figs.gallery(images, p, t, CLASS_NAMES), key="train_gallery")
+
+
+st.title("Train a TinyVGG")
+st.write("Train your own TinyVGG on Fashion-MNIST and watch it learn. The run trains in its own "
+         "process, so this page and everyone else's stay responsive.")  # fmt: skip
+settings()
+live = training.poll()
+if live is not None and live.just_ended:
+    st.rerun()
+active = live is not None and live.active
+refresh = live.refresh_every() if live is not None else None
+start_col, stop_col, _ = st.columns([1, 1, 3])
+start_col.button("Start training", type="primary", on_click=training.start, key="train_start",
+                 width="stretch", help="Stops the current run." if active else None)  # fmt: skip
+stop_col.button("Stop training", on_click=training.stop, disabled=not active, key="train_stop",
+                width="stretch")  # fmt: skip
+if error := st.session_state.get(training.ERROR_KEY):
+    st.error(error)
+st.fragment(live_view, run_every=refresh)()
+results()

@@ -1,0 +1,136 @@
+"""The training page in Debian's Chromium: a live chart that grows, the comparison, Stop.
+
+Timeouts are generous: the machine running the tests may be a busy 2-core box.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+
+import psutil
+from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from .servers import streamlit_server
+
+POINTS_JS = """() => {
+  const g = document.querySelector('.st-key-train_curves .js-plotly-plot');
+  return g && g.data ? g.data[0].x.length : -1;
+}"""
+LONG = 120_000  # ms
+
+
+def open_train_page(page: Page, url: str) -> None:
+    page.goto(url + "/train")
+    expect(page.get_by_role("heading", name="Train a TinyVGG")).to_be_visible(timeout=LONG)
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick a selectbox option; a click that lands during a rerun is tried again."""
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label)
+    for attempt in range(4):
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            if attempt == 3:
+                raise
+    expect(box.get_by_role("combobox")).to_have_value(option)
+
+
+def set_epochs_to_one(page: Page) -> None:
+    slider = page.get_by_test_id("stSlider").filter(has_text="Epochs").get_by_role("slider")
+    slider.focus()
+    slider.press("Home")
+    expect(slider).to_have_attribute("aria-valuetext", "1")
+
+
+def watch_points(page: Page, until, timeout_s: float = 120) -> list[int]:
+    """The chart's point counts, sampled every 0.1 s until `until(counts)` holds."""
+    counts: list[int] = []
+    deadline = time.monotonic() + timeout_s
+    while not until(counts):
+        assert time.monotonic() < deadline, f"timed out; chart points seen: {counts}"
+        counts.append(page.evaluate(POINTS_JS))
+        time.sleep(0.1)
+    return counts
+
+
+def growth(counts: list[int]) -> list[int]:
+    """The distinct positive counts, in the order seen."""
+    out: list[int] = []
+    for n in counts:
+        if n > 0 and (not out or n != out[-1]):
+            out.append(n)
+    return out
+
+
+def test_train_one_epoch_and_compare(page, app_url):
+    open_train_page(page, app_url)
+    choose(page, "Training images", "10,000")
+    set_epochs_to_one(page)
+    page.get_by_role("button", name="Start training").click()
+    done = page.get_by_text("Compare the runs")
+    counts = watch_points(page, lambda c: done.count() > 0)
+    seen = growth(counts)
+    assert len(seen) >= 3 and seen == sorted(seen), counts  # grew over at least two refreshes
+    expect(page.get_by_text("Finished: test accuracy")).to_be_visible(timeout=LONG)
+    table = page.get_by_test_id("stDataFrame")
+    expect(table).to_be_visible(timeout=LONG)
+    expect(table).to_contain_text("run 1 (sgd, lr 0.1, 1 epoch, 10,000 images)")
+    for column in ("model_name", "model_loss", "model_acc", "train_time_s", "device"):
+        expect(table).to_contain_text(column)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("run 1 (sgd")
+
+
+def test_stop_in_the_middle_of_a_run(page, app_url):
+    open_train_page(page, app_url)
+    choose(page, "Training images", "all 60,000")
+    set_epochs_to_one(page)
+    page.get_by_role("button", name="Start training").click()
+    counts = watch_points(page, lambda c: len(growth(c)) >= 2)
+    page.get_by_role("button", name="Stop training").click()
+    expect(page.get_by_text("Stopped early: test accuracy")).to_be_visible(timeout=LONG)
+    stopped_at = page.evaluate(POINTS_JS)
+    time.sleep(2.5)  # no refresh adds points any more
+    assert page.evaluate(POINTS_JS) == stopped_at
+    assert 0 < stopped_at < 50 and growth(counts)[-1] <= stopped_at  # 50 points a whole epoch
+    progress = page.get_by_test_id("stProgress").inner_text()
+    step = int(re.search(r"step (\d+)/1875", progress).group(1))
+    assert 0 < step < 1875, progress
+    expect(page.get_by_role("button", name="Stop training")).to_be_disabled()
+    expect(page.get_by_test_id("stDataFrame")).to_contain_text("60,000 images")
+
+
+def _server_workers(port: int) -> list[psutil.Process]:
+    """Training workers (not the resource tracker) of the server listening on `port`."""
+    server = next(
+        p for p in psutil.Process().children()
+        if "streamlit" in " ".join(p.cmdline()) and str(port) in p.cmdline()
+    )  # fmt: skip
+    found = []
+    for child in server.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if "spawn_main" in " ".join(child.cmdline()):
+                found.append(child)
+    return found
+
+
+def test_closing_the_tab_ends_the_run(browser, real_data):
+    with streamlit_server() as url:
+        port = int(url.rsplit(":", 1)[1])
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        open_train_page(page, url)
+        choose(page, "Training images", "all 60,000")
+        page.get_by_role("button", name="Start training").click()
+        watch_points(page, lambda c: len(growth(c)) >= 1)
+        training = _server_workers(port)
+        assert len(training) == 1  # the warm spare became this run's worker
+        context.close()
+        gone = psutil.wait_procs(training, timeout=15)[0]
+        assert [p.pid for p in gone] == [training[0].pid]

@@ -1,0 +1,203 @@
+"""The training page through AppTest: a real run in a worker reaches the chart, then the results.
+
+AppTest never fires `run_every` timers, so the tests call `at.run()` themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import psutil
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from tinyvgg import worker
+from tinyvgg.data import CLASS_NAMES
+from tinyvgg.model import load_checkpoint
+from tinyvgg.train import TrainConfig
+from tinyvgg.worker_process import SPARES
+from ui import training
+
+APP = "../app.py"
+
+
+@pytest.fixture
+def train_page(real_data):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    yield at
+    worker.shutdown()
+
+
+def chart(at: AppTest, key: str) -> dict | None:
+    """The plotly figure of the chart with this key, as JSON."""
+    for el in at.get("plotly_chart"):
+        if el.key == key:
+            return json.loads(el.proto.spec)
+    return None
+
+
+def train_points(at: AppTest) -> int:
+    fig = chart(at, "train_curves")
+    return len(fig["data"][0].get("x", [])) if fig else 0
+
+
+def run_until(at: AppTest, done, timeout: float = 120.0, every: float = 0.3) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(every)
+        at.run()
+        assert not at.exception, at.exception
+
+
+def test_a_run_reaches_the_chart_and_the_comparison(train_page):
+    at = train_page
+    at.selectbox(key="train_subset").select("5,000")
+    at.slider(key="train_epochs").set_value(2)
+    at.button(key="train_start").click().run()
+    assert not at.exception and not at.error
+    live = at.session_state[training.LIVE_KEY]
+    assert live.status in ("queued", "starting", "running")
+
+    seen = []
+    run_until(at, lambda: (seen.append(train_points(at)) or True) and not live.active)
+    growing = [n for n in seen if n > 0]
+    assert growing and growing == sorted(growing), seen  # points only ever arrive
+    live = at.session_state[training.LIVE_KEY]
+    assert live.status == "finished" and live.kept, (live.status, live.error)
+    # the chart holds exactly the worker's step events, in order
+    steps = live.of_kind("step")
+    fig = chart(at, "train_curves")
+    assert fig["data"][0]["y"] == [s["loss"] for s in steps]
+    assert len(fig["data"][1]["y"]) == 2  # one test point per epoch
+    assert live.kernels is not None
+    assert "conv_1_1's kernels" in at.image[0].captions[0]
+
+    # results: comparison row, the model in the sidebar, confusion matrix, gallery, checkpoint
+    table = at.dataframe[0].value
+    assert list(table["model_name"]) == [live.name]
+    assert {"model_loss", "model_acc", "train_time_s", "device"} <= set(table.columns)
+    assert at.sidebar.selectbox(key="model_choice").value == live.name
+    assert live.name in " ".join(m.value for m in at.sidebar.markdown)
+    cm = chart(at, "train_cm")
+    assert cm["data"][0]["x"] == list(CLASS_NAMES)
+    assert sum(map(sum, cm["data"][0]["z"])) == 10_000
+    gallery = chart(at, "train_gallery")
+    titles = [a["text"] for a in gallery["layout"]["annotations"]]
+    assert len(titles) == 20 and all(" | " in t for t in titles)
+
+
+def test_the_kept_model_is_the_workers(train_page, real_data):
+    at = train_page
+    at.selectbox(key="train_subset").select("1,000")
+    at.slider(key="train_epochs").set_value(1)
+    at.button(key="train_start").click().run()
+    live = at.session_state[training.LIVE_KEY]
+    run_until(at, lambda: not live.active)
+    assert live.kept
+    kept = at.session_state["trained_runs"][-1]
+    model, _ = load_checkpoint(training.checkpoint_of(kept))
+    _, test = real_data
+    x = test.images[:500].unsqueeze(1).float() / 255
+    with torch.inference_mode():
+        preds = model(x).argmax(1)
+    assert torch.equal(preds, at.session_state[training.PREDS_KEY][live.name][:500])
+
+
+def test_a_stuck_run_shows_fits_warning(train_page):
+    at = train_page
+    at.selectbox(key="train_subset").select("10,000")
+    at.slider(key="train_epochs").set_value(1)
+    at.select_slider(key="train_lr_sgd").set_value(0.3)
+    at.button(key="train_start").click().run()
+    live = at.session_state[training.LIVE_KEY]
+    run_until(at, lambda: not live.active)
+    messages = [w.value for w in at.warning]
+    assert any("stuck at chance" in m for m in messages), messages
+
+
+def _run_worker_pids() -> list[int]:
+    """Worker processes of this test process other than the warm spare."""
+    spare = set(SPARES.pids())
+    return [
+        p.pid for p in psutil.Process().children()
+        if "spawn_main" in " ".join(p.cmdline()) and p.pid not in spare
+    ]  # fmt: skip
+
+
+def _start_full_run(at: AppTest) -> training.LiveRun:
+    at.selectbox(key="train_subset").select("all 60,000")
+    at.button(key="train_start").click().run()
+    live = at.session_state[training.LIVE_KEY]
+    run_until(at, lambda: bool(live.of_kind("step")))
+    return live
+
+
+def test_history_survives_a_page_switch(train_page):
+    at = train_page
+    at.selectbox(key="train_subset").select("5,000")
+    at.slider(key="train_epochs").set_value(1)
+    at.button(key="train_start").click().run()
+    live = at.session_state[training.LIVE_KEY]
+    at.switch_page("pages/home.py").run()
+    time.sleep(3)
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert at.session_state[training.LIVE_KEY] is live
+    run_until(at, lambda: not live.active)
+    assert live.kept and train_points(at) == len(live.of_kind("step")) > 0
+
+
+def test_a_new_run_ends_the_old_one(train_page):
+    at = train_page
+    first = _start_full_run(at)
+    old = _run_worker_pids()
+    assert len(old) == 1
+    at.selectbox(key="train_subset").select("1,000")
+    at.button(key="train_start").click().run()
+    second = at.session_state[training.LIVE_KEY]
+    assert second.run_id != first.run_id
+    assert not psutil.wait_procs([psutil.Process(old[0])], timeout=5)[1]  # the old one is gone
+    run_until(at, lambda: not second.active)
+    assert second.kept and [r.name for r in at.session_state["trained_runs"]] == [second.name]
+
+
+def test_a_crashed_worker_is_one_sentence_and_the_page_still_works(train_page):
+    at = train_page
+    live = _start_full_run(at)
+    (pid,) = _run_worker_pids()
+    psutil.Process(pid).kill()
+    run_until(at, lambda: not live.active)
+    assert live.status == "failed"
+    errors = [e.value for e in at.error]
+    assert any("exited unexpectedly" in e for e in errors), errors
+    assert not at.exception
+    at.selectbox(key="train_subset").select("1,000")
+    at.button(key="train_start").click().run()
+    again = at.session_state[training.LIVE_KEY]
+    run_until(at, lambda: not again.active)
+    assert again.status == "finished" and not at.error
+
+
+def test_a_run_waits_for_another_users_run(train_page, monkeypatch):
+    # AppTest gives every instance the same session id, so the other user's run is made here.
+    monkeypatch.setattr(worker, "_slots", worker.RunSlots(1))
+    other = worker.TrainingRun(TrainConfig(epochs=1, device="cpu", log_every=1))
+    while other.status == "queued":
+        time.sleep(0.05)
+    at = train_page
+    at.selectbox(key="train_subset").select("1,000").run()
+    assert any("Other users' runs fill all 1 training slot" in c.value for c in at.caption)
+    at.button(key="train_start").click().run()
+    time.sleep(0.5)
+    at.run()
+    infos = [i.value for i in at.info]
+    assert any("number 1 in the queue" in i for i in infos), infos
+    other.stop()
+    waiting = at.session_state[training.LIVE_KEY]
+    run_until(at, lambda: not waiting.active)
+    assert waiting.status == "finished"

@@ -1,0 +1,296 @@
+"""The training page's session glue: one worker run per session, its live record, its results.
+
+The run itself is a `tinyvgg.worker.TrainingRun`, held in a session-scoped resource whose
+release (the tab closed, the session ended) ends the worker. What the page shows is copied into
+`st.session_state` (a `LiveRun`, and finished models as `ui.state.TrainedRun`), so it survives
+reruns and page switches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from statistics import median
+from typing import Any
+
+import streamlit as st
+import torch
+from streamlit.errors import StreamlitAPIException
+
+from tinyvgg.data import CLASS_NAMES, load_split
+from tinyvgg.device import CHOICES, pick_device
+from tinyvgg.metrics import confusion_matrix, pick_examples
+from tinyvgg.model import TinyVGG, TinyVGGConfig, checkpoint_bytes, load_checkpoint
+from tinyvgg.train import TrainConfig
+from tinyvgg.worker import FINAL, TrainingRun, default_slots, estimate_seconds, warm_up
+from ui.resources import app_device
+from ui.state import TrainedRun, add_trained_run, trained_runs
+
+LIVE_KEY = "train_live"  # LiveRun: the session's latest run, as the page shows it
+PREDS_KEY = "train_preds"  # {run name: (10000,) predicted test classes}
+COUNT_KEY = "train_count"  # runs started in this session, for names
+ERROR_KEY = "train_start_error"  # a setting Start refused, as one sentence
+INSPECT_KEY = "train_inspect"  # the run the results section looks closer at
+REFRESH_S = 1.0  # live view refresh while a run is active...
+FIRST_REFRESH_S = 0.25  # ...and until its first chart point, so that Start shows something soon
+TEST_PER_EPOCH = 2000  # fixed test images scored after each epoch (all 10k at the end)
+SUBSETS = {"1,000": 1000, "5,000": 5000, "10,000": 10_000, "all 60,000": None}
+DEFAULT_SUBSET = "5,000"
+LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
+BATCH_SIZES = [8, 16, 32, 64, 128, 256]
+
+
+@dataclass
+class LiveRun:
+    """What the page knows about the session's latest run; lives in session_state."""
+
+    run_id: int
+    name: str
+    config: dict[str, Any]  # the TrainConfig as sent to the worker
+    started: float  # time.monotonic() at Start
+    status: str = "queued"
+    position: int = 0  # place in the server's queue while waiting
+    error: str | None = None
+    events: list[dict] = field(default_factory=list)  # start/step/epoch/warning/end, in order
+    kernels: list | None = None  # the latest conv_1_1 weights, (C, 1, 3, 3)
+    ended: float | None = None
+    kept: bool = False  # added to the session's trained runs
+    just_ended: bool = False  # set by the poll that saw the run end
+    just_plotted: bool = False  # set by the poll that brought the first step event
+
+    @property
+    def active(self) -> bool:
+        return self.status not in FINAL
+
+    def refresh_every(self) -> float | None:
+        """How often the live view reruns itself: never once the run has ended."""
+        if not self.active:
+            return None
+        return REFRESH_S if self.of_kind("step") else FIRST_REFRESH_S
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [e for e in self.events if e["kind"] == kind]
+
+    def first(self, kind: str) -> dict | None:
+        return next((e for e in self.events if e["kind"] == kind), None)
+
+
+class SessionRuns:
+    """The session's worker run; releasing it (the session ended) ends the worker."""
+
+    def __init__(self) -> None:
+        self.run: TrainingRun | None = None
+
+    def replace(self, run: TrainingRun) -> None:
+        old, self.run = self.run, run
+        if old is not None and not old.done:
+            old.terminate(wait=False)
+
+    def close(self) -> None:
+        if self.run is not None:
+            self.run.terminate(wait=False)  # never block the server's event loop
+
+
+@st.cache_resource(scope="session", on_release=SessionRuns.close, show_spinner=False)
+def session_runs() -> SessionRuns:
+    return SessionRuns()
+
+
+def prepare() -> None:
+    """Start the server's warm worker, so the first Start does not wait for torch to import."""
+    warm_up()
+
+
+def device_options() -> list[str]:
+    """'auto (<the app's device>)' first, then every device this machine has."""
+    there = [c for c in CHOICES[1:] if _available(c)]
+    return [f"auto ({app_device()})", *there]
+
+
+def _available(kind: str) -> bool:
+    try:
+        pick_device(kind)
+        return True
+    except ValueError:
+        return False
+
+
+def settings_config() -> TrainConfig:
+    """The config the page's settings widgets describe right now (read from session_state).
+
+    Start's callback reads it at click time, so a value changed together with the click counts.
+    """
+    get = st.session_state.get
+    optimizer = get("train_optimizer", "sgd")
+    return make_config(
+        epochs=get("train_epochs", 3), lr=get(f"train_lr_{optimizer}", 0.1 if optimizer == "sgd"
+        else 0.001), batch_size=get("train_batch", 32), hidden_units=int(get("train_hidden", 10)),
+        optimizer=optimizer, subset=SUBSETS[get("train_subset", DEFAULT_SUBSET)],
+        seed=int(get("train_seed", 42)), device=get("train_device", "auto"),
+    )  # fmt: skip
+
+
+def make_config(
+    epochs: int, lr: float, batch_size: int, hidden_units: int, optimizer: str,
+    subset: int | None, seed: int, device: str,
+) -> TrainConfig:  # fmt: skip
+    """The worker's settings: the page's choices plus live-view logging."""
+    n_train = subset or 60_000
+    steps_per_epoch = math.ceil(n_train / batch_size)
+    return TrainConfig(
+        epochs=epochs, lr=lr, batch_size=batch_size, hidden_units=hidden_units,
+        optimizer=optimizer, subset=subset, seed=seed,
+        device=str(app_device()) if device.startswith("auto") else device,
+        log_every=max(1, steps_per_epoch // 50),  # up to 50 chart points per epoch
+        test_subset=min(TEST_PER_EPOCH, n_train), step_weights=True,
+    )  # fmt: skip
+
+
+def estimate_line(cfg: TrainConfig) -> str:
+    """One line: about how long this run takes here, and the server's queue if any."""
+    n_train = cfg.subset or 60_000
+    seconds = estimate_seconds(cfg, n_train)
+    images = f"{cfg.epochs} × {n_train:,} images"
+    line = (
+        f"Estimated time on {cfg.device}: about {_duration(seconds)} for {images}."
+        if seconds is not None
+        else f"{images}; the time estimate appears once this server has timed a few steps."
+    )
+    slots, own = default_slots(), session_runs().run
+    others = slots.running - (own is not None and slots.holds(own))
+    if others >= slots.limit:
+        line += f" Other users' runs fill all {slots.limit} training slot(s): a run waits its turn."
+    return line
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    return f"{seconds / 60:.1f} min"
+
+
+def start(cfg: TrainConfig | None = None) -> None:
+    """Start a run (ending the session's previous one); a refused setting goes to ERROR_KEY."""
+    cfg = cfg or settings_config()
+    st.session_state[ERROR_KEY] = None
+    try:
+        run = TrainingRun(cfg)
+    except ValueError as e:
+        st.session_state[ERROR_KEY] = str(e)
+        return
+    session_runs().replace(run)
+    n = st.session_state[COUNT_KEY] = st.session_state.get(COUNT_KEY, 0) + 1
+    st.session_state[LIVE_KEY] = LiveRun(run.id, run_name(n, cfg), asdict(run.cfg), run.created)
+
+
+def run_name(n: int, cfg: TrainConfig) -> str:
+    """e.g. 'run 1 (sgd, lr 0.1, 3 epochs, 5,000 images)'."""
+    images = f"{cfg.subset:,}" if cfg.subset else "60,000"
+    epochs = f"{cfg.epochs} epoch{'s' if cfg.epochs > 1 else ''}"
+    return f"run {n} ({cfg.optimizer}, lr {cfg.learning_rate:g}, {epochs}, {images} images)"
+
+
+def stop() -> None:
+    """Stop the session's run at its next step; its model is still kept."""
+    if (run := session_runs().run) is not None:
+        run.stop()
+
+
+def poll() -> LiveRun | None:
+    """Bring the session's LiveRun up to date with its worker; keep the model once it ends."""
+    live: LiveRun | None = st.session_state.get(LIVE_KEY)
+    if live is None:
+        return None
+    live.just_ended = live.just_plotted = False
+    if not live.active:
+        return live
+    run = session_runs().run
+    if run is None or run.id != live.run_id:  # the session's resources were released
+        live.status, live.ended, live.just_ended = "failed", time.monotonic(), True
+        live.error = "This run was lost when the connection to the browser dropped; start it again."
+        return live
+    had_steps = bool(live.of_kind("step"))
+    live.events.extend(run.events_since(len(live.events)))
+    live.just_plotted = not had_steps and bool(live.of_kind("step"))
+    live.kernels = run.kernels or live.kernels
+    live.position, live.error = run.position(), run.error
+    live.status = run.status
+    if run.done:
+        live.ended, live.just_ended = run.ended, True
+        if run.checkpoint is not None and live.of_kind("step"):
+            _keep(live, run)
+    return live
+
+
+def _keep(live: LiveRun, run: TrainingRun) -> None:
+    """The finished model joins the session's trained runs and becomes the model in use."""
+    model, _ = load_checkpoint(run.checkpoint)
+    speeds = [e["images_per_s"] for e in live.of_kind("step")]
+    speed = median(speeds[1:] or speeds)  # the first window pays one-off costs
+    results = {**run.results, "model_name": live.name, "images_per_s": speed}
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    add_trained_run(
+        TrainedRun(live.name, state, model.config.hidden_units, results, run.history, live.config)
+    )
+    st.session_state.setdefault(PREDS_KEY, {})[live.name] = run.test_preds
+    with contextlib.suppress(StreamlitAPIException):  # drawn already: it keeps its choice
+        st.session_state[INSPECT_KEY] = live.name
+    live.kept = True
+
+
+def progress(live: LiveRun) -> dict[str, Any]:
+    """Numbers for the progress bar: fraction, elapsed, ETA, images/s, epoch and step, device."""
+    start, steps = live.first("start"), live.of_kind("step")
+    last = steps[-1] if steps else None
+    now = live.ended or time.monotonic()
+    out = {"fraction": 0.0, "elapsed": now - live.started, "eta": None, "images_per_s": None,
+           "epoch": None, "step": None, "device": start["device"] if start else None}  # fmt: skip
+    if start and last:
+        total, done = start["total_steps"], last["global_step"]
+        out.update(
+            fraction=min(done / total, 1.0), images_per_s=last["images_per_s"],
+            epoch=f"{last['epoch'] + 1}/{live.config['epochs']}",
+            step=f"{last['step']}/{start['steps_per_epoch']}",
+            eta=(total - done) * live.config["batch_size"] / max(last["images_per_s"], 1e-9),
+        )  # fmt: skip
+    if not live.active:
+        out["eta"] = 0.0
+    return out
+
+
+def comparison_rows() -> list[dict[str, Any]]:
+    """The notebook's comparison table, one row per run trained in this session."""
+    keys = ("model_name", "model_loss", "model_acc", "train_time_s", "device", "images_per_s")
+    return [{k: r.results.get(k) for k in keys} for r in trained_runs()]
+
+
+def find_run(name: str) -> TrainedRun | None:
+    return next((r for r in trained_runs() if r.name == name), None)
+
+
+def checkpoint_of(run: TrainedRun) -> bytes:
+    """The run as a checkpoint file, in the engine's format (as `python -m tinyvgg.train`)."""
+    model = TinyVGG(TinyVGGConfig(hidden_units=run.hidden_units))
+    model.load_state_dict(run.state_dict)
+    metrics = {**run.results, "history": run.history, "train_config": run.config}
+    return checkpoint_bytes(model, metrics)
+
+
+def test_preds(name: str) -> torch.Tensor | None:
+    return st.session_state.get(PREDS_KEY, {}).get(name)
+
+
+def confusion(preds: torch.Tensor) -> torch.Tensor:
+    """Counts over the 10k test images: row = true class, column = predicted."""
+    return confusion_matrix(preds, load_split("test").labels, len(CLASS_NAMES))
+
+
+def gallery_items(preds: torch.Tensor, n: int, mistakes_only: bool):
+    """(images (n, 28, 28) uint8, predictions, labels) of a fixed sample of test images."""
+    test = load_split("test")
+    idx = pick_examples(preds, test.labels, n, mistakes_only, seed=0)
+    return test.images[idx], preds[idx].tolist(), test.labels[idx].tolist()
