@@ -30,7 +30,15 @@ with top_right:
     ev.prediction_card(records, inp)
     st.caption(f"{current.name} on {device_label()}")
 
-ev.overview_ui(records)
-ev.stepper_ui()
-ev.layer_ui(records, current.model, inp)
-es.write_query()
+
+
+@st.fragment
+def layer_view() -> None:
+    """Stepping and cell picks rerun only this part of the page: less to send and repaint."""
+    ev.overview_ui(records)
+    ev.stepper_ui()
+    ev.layer_ui(records, current.model, inp)
+    es.write_query()
+
+
+layer_view()

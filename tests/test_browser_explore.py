@@ -74,7 +74,8 @@ def test_click_a_cell_and_see_its_arithmetic(page, app_url):
     page.goto(app_url + "/explore?sample=0&layer=conv_1_2&cell=0,0,0")
     expect(page.get_by_text("conv_1_2[0, 0, 0, 0]")).to_be_visible()
     wait_idle(page)
-    _click(page, page.locator(".st-key-ex_grid"), 2, 13.5, 13.5, "channel 2")  # tile centre
+    # channel 2's tile starts at column 2 * (28 + 1) of the mosaic; click its centre
+    _click(page, page.locator(".st-key-ex_grid"), 0, 58 + 13.5, 13.5, "channel 2")
     expect(page.get_by_text("conv_1_2[0, 2, 0, 0]")).to_be_visible()
     wait_idle(page)
     _click(page, page.locator(".st-key-ex_cellmap"), 0, 15, 12, "row 12, col 15")

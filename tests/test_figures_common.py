@@ -9,11 +9,23 @@ from ui.figures.common import colour_range, feature_maps, image
 def test_feature_maps_carry_every_channel_exactly():
     t = torch.randn(10, 7, 7)
     fig = feature_maps(t)
-    heatmaps = [tr for tr in fig.data if tr.type == "heatmap"]
-    assert len(heatmaps) == 10
-    for c, tr in enumerate(heatmaps):
-        np.testing.assert_array_equal(np.asarray(tr.z), t[c].numpy())
-    assert fig.layout.coloraxis.cmid == 0.0  # signed values: diverging around zero
+    (heat,) = fig.data  # one mosaic of all channels
+    z, who = np.asarray(heat.z), np.asarray(heat.customdata)
+    (h, w), origins = fig.layout.meta["tile"], fig.layout.meta["origins"]
+    assert (h, w) == (7, 7) and len(origins) == 10
+    for c, (r0, c0) in enumerate(origins):
+        np.testing.assert_array_equal(z[r0 : r0 + h, c0 : c0 + w], t[c].numpy())
+        assert (who[r0 + 2, c0 + 5] == [c, 2, 5]).all()  # hover names channel, row, column
+    assert np.isnan(z[7, 0]) and (who[7, 0] == -1).all()  # the gap between tile rows
+    assert heat.zmid == 0.0  # signed values: diverging around zero
+
+
+def test_feature_maps_every_kth_cell_at_its_real_index():
+    t = torch.randn(2, 10, 9)
+    fig = feature_maps(t, step=3)
+    z, who = np.asarray(fig.data[0].z), np.asarray(fig.data[0].customdata)
+    np.testing.assert_array_equal(z[:4, :3], t[0, ::3, ::3].numpy())
+    assert (who[1, 2] == [0, 3, 6]).all()
 
 
 def test_colour_ranges():

@@ -40,11 +40,13 @@ def test_channel_grid_and_cell_map_carry_the_values():
     _, records = _records()
     out = by_name(records)["conv_2_1"].output[0]
     grid = fx.channel_grid(out, "t", channel=3)
-    heat = [t for t in grid.data if t.type == "heatmap"]
-    overlay = [t for t in grid.data if t.type == "scatter"]
-    assert len(heat) == 10 and len(overlay) == 10  # one clickable point per tile
-    for c in range(10):
-        np.testing.assert_array_equal(np.asarray(heat[c].z), out[c].numpy())
+    heat, overlay = grid.data
+    assert list(overlay.customdata) == list(range(10))  # one clickable point per tile
+    (h, w), origins = grid.layout.meta["tile"], grid.layout.meta["origins"]
+    z = np.asarray(heat.z)
+    for c, (r0, c0) in enumerate(origins):
+        np.testing.assert_array_equal(z[r0 : r0 + h, c0 : c0 + w], out[c].numpy())
+        assert (overlay.x[c], overlay.y[c]) == (c0 + (w - 1) / 2, r0 + (h - 1) / 2)
     cells = fx.cell_map(out[3], "t", (5, 7))
     pts = cells.data[1]
     assert len(pts.x) == 14 * 14

@@ -13,17 +13,20 @@ from ui.figures.playground import maxpool_demo as demo_figure
 def test_maps_are_the_channels():
     t = torch.randn(20, 9, 7)
     fig = maps(t)
-    assert len(fig.data) == MAX_MAPS
-    for c, tr in enumerate(fig.data):
-        np.testing.assert_array_equal(np.asarray(tr.z), t[c].numpy())
+    assert fig.layout.meta["channels"] == MAX_MAPS
+    z = np.asarray(fig.data[0].z)
+    (h, w) = fig.layout.meta["tile"]
+    for c, (r0, c0) in enumerate(fig.layout.meta["origins"]):
+        np.testing.assert_array_equal(z[r0 : r0 + h, c0 : c0 + w], t[c].numpy())
 
 
 def test_large_maps_show_every_kth_cell_at_its_real_index():
     t = torch.randn(2, 300, 260)
-    tr = maps(t).data[1]
-    xs, ys = list(tr.x), list(tr.y)
-    assert xs[1] - xs[0] == 3 and ys[1] - ys[0] == 3  # ceil(300 / 128)
-    np.testing.assert_array_equal(np.asarray(tr.z), t[1, ::3, ::3].numpy())
+    fig = maps(t)  # every 3rd cell: ceil(300 / 128)
+    z, who = np.asarray(fig.data[0].z), np.asarray(fig.data[0].customdata)
+    (h, w), (r0, c0) = fig.layout.meta["tile"], fig.layout.meta["origins"][1]
+    np.testing.assert_array_equal(z[r0 : r0 + h, c0 : c0 + w], t[1, ::3, ::3].numpy())
+    assert (who[r0 + 1, c0 + 1] == [1, 3, 3]).all()  # hover gives the real indices
 
 
 def test_kernels_tile_every_weight():

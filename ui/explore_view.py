@@ -125,11 +125,11 @@ def _clicked(key: str) -> dict | None:
 
 
 def _on_channel_click() -> None:
-    """A click on a tile of the channel grid: heatmaps come first, then one point per tile."""
+    """A click on a tile of the channel grid: its overlay point carries the channel."""
     p, channels = _clicked("ex_grid"), st.session_state.get("ex_grid_channels", 0)
-    if p is not None and 0 <= (c := int(p["curve_number"]) - channels) < channels:
+    if p is not None and isinstance(c := p.get("customdata"), (int, float)) and 0 <= c < channels:
         _, i, j = st.session_state[es.K_CELL]
-        st.session_state[es.K_CELL] = (c, i, j)
+        st.session_state[es.K_CELL] = (int(c), i, j)
 
 
 def _on_cell_click() -> None:

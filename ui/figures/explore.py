@@ -58,17 +58,17 @@ def _overlay(x, y, size: int, hover: str, customdata=None, axes=("x", "y")) -> g
 def channel_grid(chw: torch.Tensor, title: str, channel: int) -> go.Figure:
     """All channels of a layer's output; click a tile to pick its channel (outlined).
 
-    One overlay point per tile (trace number = channels + channel) keeps the figure light.
+    One overlay point per tile centre (its customdata is the channel) keeps the figure light.
     """
     fig = feature_maps(chw, title=title)
-    c_n, h, w = chw.shape
-    for c in range(c_n):
-        s = "" if c == 0 else str(c + 1)
-        fig.add_trace(_overlay([(w - 1) / 2], [(h - 1) / 2], 90, f"channel {c}<extra>click to pick"
-                               "</extra>", axes=(f"x{s}", f"y{s}")))  # fmt: skip
-    s = "" if channel == 0 else str(channel + 1)
-    fig.add_shape(type="rect", x0=-0.5, x1=w - 0.5, y0=-0.5, y1=h - 0.5, xref=f"x{s}",
-                  yref=f"y{s}", line=dict(color=HIGHLIGHT, width=4))  # fmt: skip
+    (h, w), origins = fig.layout.meta["tile"], fig.layout.meta["origins"]
+    xs = [c0 + (w - 1) / 2 for _, c0 in origins]
+    ys = [r0 + (h - 1) / 2 for r0, _ in origins]
+    fig.add_trace(_overlay(xs, ys, 90, "channel %{customdata}<extra>click to pick</extra>",
+                           customdata=list(range(len(origins)))))  # fmt: skip
+    r0, c0 = origins[channel]
+    fig.add_shape(type="rect", x0=c0 - 0.5, x1=c0 + w - 0.5, y0=r0 - 0.5, y1=r0 + h - 0.5,
+                  line=dict(color=HIGHLIGHT, width=4))  # fmt: skip
     fig.update_layout(clickmode="event+select", dragmode=False, hovermode="closest")
     return fig
 

@@ -9,7 +9,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from tinyvgg.explain import pool_cell
-from ui.figures.common import colour_range, grid_shape
+from ui.figures.common import colour_range, feature_maps
 
 MAX_MAPS = 16  # channels drawn per step; the shapes say how many there are
 MAX_SIDE = 128  # cells per side drawn per map: a 512x512 map shows every 4th
@@ -19,31 +19,11 @@ MAX_KERNEL_OUT, MAX_KERNEL_IN = 10, 4
 def maps(chw: torch.Tensor, cell_px: int = 150) -> go.Figure:
     """The first MAX_MAPS channels of one image's (C, H, W) maps, on one colour scale.
 
-    Like ui.figures.common.feature_maps, built in one batch (the page redraws it on every
-    change of a setting, so it has to be quick). Maps over MAX_SIDE cells show every k-th row
-    and column (hover gives the real indices and values).
+    Maps over MAX_SIDE cells show every k-th row and column (hover gives the real indices).
     """
-    chw = chw.detach().cpu().float()[:MAX_MAPS]
+    chw = chw[:MAX_MAPS]
     n, h, w = chw.shape
-    k = map_step(h, w)
-    ys, xs = list(range(0, h, k)), list(range(0, w, k))
-    rows, cols = grid_shape(n, 5 if n <= 10 else 8)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"channel {c}" for c in range(n)],
-                        horizontal_spacing=0.01, vertical_spacing=0.1 / rows)  # fmt: skip
-    hover = "channel {c}, row %{{y}}, col %{{x}}: %{{z:.4f}}<extra></extra>"
-    traces = [go.Heatmap(z=chw[c, ::k, ::k].numpy(), x=xs, y=ys, coloraxis="coloraxis",
-                         hovertemplate=hover.format(c=c)) for c in range(n)]  # fmt: skip
-    fig.add_traces(traces, rows=[c // cols + 1 for c in range(n)],
-                   cols=[c % cols + 1 for c in range(n)])  # fmt: skip
-    scale = colour_range(chw)
-    axis = {"colorscale": scale["colorscale"], "cmin": scale["zmin"], "cmax": scale["zmax"]}
-    fig.update_layout(coloraxis=axis, height=rows * cell_px + 40,
-                      margin=dict(l=4, r=4, t=24, b=4))  # fmt: skip
-    _square(fig)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
-    fig.update_annotations(font_size=11)
-    return fig
+    return feature_maps(chw, max_cols=5 if n <= 10 else 8, cell_px=cell_px, step=map_step(h, w))
 
 
 def map_step(h: int, w: int) -> int:

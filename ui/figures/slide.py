@@ -143,7 +143,7 @@ def _axis(name: str, domain: list[float], anchor: str, **kw) -> dict:
 def _layout(step: SlideStep, shown: list[int], is_conv: bool) -> tuple[dict, dict]:
     """Input channels side by side over their arithmetic; the output on the right, full height.
 
-    Laid out by hand (as ui.figures.common.grid does): make_subplots took most of a tick.
+    Laid out by hand: make_subplots took most of a tick.
     """
     n = len(shown)
     widths = [1.0] * n + [max(1.0, n * 0.9)]
