@@ -158,7 +158,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
             (id(records), name, "in"),
             lambda: _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}", max_cols=3),
         )
-        st.plotly_chart(fig, key="ex_prev")
+        st.plotly_chart(fig, key="ex_prev", theme=None)
     with right:
         out = rec.output
         if out.dim() == 4:
@@ -166,7 +166,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
             fig = memo((id(records), name, "grid", cell[0]),
                        lambda: fx.channel_grid(out[0], title, cell[0]))  # fmt: skip
             st.session_state["ex_grid_channels"] = out.shape[1]
-            st.plotly_chart(fig, key="ex_grid", on_select=_on_channel_click,
+            st.plotly_chart(fig, key="ex_grid", theme=None, on_select=_on_channel_click,
                             selection_mode="points")  # fmt: skip
         else:
             fig = memo(
@@ -179,7 +179,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
             title = f"{name}, channel {cell[0]} (click a cell)"
             fig = memo((id(records), name, "cells", cell),
                        lambda: fx.cell_map(rec.output[0, cell[0]], title, cell[1:]))  # fmt: skip
-            st.plotly_chart(fig, key="ex_cellmap", on_select=_on_cell_click,
+            st.plotly_chart(fig, key="ex_cellmap", theme=None, on_select=_on_cell_click,
                             selection_mode="points")  # fmt: skip
         with rest:
             explain_layer(records, model, rec, cell, inp)

@@ -107,9 +107,9 @@ def feature_maps(
     ]  # fmt: skip
     fig = go.Figure(heat)
     fig.update_yaxes(range=[m.z.shape[0] - 0.5, -0.5], scaleanchor="x", constrain="domain",
-                     showticklabels=False, showgrid=False, zeroline=False)  # fmt: skip
+                     showticklabels=False, showgrid=False, zeroline=False, ticks="")  # fmt: skip
     fig.update_xaxes(range=[-0.5, m.z.shape[1] - 0.5], constrain="domain", showticklabels=False,
-                     showgrid=False, zeroline=False)  # fmt: skip
+                     showgrid=False, zeroline=False, ticks="")  # fmt: skip
     fig.update_layout(
         annotations=notes, height=rows * cell_px + 60, title=title,
         margin=dict(l=4, r=4, t=40 if title else 8, b=4), plot_bgcolor="rgba(0,0,0,0)",
