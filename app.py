@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui import present
 from ui.frame import ICON, PAGES, TITLE, sidebar
 from ui.state import note_page
 
@@ -17,5 +18,6 @@ pages = [st.Page(start, title="Start", default=True, visibility="hidden")]
 pages += [st.Page(path, title=title, url_path=url, icon=icon) for path, title, url, icon in PAGES]
 page = st.navigation(pages)
 note_page(page.url_path)
+present.apply()
 sidebar()
 page.run()

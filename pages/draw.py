@@ -10,6 +10,7 @@ from tinyvgg.predict import probabilities, top_k  # noqa: E402
 from tinyvgg.preprocess import Preprocessed, PreprocessError, preprocess  # noqa: E402
 from ui.draw_inputs import camera_ui, canvas_ui, upload_ui  # noqa: E402
 from ui.figures.draw import input_preview, thumbnail, top_k_bars  # noqa: E402
+from ui.present import chart  # noqa: E402
 from ui.resources import app_device  # noqa: E402
 from ui.state import DrawnInput, model_in_use, set_drawn_input  # noqa: E402
 
@@ -35,8 +36,8 @@ def show_prediction(pre: Preprocessed, label: str) -> None:
     top = top_k(probabilities(current.model, pre.tensor, app_device()), 3)
     st.markdown(f"Prediction: **{top[0][0]}** ({100 * top[0][1]:.1f}%)")
     left, right = st.columns([1, 1.2])
-    left.plotly_chart(input_preview(pre.tensor, height=260), key="draw_preview")
-    right.plotly_chart(top_k_bars(top, height=260), key="draw_top3")
+    chart(input_preview(pre.tensor, height=260), key="draw_preview", where=left)
+    chart(top_k_bars(top, height=260), key="draw_top3", where=right)
     st.caption(f"Model: {current.name} · input: {label}")
     st.button(
         "Explore layer by layer", type="primary", icon=":material/layers:", on_click=_explore,

@@ -9,6 +9,7 @@ ensure_navigation()
 from tinyvgg.data import DataError  # noqa: E402
 from ui import explore_state as es  # noqa: E402
 from ui import explore_view as ev  # noqa: E402
+from ui.present import controls, presenting  # noqa: E402
 from ui.resources import device_label  # noqa: E402
 from ui.state import model_in_use  # noqa: E402
 
@@ -18,7 +19,7 @@ for problem in es.init_state():
 
 current = model_in_use()
 top_left, top_right = st.columns([3, 1])
-with top_left:
+with top_left, controls("explore-input"):
     ev.input_ui()
 try:
     inp = es.current_input()
@@ -26,10 +27,11 @@ except DataError as e:
     st.error(str(e))
     st.stop()
 records = es.traced(current, inp)
+if presenting():  # the pickers are hidden: say what the input is
+    top_left.subheader(inp.caption)
 with top_right:
     ev.prediction_card(records, inp)
     st.caption(f"{current.name} on {device_label()}")
-
 
 
 @st.fragment

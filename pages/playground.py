@@ -13,6 +13,7 @@ from tinyvgg.data import DataError  # noqa: E402
 from tinyvgg.playground_code import pytorch_code  # noqa: E402
 from ui import playground_controls as controls  # noqa: E402
 from ui.figures import playground as figs  # noqa: E402
+from ui.present import chart  # noqa: E402
 from ui.resources import app_device  # noqa: E402
 from ui.slide_player import slide_player  # noqa: E402
 
@@ -92,10 +93,10 @@ def maps_and_slides(stages: pg.Stages, conv_layer, pool_layer) -> None:
                 every = f", every {k}th row and column" if k > 1 else ""
                 st.markdown(f"**{name}** · image 0 of `{t.shape}`, up to {figs.MAX_MAPS} "
                             f"channels{every}")  # fmt: skip
-                st.plotly_chart(figs.maps(t[0]), key=f"pg_maps_{name}")
+                chart(figs.maps(t[0]), key=f"pg_maps_{name}")
     with tabs[3]:
         st.caption("conv_layer.weight: one row per input channel, one column per output channel")
-        st.plotly_chart(figs.kernels(conv_layer.weight), key="pg_kernels")
+        chart(figs.kernels(conv_layer.weight), key="pg_kernels")
 
 
 def maxpool_demo() -> None:
@@ -108,7 +109,7 @@ def maxpool_demo() -> None:
         f"max_pool_tensor = max_pool_layer(random_tensor)\n{printed(out)}",
         language="python",
     )
-    st.plotly_chart(figs.maxpool_demo(x, out), key="pg_maxpool_demo")
+    chart(figs.maxpool_demo(x, out), key="pg_maxpool_demo")
 
 
 try:

@@ -7,6 +7,7 @@ from tinyvgg.train import TrainConfig
 from ui import training
 from ui.figures import train as figs
 from ui.frame import ensure_navigation
+from ui.present import chart
 
 ensure_navigation()
 training.prepare()
@@ -60,7 +61,7 @@ def live_view() -> None:
     live = training.poll()
     if live is None:
         st.info("Choose the settings and press **Start training**; the curves appear here.")
-        st.plotly_chart(figs.curves([], [], 1), key="train_curves")  # loads plotly.js early
+        chart(figs.curves([], [], 1), key="train_curves")  # loads plotly.js early
         return
     if live.just_ended:
         st.rerun()  # the whole page: results, the sidebar's new model, no more refreshes
@@ -76,7 +77,7 @@ def live_view() -> None:
     curves_col, kernels_col = st.columns([5, 2])
     spe = (live.first("start") or {}).get("steps_per_epoch", 1)
     fig = figs.curves(live.of_kind("step"), live.of_kind("epoch"), spe)
-    curves_col.plotly_chart(fig, key="train_curves")
+    chart(fig, key="train_curves", where=curves_col)
     if live.kernels is not None:
         scale = max(abs(v) for kernel in live.kernels for row in kernel[0] for v in row)
         kernels_col.image(figs.kernels_image(live.kernels), width="stretch",
@@ -97,7 +98,7 @@ def results() -> None:
         "model_loss": st.column_config.NumberColumn(format="%.5f"),
         "images_per_s": st.column_config.NumberColumn("images/s", format="%.0f"),
     })  # fmt: skip
-    st.plotly_chart(figs.comparison(rows), key="train_compare")
+    chart(figs.comparison(rows), key="train_compare")
     names = [r["model_name"] for r in reversed(rows)]
     name = st.selectbox("Look closer at", names, key=training.INSPECT_KEY)
     run = training.find_run(name)
@@ -109,11 +110,11 @@ def results() -> None:
         return
     left, right = st.columns(2)
     left.markdown("**Confusion matrix** (10,000 test images)")
-    left.plotly_chart(figs.confusion(training.confusion(preds), CLASS_NAMES), key="train_cm")
+    chart(figs.confusion(training.confusion(preds), CLASS_NAMES), key="train_cm", where=left)
     right.markdown("**Predictions** · `Pred | Truth`, green when right, red when wrong")
     mistakes = right.toggle("Mistakes only", key="train_mistakes")
     images, p, t = training.gallery_items(preds, 20, mistakes)
-    right.plotly_chart(figs.gallery(images, p, t, CLASS_NAMES), key="train_gallery")
+    chart(figs.gallery(images, p, t, CLASS_NAMES), key="train_gallery", where=right)
 
 
 st.title("Train a TinyVGG")

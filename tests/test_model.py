@@ -171,8 +171,19 @@ def _saved(obj) -> bytes:
         {"config": {"colour": 3}, "state_dict": build_model().state_dict()},
         {"config": {"hidden_units": 12}, "state_dict": build_model().state_dict()},
         [1, 2, 3],
+        {"config": {"hidden_units": 4096}, "state_dict": build_model().state_dict()},
+        {**build_model().state_dict(), "classifier.1.weight": torch.zeros(1).expand(10**7, 490)},
     ],
-    ids=["tensor", "other-model", "non-tensor", "bad-config", "wrong-shape", "list"],
+    ids=[
+        "tensor",
+        "other-model",
+        "non-tensor",
+        "bad-config",
+        "wrong-shape",
+        "list",
+        "config-claims-huge",
+        "stride-0-giant",
+    ],  # fmt: skip
 )
 def test_wrong_contents_give_one_sentence(obj):
     with pytest.raises(CheckpointError) as err:

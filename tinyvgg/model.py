@@ -100,30 +100,35 @@ def _normalise_keys(state_dict: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+MAX_SIZES = TinyVGGConfig(input_shape=4, hidden_units=512, output_shape=100)  # at most ~40 MB
+
+
 def infer_config(state_dict: dict[str, Any]) -> TinyVGGConfig:
     """Read the config off the weight shapes of a TinyVGG state_dict."""
     try:
         first = state_dict["conv_block_1.0.weight"]  # (hidden, in, 3, 3)
         last = state_dict["classifier.1.weight"]  # (classes, hidden*7*7)
-        return TinyVGGConfig(int(first.shape[1]), int(first.shape[0]), int(last.shape[0]))
+        config = TinyVGGConfig(int(first.shape[1]), int(first.shape[0]), int(last.shape[0]))
     except (KeyError, AttributeError, IndexError) as e:
         raise CheckpointError(
             "This file holds weights, but not those of a TinyVGG (conv_block_1, conv_block_2, "
             "classifier)."
         ) from e
+    # Shapes can lie (a stride-0 tensor claims any size from a few bytes): bound them.
+    if any(not 1 <= v <= m for v, m in zip(asdict(config).values(), asdict(MAX_SIZES).values(),
+                                            strict=True)):  # fmt: skip
+        raise CheckpointError(f"The checkpoint's sizes are out of range ({config}).")
+    return config
 
 
 def _config_from(raw: Any) -> TinyVGGConfig:
     names = {f.name for f in fields(TinyVGGConfig)}
     if not isinstance(raw, dict) or not set(raw) <= names:
         raise CheckpointError("The checkpoint's config is not a TinyVGG config.")
-    try:
-        config = TinyVGGConfig(**{k: int(v) for k, v in raw.items()})
+    try:  # checked against the weights' own shapes by the caller
+        return TinyVGGConfig(**{k: int(v) for k, v in raw.items()})
     except (TypeError, ValueError) as e:
         raise CheckpointError("The checkpoint's config is not a TinyVGG config.") from e
-    if min(asdict(config).values()) < 1 or max(asdict(config).values()) > 4096:
-        raise CheckpointError("The checkpoint's config has sizes out of range.")
-    return config
 
 
 def save_checkpoint(
@@ -177,7 +182,15 @@ def load_checkpoint(
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError("The checkpoint's state_dict does not hold tensors.")
     state = _normalise_keys(state)
-    config = config or infer_config(state)
+    inferred = infer_config(state)
+    if config is not None and config != inferred:
+        # Build from what the weights are, never from a declared size alone (a 5 MB file
+        # must not make the server allocate a model of any size it likes).
+        raise CheckpointError(
+            f"The checkpoint's config (hidden_units={config.hidden_units}) does not match its "
+            f"weights (hidden_units={inferred.hidden_units})."
+        )
+    config = inferred
     model = TinyVGG(config)
     try:
         model.load_state_dict(state)

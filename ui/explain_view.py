@@ -22,6 +22,7 @@ from ui import explore_state as es
 from ui.figures import explore as fx
 from ui.figures.arithmetic import conv_arithmetic_html
 from ui.memo import memo
+from ui.present import chart, controls
 from ui.slide_player import slide_player
 
 
@@ -39,7 +40,10 @@ def _set_cell(c: int, i: int, j: int) -> None:
 
 def _cell_inputs(shape: list[int], cell: tuple[int, int, int]) -> tuple[int, int, int]:
     """Channel, row and column pickers (a click on the output map sets them too)."""
-    cols = st.columns(3)
+    box = controls("explore-cell")
+    box.markdown("**Pick a cell** by channel, row and column, or click a channel, then a cell, "
+                 "on the maps")  # fmt: skip
+    cols = box.columns(3)
     c = cols[0].number_input("Channel", 0, shape[1] - 1, cell[0], key=f"ex_c_{cell}")
     i = cols[1].number_input("Row", 0, shape[2] - 1, cell[1], key=f"ex_i_{cell}")
     j = cols[2].number_input("Column", 0, shape[3] - 1, cell[2], key=f"ex_j_{cell}")
@@ -62,8 +66,7 @@ def _conv(records, model, rec: LayerRecord, cell) -> None:
     shapes = f"weight {list(layer.weight.shape)}, bias {list(layer.bias.shape)}"
     if st.toggle(f"Show the kernels ({shapes})", key="ex_kernels_on"):
         fig = memo((id(model), rec.name, "kernels"), lambda: fx.kernels(layer.weight, rec.name))
-        st.plotly_chart(fig, key="ex_kernels")
-    st.markdown("**Pick an output cell** (or click a channel, then a cell, on the maps)")
+        chart(fig, key="ex_kernels")
     c, i, j = _cell_inputs(rec.shape, cell)
     ex = conv_cell(x_in, layer, c, i, j)
     actual = float(rec.output[0, c, i, j])
@@ -100,7 +103,7 @@ def _pool(records, model, rec: LayerRecord, cell) -> None:
     c, i, j = _cell_inputs(rec.shape, cell)
     ex = pool_cell(x_in, layer, c, i, j)
     left, right = st.columns([1, 2])
-    left.plotly_chart(fx.pool_window(ex), key="ex_pool")
+    chart(fx.pool_window(ex), key="ex_pool", where=left)
     r, q = ex.window.rows, ex.window.cols
     right.markdown(f"Window: channel {c}, rows {r[0]}–{r[-1]}, columns {q[0]}–{q[-1]} of "
                    f"`{layer_input(records, rec.name).name}`.  \nIts maximum **{ex.value:.6f}** "
@@ -137,7 +140,7 @@ def _linear(records, model, rec: LayerRecord) -> None:
         c, i, j = unflatten_index(chw, k)
         labels.append(f"#{k} = max_pool_2[{c},{i},{j}]")
     st.markdown(f"**Features that contribute most** to *{CLASS_NAMES[pred]}* (weight × value)")
-    st.plotly_chart(fx.contributions(con.products, con.top, labels), key="ex_contrib")
+    chart(fx.contributions(con.products, con.top, labels), key="ex_contrib")
 
 
 def _softmax(records, rec: LayerRecord) -> None:

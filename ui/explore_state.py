@@ -15,6 +15,7 @@ import torch
 from tinyvgg.activations import LayerRecord, trace
 from tinyvgg.data import CLASS_NAMES, to_float
 from tinyvgg.model import LAYER_NAMES
+from ui.present import query_extra
 from ui.resources import test_split
 from ui.state import ModelInUse, drawn_input, entered_page
 
@@ -104,6 +105,7 @@ def write_query() -> None:
     """Mirror the state into the address bar."""
     s = st.session_state
     params = {"source": s[K_SOURCE], "layer": s[K_LAYER], "cell": ",".join(map(str, s[K_CELL]))}
+    params.update(query_extra())
     if s[K_SOURCE] == "sample":
         params["sample"] = str(s[K_SAMPLE])
     elif s[K_SOURCE] == "random":

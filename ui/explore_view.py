@@ -14,6 +14,7 @@ from ui.explain_view import explain_layer
 from ui.figures import explore as fx
 from ui.figures.common import feature_maps, image
 from ui.memo import memo
+from ui.present import chart
 from ui.resources import test_split
 from ui.state import drawn_input
 
@@ -145,7 +146,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
     rec = by_name(records)[name]
     st.subheader(f"{rec.name} · {rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
     if name == "input":
-        st.plotly_chart(image(rec.output[0, 0], inp.caption), key="ex_in")
+        chart(image(rec.output[0, 0], inp.caption), key="ex_in")
         st.caption("The image as the model sees it: 1 channel, 28×28, values in [0, 1] "
                    "for Fashion-MNIST (as ToTensor() scales them).")  # fmt: skip
         return
@@ -158,7 +159,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
             (id(records), name, "in"),
             lambda: _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}", max_cols=3),
         )
-        st.plotly_chart(fig, key="ex_prev", theme=None)
+        chart(fig, key="ex_prev", theme=None)
     with right:
         out = rec.output
         if out.dim() == 4:
@@ -166,20 +167,20 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
             fig = memo((id(records), name, "grid", cell[0]),
                        lambda: fx.channel_grid(out[0], title, cell[0]))  # fmt: skip
             st.session_state["ex_grid_channels"] = out.shape[1]
-            st.plotly_chart(fig, key="ex_grid", theme=None, on_select=_on_channel_click,
+            chart(fig, key="ex_grid", theme=None, on_select=_on_channel_click,
                             selection_mode="points")  # fmt: skip
         else:
             fig = memo(
                 (id(records), name, "out"), lambda: _map_figure(out, f"{name} {rec.shape_text}")
             )
-            st.plotly_chart(fig, key="ex_out")
+            chart(fig, key="ex_out")
     if rec.output.dim() == 4:
         big, rest = st.columns([2, 3])
         with big:
             title = f"{name}, channel {cell[0]} (click a cell)"
             fig = memo((id(records), name, "cells", cell),
                        lambda: fx.cell_map(rec.output[0, cell[0]], title, cell[1:]))  # fmt: skip
-            st.plotly_chart(fig, key="ex_cellmap", theme=None, on_select=_on_cell_click,
+            chart(fig, key="ex_cellmap", theme=None, on_select=_on_cell_click,
                             selection_mode="points")  # fmt: skip
         with rest:
             explain_layer(records, model, rec, cell, inp)

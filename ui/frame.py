@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import state
+from ui.present import controls, presenting
 from ui.resources import device_label, model_summary
 
 TITLE = "TinyVGG CNN Explainer"
@@ -63,8 +64,11 @@ def model_picker() -> None:
 def sidebar() -> None:
     """The model picker, and the model and device in use, on every page."""
     with st.sidebar:
-        model_picker()
+        with controls("model"):
+            model_picker()
         current = state.model_in_use()
         st.caption("Model in use")
         st.markdown(f"**{current.name}** · {model_summary(current.model, current.metrics)}")
         st.caption(f"Device: **{device_label()}**")
+        if presenting():
+            st.caption("Teacher mode (leave with `?present=0`)")

@@ -13,6 +13,7 @@ import torch
 
 from tinyvgg.slide import Layer, frame_count, multiply_add, slide_step
 from ui.figures.slide import slide_figure
+from ui.present import chart
 
 SPEEDS = [0.5, 1, 2, 4, 8, 16, 32, 64]  # output cells per second
 MIN_TICK_S = 0.25  # faster speeds write several cells per tick instead of ticking faster
@@ -137,7 +138,7 @@ def slide_player(
             _advance(key, n, per_tick)
         _controls(key, n, st.session_state[pk])
         frame = st.session_state[fk]
-        st.plotly_chart(
+        chart(
             slide_figure(x, layer, channel, frame, out=out, in_channels=in_channels),
             key=f"{key}_figure",
         )

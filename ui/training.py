@@ -173,9 +173,19 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 60:.1f} min"
 
 
+DOUBLE_CLICK_S = 2.0  # a second Start this soon with the same settings is the same click
+
+
 def start(cfg: TrainConfig | None = None) -> None:
     """Start a run (ending the session's previous one); a refused setting goes to ERROR_KEY."""
     cfg = cfg or settings_config()
+    live: LiveRun | None = st.session_state.get(LIVE_KEY)
+    last = st.session_state.get("train_last_start")
+    now, wanted = time.monotonic(), asdict(cfg)
+    if live is not None and live.active and last and now - last[0] < DOUBLE_CLICK_S:
+        if last[1] == wanted:
+            return  # a double click: keep the run that just started
+    st.session_state["train_last_start"] = (now, wanted)
     st.session_state[ERROR_KEY] = None
     try:
         run = TrainingRun(cfg)

@@ -1,0 +1,30 @@
+"""Teacher mode in Chromium: controls hidden, figures taller, model and device still shown."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+
+def _map_height(page) -> float:
+    chart = page.locator(".st-key-ex_grid .js-plotly-plot").first
+    chart.wait_for()
+    return chart.bounding_box()["height"]
+
+
+def test_present_mode_on_the_explorer(page, app_url):
+    page.goto(app_url + "/explore?sample=3&layer=conv_1_1")
+    expect(page.get_by_text("Test image #")).to_be_visible()
+    normal = _map_height(page)
+
+    page.goto(app_url + "/explore?sample=3&layer=conv_1_1&present=1")
+    expect(page.get_by_role("heading", name="Layer explorer")).to_be_visible()
+    expect(page.get_by_text("Test image #")).to_be_hidden()  # the input pickers
+    expect(page.get_by_role("button", name="Next ▶")).to_be_visible()  # stepping stays
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar).to_contain_text("Model in use")
+    expect(sidebar).to_contain_text("Device:")
+    expect(sidebar.get_by_text("Upload a checkpoint")).to_be_hidden()
+    assert _map_height(page) > 1.2 * normal
+    page.get_by_role("button", name="Next ▶").click()  # it stays on while stepping
+    expect(page.get_by_text("relu_1_1 · ReLU")).to_be_visible()
+    assert "present=1" in page.url
