@@ -64,6 +64,13 @@ def test_upload_a_garment(page, app_url, real_data):
     expect(page.get_by_text(f"Prediction: {expected}")).to_be_visible(timeout=T)
     expect(page.get_by_text("input: upload: item0.png")).to_be_visible(timeout=T)
     expect(page.get_by_text("1. original · 28×28")).to_be_visible(timeout=T)
+    # ... then layer by layer in the explorer, on this very image
+    page.get_by_role("button", name="Explore layer by layer").click()
+    expect(page.get_by_role("heading", name="Layer explorer")).to_be_visible(timeout=T)
+    expect(page.get_by_text("input · Input")).to_be_visible(timeout=T)
+    expect(page.get_by_role("radio", name="Your image")).to_be_checked(timeout=T)
+    expect(page.get_by_text("upload: item0.png").first).to_be_visible(timeout=T)
+    assert "source=drawing" in page.url
 
 
 def test_upload_a_non_image_and_an_oversized_file(page, app_url):
