@@ -70,3 +70,17 @@ def test_thumbnails_are_pngs():
     _, records = _records()
     for rec in records:
         assert fx.thumbnail_png(rec.output).startswith(b"\x89PNG")
+
+
+def test_figures_built_without_checks_pass_plotly_s_own_validation():
+    """`figure()` skips plotly's per-property checks for speed; the result must still be a
+    figure plotly accepts, property by property."""
+    import plotly.graph_objects as go
+
+    from ui.figures.common import feature_maps, image
+
+    t = torch.randn(10, 14, 14)
+    for fig in (image(t[0], "one"), image(t[0]), feature_maps(t, "all", names=list("abcdefghij")),
+                fx.channel_grid(t, "grid", 3), fx.cell_map(t[2], "cells", (4, 5))):  # fmt: skip
+        checked = go.Figure(fig.to_dict())  # validates every property; raises on a bad one
+        assert checked.to_plotly_json()["data"][0]["type"] == "heatmap"

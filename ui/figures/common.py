@@ -24,21 +24,41 @@ def colour_range(t: torch.Tensor) -> dict:
     return {"colorscale": SEQUENTIAL, "zmin": lo, "zmax": hi}
 
 
+def figure(data: list[dict], layout: dict) -> go.Figure:
+    """A Figure from plain trace and layout dicts, built without plotly's per-property checks.
+
+    Building through `go.Heatmap(...)` and `update_layout(...)` validates every property and
+    took most of the explorer's server time per click (about 9 ms for a mosaic against 0.6 ms
+    this way). The dicts here are fixed by this module and checked by its tests; the result is
+    an ordinary Figure (`fig.data[0].z`, `fig.layout.meta`, `add_trace` all work).
+    """
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+def _axes(**extra) -> dict:
+    """Axis settings for a map: no ticks, no grid; rows top to bottom, square cells."""
+    x = dict(constrain="domain", showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    y = dict(x, scaleanchor="x")
+    return {"xaxis": {**x, **extra.get("x", {})}, "yaxis": {**y, **extra.get("y", {})}}
+
+
+def image_spec(hw: torch.Tensor, title: str | None = None, height: int = 280) -> tuple[dict, dict]:
+    """(trace, layout) of `image`, for builders that add to it."""
+    trace = dict(
+        type="heatmap", z=hw.detach().cpu().float().numpy(),
+        hovertemplate="row %{y}, col %{x}: %{z:.4f}<extra></extra>", **colour_range(hw),
+    )  # fmt: skip
+    layout = dict(
+        _axes(y={"autorange": "reversed"}), height=height, title={"text": title},
+        margin=dict(l=4, r=4, t=30 if title else 4, b=4),
+    )  # fmt: skip
+    return trace, layout
+
+
 def image(hw: torch.Tensor, title: str | None = None, height: int = 280) -> go.Figure:
     """A single (H, W) map, rows top to bottom, value on hover."""
-    fig = go.Figure(
-        go.Heatmap(
-            z=hw.detach().cpu().float().numpy(),
-            hovertemplate="row %{y}, col %{x}: %{z:.4f}<extra></extra>",
-            **colour_range(hw),
-        )
-    )
-    fig.update_yaxes(
-        autorange="reversed", scaleanchor="x", constrain="domain", showticklabels=False
-    )
-    fig.update_xaxes(constrain="domain", showticklabels=False)
-    fig.update_layout(height=height, margin=dict(l=4, r=4, t=30 if title else 4, b=4), title=title)
-    return fig
+    trace, layout = image_spec(hw, title, height)
+    return figure([trace], layout)
 
 
 def grid_shape(n: int, max_cols: int = 5) -> tuple[int, int]:
@@ -75,6 +95,40 @@ def mosaic(chw: torch.Tensor, cols: int, step: int = 1) -> Mosaic:
     return Mosaic(z, who, origins, (h, w))
 
 
+def feature_maps_spec(
+    chw: torch.Tensor,
+    title: str | None = None,
+    max_cols: int = 5,
+    cell_px: int = 150,
+    names: list[str] | None = None,
+    step: int = 1,
+) -> tuple[dict, dict]:
+    """(trace, layout) of `feature_maps`, for builders that add to it."""
+    n = chw.shape[0]
+    rows, cols = grid_shape(n, max_cols)
+    m = mosaic(chw, cols, step)
+    scale = colour_range(chw)
+    who = m.who.astype(np.int16) if m.who.max() < 2**15 else m.who
+    heat = dict(
+        type="heatmap", z=m.z, customdata=who, **scale, xgap=0, ygap=0, hoverongaps=False,
+        hovertemplate="channel %{customdata[0]}, row %{customdata[1]}, "
+        "col %{customdata[2]}: %{z:.4f}<extra></extra>",
+    )  # fmt: skip
+    labels = names or [str(c) for c in range(n)]
+    notes = [
+        dict(x=c0 - 0.5, y=r0 - 0.5, text=labels[c], showarrow=False, xanchor="left",
+             yanchor="top", font=dict(size=10, color="#222"), bgcolor="rgba(255,255,255,0.7)")
+        for c, (r0, c0) in enumerate(m.origins)
+    ]  # fmt: skip
+    layout = dict(
+        _axes(x={"range": [-0.5, m.z.shape[1] - 0.5]}, y={"range": [m.z.shape[0] - 0.5, -0.5]}),
+        annotations=notes, height=rows * cell_px + 60, title={"text": title},
+        margin=dict(l=4, r=4, t=40 if title else 8, b=4), plot_bgcolor="rgba(0,0,0,0)",
+        meta={"origins": m.origins, "tile": list(m.tile), "channels": n},
+    )  # fmt: skip
+    return heat, layout
+
+
 def feature_maps(
     chw: torch.Tensor,
     title: str | None = None,
@@ -89,30 +143,5 @@ def feature_maps(
     cheaper for the browser to draw, and the shared scale is plain to see. Hover names the
     channel, row and column; `layout.meta` records where each tile sits.
     """
-    n = chw.shape[0]
-    rows, cols = grid_shape(n, max_cols)
-    m = mosaic(chw, cols, step)
-    scale = colour_range(chw)
-    who = m.who.astype(np.int16) if m.who.max() < 2**15 else m.who
-    heat = go.Heatmap(
-        z=m.z, customdata=who, **scale, xgap=0, ygap=0, hoverongaps=False,
-        hovertemplate="channel %{customdata[0]}, row %{customdata[1]}, "
-        "col %{customdata[2]}: %{z:.4f}<extra></extra>",
-    )  # fmt: skip
-    labels = names or [str(c) for c in range(n)]
-    notes = [
-        dict(x=c0 - 0.5, y=r0 - 0.5, text=labels[c], showarrow=False, xanchor="left",
-             yanchor="top", font=dict(size=10, color="#222"), bgcolor="rgba(255,255,255,0.7)")
-        for c, (r0, c0) in enumerate(m.origins)
-    ]  # fmt: skip
-    fig = go.Figure(heat)
-    fig.update_yaxes(range=[m.z.shape[0] - 0.5, -0.5], scaleanchor="x", constrain="domain",
-                     showticklabels=False, showgrid=False, zeroline=False, ticks="")  # fmt: skip
-    fig.update_xaxes(range=[-0.5, m.z.shape[1] - 0.5], constrain="domain", showticklabels=False,
-                     showgrid=False, zeroline=False, ticks="")  # fmt: skip
-    fig.update_layout(
-        annotations=notes, height=rows * cell_px + 60, title=title,
-        margin=dict(l=4, r=4, t=40 if title else 8, b=4), plot_bgcolor="rgba(0,0,0,0)",
-        meta={"origins": m.origins, "tile": list(m.tile), "channels": n},
-    )  # fmt: skip
-    return fig
+    heat, layout = feature_maps_spec(chw, title, max_cols, cell_px, names, step)
+    return figure([heat], layout)

@@ -11,7 +11,12 @@ from PIL import Image
 
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.explain import PoolCell
-from ui.figures.common import colour_range, feature_maps, image
+from ui.figures.common import (
+    colour_range,
+    feature_maps_spec,
+    figure,
+    image_spec,
+)
 
 HIGHLIGHT = "#f5a623"
 
@@ -44,15 +49,24 @@ def thumbnail_png(t: torch.Tensor, size: int = 72) -> bytes:
     return buf.getvalue()
 
 
-def _overlay(x, y, size: int, hover: str, customdata=None, axes=("x", "y")) -> go.Scatter:
+def _overlay(x, y, size: int, hover: str, customdata=None) -> dict:
     # Plotly's selection does not fire on heatmaps: near-transparent points on top do, and a
     # click reports the point's trace number and x/y. Hover must stay on (not "skip"): plotly
     # picks the clicked point from its hover.
-    return go.Scatter(
-        x=x, y=y, customdata=customdata, mode="markers", xaxis=axes[0], yaxis=axes[1],
+    return dict(
+        type="scatter", x=x, y=y, customdata=customdata, mode="markers",
         marker=dict(size=size, symbol="square", opacity=0.01, color="black"),
         hovertemplate=hover, showlegend=False,
     )  # fmt: skip
+
+
+def _outline(i0: float, j0: float, h: int, w: int, width: int) -> dict:
+    """A rectangle around cells (i0..i0+h-1, j0..j0+w-1) of a heatmap."""
+    return dict(type="rect", x0=j0 - 0.5, x1=j0 + w - 0.5, y0=i0 - 0.5, y1=i0 + h - 0.5,
+                line=dict(color=HIGHLIGHT, width=width))  # fmt: skip
+
+
+CLICKABLE = dict(clickmode="event+select", dragmode=False, hovermode="closest")
 
 
 def channel_grid(chw: torch.Tensor, title: str, channel: int) -> go.Figure:
@@ -60,34 +74,28 @@ def channel_grid(chw: torch.Tensor, title: str, channel: int) -> go.Figure:
 
     One overlay point per tile centre (its customdata is the channel) keeps the figure light.
     """
-    fig = feature_maps(chw, title=title)
-    (h, w), origins = fig.layout.meta["tile"], fig.layout.meta["origins"]
+    heat, layout = feature_maps_spec(chw, title=title)
+    (h, w), origins = layout["meta"]["tile"], layout["meta"]["origins"]
     xs = [c0 + (w - 1) / 2 for _, c0 in origins]
     ys = [r0 + (h - 1) / 2 for r0, _ in origins]
-    fig.add_trace(_overlay(xs, ys, 90, "channel %{customdata}<extra>click to pick</extra>",
-                           customdata=list(range(len(origins)))))  # fmt: skip
+    dots = _overlay(xs, ys, 90, "channel %{customdata}<extra>click to pick</extra>",
+                    customdata=list(range(len(origins))))  # fmt: skip
     r0, c0 = origins[channel]
-    fig.add_shape(type="rect", x0=c0 - 0.5, x1=c0 + w - 0.5, y0=r0 - 0.5, y1=r0 + h - 0.5,
-                  line=dict(color=HIGHLIGHT, width=4))  # fmt: skip
-    fig.update_layout(clickmode="event+select", dragmode=False, hovermode="closest")
-    return fig
+    return figure([heat, dots], dict(layout, shapes=[_outline(r0, c0, h, w, 4)], **CLICKABLE))
 
 
 def cell_map(hw: torch.Tensor, title: str, cell: tuple[int, int]) -> go.Figure:
     """One channel, large, with every cell clickable; the picked cell outlined."""
     h, w = hw.shape
-    fig = image(hw, title=title, height=360)
-    fig.update_traces(hoverinfo="skip", hovertemplate=None)
+    heat, layout = image_spec(hw, title=title, height=360)
+    heat = dict(heat, hoverinfo="skip", hovertemplate=None)
     ii, jj = np.meshgrid(np.arange(h, dtype=np.int16), np.arange(w, dtype=np.int16), indexing="ij")
     values = hw.detach().cpu().float().numpy().ravel()
-    fig.add_trace(_overlay(jj.ravel(), ii.ravel(), max(6, 300 // max(h, w)),
-                           "row %{y}, col %{x}: %{customdata:.4f}<extra>click for the "
-                           "arithmetic</extra>", customdata=values))  # fmt: skip
+    dots = _overlay(jj.ravel(), ii.ravel(), max(6, 300 // max(h, w)),
+                    "row %{y}, col %{x}: %{customdata:.4f}<extra>click for the "
+                    "arithmetic</extra>", customdata=values)  # fmt: skip
     i, j = cell
-    fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
-                  line=dict(color=HIGHLIGHT, width=3))  # fmt: skip
-    fig.update_layout(clickmode="event+select", dragmode=False, hovermode="closest")
-    return fig
+    return figure([heat, dots], dict(layout, shapes=[_outline(i, j, 1, 1, 3)], **CLICKABLE))
 
 
 def kernels(weight: torch.Tensor, title: str) -> go.Figure:
