@@ -2,10 +2,14 @@
 
     python bench/explore_latency.py [--rounds 3]
 
-Starts the app, opens /explore in Debian's Chromium, and times each interaction from the
-click until the new layer's heading is shown, Streamlit's run has finished and the browser
-has painted twice more (two animation frames). Also times the server side of the same
-reruns with AppTest. Prints one JSON line with p50/p95 of both, in milliseconds.
+Starts the app, opens /explore in Debian's Chromium, and times each interaction until the
+new layer's heading is shown, Streamlit's run has finished and the browser has painted twice
+more (two animation frames). Two clocks: `page_*` from the input event's own timestamp in the
+page (what a student's click costs), `browser_*` from Playwright's call (adds the driver's
+actionability checks). Also times the server side of the same reruns with AppTest, and, with
+`--floor` (default on), the same clicks on explore_floor_app.py, a page with the same widgets
+and nothing to draw: what Streamlit and Chromium cost on this machine before the explorer
+draws anything. Prints one JSON line, in milliseconds.
 """
 
 from __future__ import annotations
@@ -25,12 +29,16 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from tests.servers import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402
 from ui.explore_state import LAYERS  # noqa: E402
 
+# the input event's timestamp (same clock as performance.now()), kept by the page itself
+MARK_INPUT = """for (const kind of ['pointerdown', 'keydown'])
+    addEventListener(kind, e => { window.__t0 = e.timeStamp; }, true);"""
 PAINTED = """([name]) => new Promise(resolve => {
     const done = () => {
         const h = [...document.querySelectorAll('h3')]
             .some(e => e.textContent.startsWith(name + ' · '));
         const running = document.querySelector('[data-testid="stStatusWidget"]');
-        if (h && !running) requestAnimationFrame(() => requestAnimationFrame(() => resolve(true)));
+        if (h && !running) requestAnimationFrame(() => requestAnimationFrame(
+            () => resolve(performance.now() - (window.__t0 ?? performance.now()))));
         else setTimeout(done, 5);
     };
     done();
@@ -42,32 +50,36 @@ def pct(values: list[float], q: float) -> float:
     return round(values[min(len(values) - 1, int(q * len(values)))], 1)
 
 
-def browser_times(url: str, rounds: int) -> list[float]:
-    times = []
+def browser_times(address: str, rounds: int) -> tuple[list[float], list[float], list[str]]:
+    """(driver-side, in-page) milliseconds per interaction, and what each was."""
+    times, page_times, labels = [], [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url + "/explore?sample=0&layer=input")
+        page.add_init_script(MARK_INPUT)
+        page.goto(address)
         page.evaluate(PAINTED, ["input"])
         for r in range(rounds):
             for name in LAYERS[1:]:
                 t = time.perf_counter()
                 page.get_by_role("button", name="Next ▶").click()
-                page.evaluate(PAINTED, [name])
+                page_times.append(page.evaluate(PAINTED, [name]))
                 times.append((time.perf_counter() - t) * 1000)
+                labels.append(f"next to {name}")
             # another sample, at the first layer
             page.get_by_role("button", name="input", exact=True).click()
             page.evaluate(PAINTED, ["input"])
             box = page.get_by_label("Test image #")
-            t = time.perf_counter()
             box.fill(str(100 + r))
+            t = time.perf_counter()
             box.press("Enter")
             # the page writes the new sample into the address bar at the end of its run
             page.wait_for_function("n => location.search.includes(n)", arg=f"sample={100 + r}")
-            page.evaluate(PAINTED, ["input"])
+            page_times.append(page.evaluate(PAINTED, ["input"]))
             times.append((time.perf_counter() - t) * 1000)
+            labels.append("another sample")
         browser.close()
-    return times
+    return times, page_times, labels
 
 
 def server_times(rounds: int) -> list[float]:
@@ -93,17 +105,30 @@ def server_times(rounds: int) -> list[float]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=3, help="passes over the 13 layers")
+    p.add_argument("--no-floor", dest="floor", action="store_false",
+                   help="skip the same clicks on the empty page")  # fmt: skip
     args = p.parse_args()
     with streamlit_server() as url:
-        clicks = browser_times(url, args.rounds)
-    server = server_times(args.rounds)
-    print(json.dumps({
+        clicks, in_page, labels = browser_times(url + "/explore?sample=0&layer=input", args.rounds)
+    slowest = sorted(zip(in_page, labels, strict=True), reverse=True)[:4]
+    out = {
         "interactions": len(clicks),
+        "page_p50_ms": pct(in_page, 0.5), "page_p95_ms": pct(in_page, 0.95),
+        "page_max_ms": round(max(in_page), 1),
         "browser_p50_ms": pct(clicks, 0.5), "browser_p95_ms": pct(clicks, 0.95),
         "browser_max_ms": round(max(clicks), 1),
         "browser_mean_ms": round(statistics.mean(clicks), 1),
-        "server_p50_ms": pct(server, 0.5), "server_p95_ms": pct(server, 0.95),
-    }))  # fmt: skip
+        "slowest": [f"{label}: {ms:.0f} ms" for ms, label in slowest],
+    }  # fmt: skip
+    if args.floor:
+        with streamlit_server(script="bench/explore_floor_app.py") as url:
+            f_clicks, f_page, _ = browser_times(url + "/?sample=0", args.rounds)
+        out |= {"floor_page_p50_ms": pct(f_page, 0.5), "floor_page_p95_ms": pct(f_page, 0.95),
+                "floor_browser_p50_ms": pct(f_clicks, 0.5),
+                "floor_browser_p95_ms": pct(f_clicks, 0.95)}  # fmt: skip
+    server = server_times(args.rounds)
+    out |= {"server_p50_ms": pct(server, 0.5), "server_p95_ms": pct(server, 0.95)}
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -29,11 +29,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict[str, str] | None = None) -> Iterator[str]:
-    """A freshly started `streamlit run app.py`; yields its base URL, stops it afterwards."""
+def streamlit_server(env: dict[str, str] | None = None, script: str = "app.py") -> Iterator[str]:
+    """A freshly started `streamlit run app.py` (or `script`, relative to the repository);
+    yields its base URL, stops it afterwards."""
     port = free_port()
     cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
         "--server.address", "127.0.0.1", "--server.headless", "true",
     ]  # fmt: skip
     log = (

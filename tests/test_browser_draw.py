@@ -23,7 +23,8 @@ def _open(page, app_url):
 def _uploader(page):
     page.get_by_role("tab", name="Upload").click()
     expect(page.get_by_text("Upload a picture of a garment")).to_be_visible(timeout=T)
-    return page.get_by_test_id("stFileUploaderDropzoneInput")
+    # the main area's: the sidebar's checkpoint uploader is a file input too
+    return page.get_by_test_id("stMain").get_by_test_id("stFileUploaderDropzoneInput")
 
 
 def test_draw_with_the_mouse_and_see_a_prediction(page, app_url):
