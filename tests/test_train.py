@@ -202,3 +202,41 @@ def test_cli_errors_are_one_line(tmp_path):
     assert p.returncode != 0 and "Traceback" not in p.stderr
     p = _cli("tinyvgg.train", "--device", "tpu", "--epochs", "1")
     assert p.returncode != 0 and "Traceback" not in p.stderr
+
+
+def test_a_failed_cuda_graph_capture_falls_back_to_eager_steps(monkeypatch):
+    """The CUDA-graph step has a way out: if capture fails, training goes on eagerly, with a
+    warning, and the eager steps match a plain EagerStep's exactly. (Runs on CPU with the CUDA
+    stream calls stubbed; the capture itself needs a GPU.)"""
+    import contextlib
+    import types
+
+    from tinyvgg.model import TinyVGGConfig, build_model
+    from tinyvgg.steps import EagerStep, GraphStep
+
+    stream = types.SimpleNamespace(wait_stream=lambda other: None)
+    monkeypatch.setattr(torch.cuda, "Stream", lambda: stream)
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda: stream)
+    monkeypatch.setattr(torch.cuda, "stream", lambda s: contextlib.nullcontext())
+
+    def no_capture(self):
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    monkeypatch.setattr(GraphStep, "_capture", no_capture)
+    g = torch.Generator().manual_seed(0)
+    data = DeviceData(
+        torch.rand(256, 1, 28, 28, generator=g), torch.randint(0, 10, (256,), generator=g)
+    )
+    models = [build_model(TinyVGGConfig(), seed=3) for _ in range(2)]
+    opts = [torch.optim.SGD(m.parameters(), lr=0.1) for m in models]
+    graph_step = GraphStep(models[0], opts[0], data, batch_size=32)
+    eager_step = EagerStep(models[1], opts[1], data)
+    with pytest.warns(RuntimeWarning, match="CUDA graph capture failed"):
+        for b in range(8):
+            idx = torch.arange(32 * b, 32 * (b + 1))
+            graph_step(idx)
+            eager_step(idx)
+    assert graph_step.graph is False
+    for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert graph_step.running(256) == eager_step.running(256)

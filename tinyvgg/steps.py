@@ -7,6 +7,8 @@ copies images from the host, and keep running sums on the device so nothing sync
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 
@@ -60,7 +62,7 @@ class GraphStep(EagerStep):
         super().__init__(model, optimizer, data)
         self.batch_size = batch_size
         self.static_idx = torch.zeros(batch_size, dtype=torch.long, device=data.x.device)
-        self.graph: torch.cuda.CUDAGraph | None = None
+        self.graph: torch.cuda.CUDAGraph | None | bool = None  # False: capture failed
         self.calls = 0
 
     def _captured_step(self) -> None:
@@ -88,7 +90,15 @@ class GraphStep(EagerStep):
             torch.cuda.current_stream().wait_stream(side)
             return None
         if self.graph is None:
-            self._capture()  # capture records; it does not run the step
+            try:
+                self._capture()  # capture records; it does not run the step
+            except RuntimeError as e:  # e.g. an op this PyTorch cannot capture: run eagerly
+                warnings.warn(f"CUDA graph capture failed ({e}); training on with eager steps",
+                              RuntimeWarning, stacklevel=2)  # fmt: skip
+                self.graph = False
+        if self.graph is False:
+            x, y = self.data.x.index_select(0, idx), self.data.y.index_select(0, idx)
+            return self._step(x, y, set_to_none=False)
         self.graph.replay()
         return None
 
