@@ -72,15 +72,28 @@ def test_thumbnails_are_pngs():
         assert fx.thumbnail_png(rec.output).startswith(b"\x89PNG")
 
 
-def test_figures_built_without_checks_pass_plotly_s_own_validation():
-    """`figure()` skips plotly's per-property checks for speed; the result must still be a
-    figure plotly accepts, property by property."""
+def test_figures_built_without_checks_are_what_plotly_s_own_validation_makes():
+    """`figure()` skips plotly's per-property checks for speed; what it sends to the browser
+    must be exactly what a validated figure sends (validation also turns colour-scale names
+    like "Greys_r", which plotly.js does not know, into colours)."""
+    import json
+
     import plotly.graph_objects as go
+    import plotly.io as pio
 
     from ui.figures.common import feature_maps, image
+    from ui.figures.draw import input_preview
+    from ui.figures.playground import maps
 
     t = torch.randn(10, 14, 14)
-    for fig in (image(t[0], "one"), image(t[0]), feature_maps(t, "all", names=list("abcdefghij")),
-                fx.channel_grid(t, "grid", 3), fx.cell_map(t[2], "cells", (4, 5))):  # fmt: skip
+    figures = [
+        image(t[0], "one"), image(t[0].abs()), feature_maps(t, "all", names=list("abcdefghij")),
+        feature_maps(t.relu()), fx.channel_grid(t, "grid", 3), fx.cell_map(t[2], "c", (4, 5)),
+        fx.cell_map(t[2].relu(), "c", (0, 0)), input_preview(t[:1].sigmoid()),
+        maps(torch.randn(12, 200, 150)),
+    ]  # fmt: skip
+    for fig in figures:
         checked = go.Figure(fig.to_dict())  # validates every property; raises on a bad one
-        assert checked.to_plotly_json()["data"][0]["type"] == "heatmap"
+        sent = json.loads(pio.to_json(fig, validate=False))
+        assert sent == json.loads(pio.to_json(checked, validate=False))
+        assert all(isinstance(tr.get("colorscale"), list) for tr in sent["data"] if "z" in tr)

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import torch
 from PIL import Image, ImageOps
 
-from ui.figures.common import image
+from ui.figures.common import SEQUENTIAL, figure, image_spec
 
 CHECKER = 8  # px: the checkerboard behind transparent pixels
 
@@ -38,9 +38,9 @@ def thumbnail(im: Image.Image, box: int = 160) -> Image.Image:
 
 def input_preview(x: torch.Tensor, height: int = 300) -> go.Figure:
     """The (1, 28, 28) input exactly as the model sees it, a value on hover per pixel."""
-    fig = image(x[0], title="28×28 input", height=height)
-    fig.update_traces(zmin=0.0, zmax=1.0, colorscale="Greys_r", showscale=False)
-    return fig
+    trace, layout = image_spec(x[0], title="28×28 input", height=height)
+    trace = {k: v for k, v in trace.items() if k != "zmid"}
+    return figure([dict(trace, zmin=0.0, zmax=1.0, colorscale=SEQUENTIAL, showscale=False)], layout)
 
 
 def top_k_bars(top: list[tuple[str, float]], height: int = 220) -> go.Figure:
