@@ -3,13 +3,14 @@
     python bench/explore_latency.py [--rounds 3]
 
 Starts the app, opens /explore in Debian's Chromium, and times each interaction until the
-new layer's heading is shown, Streamlit's run has finished and the browser has painted twice
-more (two animation frames). Two clocks: `page_*` from the input event's own timestamp in the
-page (what a student's click costs), `browser_*` from Playwright's call (adds the driver's
-actionability checks). Also times the server side of the same reruns with AppTest, and, with
-`--floor` (default on), the same clicks on explore_floor_app.py, a page with the same widgets
-and nothing to draw: what Streamlit and Chromium cost on this machine before the explorer
-draws anything. Prints one JSON line, in milliseconds.
+new layer's heading is shown, Streamlit's run has finished (the app's script state is back to
+`notRunning`) and the browser has painted twice more (two animation frames). Two clocks:
+`page_*` from the input event's own timestamp in the page (what a student's click costs),
+`browser_*` from Playwright's call (adds the driver's actionability checks). Also times the
+server side of the same reruns with AppTest, and, with `--floor` (default on), the same
+clicks on explore_floor_app.py, a page with the same widgets and nothing to draw: what
+Streamlit and Chromium cost on this machine before the explorer draws anything. Prints one
+JSON line, in milliseconds.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ PAINTED = """([name]) => new Promise(resolve => {
     const done = () => {
         const h = [...document.querySelectorAll('h3')]
             .some(e => e.textContent.startsWith(name + ' · '));
+        // the run has ended (not just sent the heading): Streamlit's own e2e tests wait on this
+        const app = document.querySelector('[data-testid="stApp"]');
+        const idle = app && app.getAttribute('data-test-script-state') === 'notRunning';
         const running = document.querySelector('[data-testid="stStatusWidget"]');
-        if (h && !running) requestAnimationFrame(() => requestAnimationFrame(
+        if (h && idle && !running) requestAnimationFrame(() => requestAnimationFrame(
             () => resolve(performance.now() - (window.__t0 ?? performance.now()))));
         else setTimeout(done, 5);
     };

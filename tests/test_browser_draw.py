@@ -23,6 +23,10 @@ def _open(page, app_url):
 def _uploader(page):
     page.get_by_role("tab", name="Upload").click()
     expect(page.get_by_text("Upload a picture of a garment")).to_be_visible(timeout=T)
+    # the tab's rerun over, as it is before a person has picked a file
+    expect(page.get_by_test_id("stApp")).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=T
+    )
     # the main area's: the sidebar's checkpoint uploader is a file input too
     return page.get_by_test_id("stMain").get_by_test_id("stFileUploaderDropzoneInput")
 
