@@ -76,6 +76,9 @@ def cross_check(url: str, seed: int = 0, niceness: int = 10) -> dict:
             # the tab's uploader is drawn by the rerun the click starts; until then the only
             # file input on the page may be the sidebar's checkpoint uploader
             expect(page.get_by_text("Upload a picture of a garment")).to_be_visible(timeout=T)
+            expect(page.get_by_test_id("stApp")).to_have_attribute(
+                "data-test-script-state", "notRunning", timeout=T
+            )
             main = page.get_by_test_id("stMain")
             main.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
                 {"name": "garment.png", "mimeType": "image/png", "buffer": _garment(seed)}
