@@ -76,10 +76,14 @@ class GraphStep(EagerStep):
             self._captured_step()
         self.graph = graph
 
+    def _eager(self, idx: torch.Tensor) -> None:
+        """An eager step that keeps the graph-owned grads (zeroed in place, accumulated into)."""
+        x, y = self.data.x.index_select(0, idx), self.data.y.index_select(0, idx)
+        self._step(x, y, set_to_none=False)
+
     def __call__(self, idx: torch.Tensor) -> None:
-        if idx.shape[0] != self.batch_size:  # the short last batch: graph-owned grads stay
-            x, y = self.data.x.index_select(0, idx), self.data.y.index_select(0, idx)
-            return self._step(x, y, set_to_none=False)
+        if idx.shape[0] != self.batch_size:  # the short last batch
+            return self._eager(idx)
         self.static_idx.copy_(idx)
         self.calls += 1
         if self.graph is None and self.calls <= self.WARMUP:
@@ -97,8 +101,7 @@ class GraphStep(EagerStep):
                               RuntimeWarning, stacklevel=2)  # fmt: skip
                 self.graph = False
         if self.graph is False:
-            x, y = self.data.x.index_select(0, idx), self.data.y.index_select(0, idx)
-            return self._step(x, y, set_to_none=False)
+            return self._eager(idx)
         self.graph.replay()
         return None
 

@@ -36,9 +36,11 @@ def figure(data: list[dict], layout: dict) -> go.Figure:
     thing validation would have done for these dicts, turning a colour scale's name into its
     colours (plotly.js knows no "Greys_r"), is done here.
     """
-    for trace in data:
-        if isinstance(name := trace.get("colorscale"), str):
-            trace["colorscale"] = _named_scale(name)
+    data = [
+        dict(t, colorscale=_named_scale(t["colorscale"]))
+        if isinstance(t.get("colorscale"), str) else t
+        for t in data
+    ]  # fmt: skip
     return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 

@@ -11,12 +11,7 @@ from PIL import Image
 
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.explain import PoolCell
-from ui.figures.common import (
-    colour_range,
-    feature_maps_spec,
-    figure,
-    image_spec,
-)
+from ui.figures.common import colour_range, feature_maps_spec, figure, image_spec
 
 HIGHLIGHT = "#f5a623"
 
