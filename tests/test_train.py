@@ -240,3 +240,78 @@ def test_a_failed_cuda_graph_capture_falls_back_to_eager_steps(monkeypatch):
     for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert graph_step.running(256) == eager_step.running(256)
+
+
+@pytest.mark.parametrize("hidden_units", [10, 4])
+def test_the_written_out_sgd_step_matches_autograd_bit_for_bit(hidden_units):
+    """SGDStep (the CPU's step) gives the weights, loss and accuracy of an autograd step with
+    torch.optim.SGD exactly: zero backgrounds (ties in every pooling window), a short last
+    batch, and a learning rate that changes between steps (the cosine schedule)."""
+    from tinyvgg.model import TinyVGGConfig, build_model
+    from tinyvgg.steps import EagerStep, SGDStep, make_stepper
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(200, 1, 28, 28, generator=g)
+    x[:, :, :9] = 0  # a blank top third, as Fashion-MNIST's backgrounds are
+    x[x < 0.3] = 0
+    data = DeviceData(
+        x.contiguous(memory_format=torch.channels_last), torch.randint(0, 10, (200,), generator=g)
+    )
+    cfg = TinyVGGConfig(hidden_units=hidden_units)
+    models = [build_model(cfg, seed=5).to(memory_format=torch.channels_last) for _ in range(2)]
+    opts = [torch.optim.SGD(m.parameters(), lr=0.1) for m in models]
+    written, autograd = (
+        make_stepper(models[0], opts[0], data, 32, False),
+        EagerStep(models[1], opts[1], data),
+    )
+    assert type(written) is SGDStep
+    for step, lo in enumerate(range(0, 200, 32)):  # the last batch has 8 images
+        for opt in opts:
+            opt.param_groups[0]["lr"] = 0.1 / (1 + step)
+        idx = torch.arange(lo, min(lo + 32, 200))
+        written(idx)
+        autograd(idx)
+    for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert written.running(200) == autograd.running(200)
+    assert written.running(200)[0] > 0
+
+
+def test_steppers_are_chosen_by_optimizer_and_device():
+    from tinyvgg.model import build_model
+    from tinyvgg.steps import EagerStep, SGDStep, make_stepper
+
+    data = DeviceData(torch.rand(64, 1, 28, 28), torch.randint(0, 10, (64,)))
+    model = build_model(seed=0)
+    choices = {
+        "sgd": torch.optim.SGD(model.parameters(), lr=0.1),
+        "momentum": torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+        "decay": torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=1e-4),
+        "adam": torch.optim.Adam(model.parameters()),
+    }
+    kinds = {k: type(make_stepper(model, o, data, 32, graphed=True)) for k, o in choices.items()}
+    assert kinds == {"sgd": SGDStep, "momentum": EagerStep, "decay": EagerStep, "adam": EagerStep}
+
+
+def test_fit_on_the_cpu_keeps_freed_memory_for_reuse():
+    """fit() sets glibc's thresholds once per process, so a step's activations reuse the heap
+    instead of faulting in fresh pages (a third of the step's time on the 2-core machine)."""
+    import resource
+
+    from tinyvgg.device import keep_freed_memory
+    from tinyvgg.model import build_model
+    from tinyvgg.steps import make_stepper
+
+    assert keep_freed_memory() and keep_freed_memory()  # idempotent
+    data = DeviceData(torch.rand(320, 1, 28, 28).contiguous(memory_format=torch.channels_last),
+                      torch.randint(0, 10, (320,)))  # fmt: skip
+    model = build_model(seed=0).to(memory_format=torch.channels_last)
+    step = make_stepper(model, torch.optim.SGD(model.parameters(), lr=0.01), data, 32, False)
+    for b in range(3):
+        step(torch.arange(32 * b, 32 * (b + 1)))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for b in range(3, 10):
+        step(torch.arange(32 * b, 32 * (b + 1)))
+    assert (
+        resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 7 * 100
+    )  # was ~1,200 a step

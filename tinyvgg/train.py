@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from tinyvgg.data import DataError, DeviceData, Split, load_split, subset_indices
-from tinyvgg.device import describe, pick_device
+from tinyvgg.device import describe, keep_freed_memory, pick_device
 from tinyvgg.model import TinyVGG, TinyVGGConfig, build_model, save_checkpoint
 from tinyvgg.steps import make_stepper
 
@@ -187,6 +187,8 @@ def fit(
     device = pick_device(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    if device.type == "cpu":
+        keep_freed_memory()
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     train_data, test_data, test_all, fmt = _prepare(cfg, device, train, test)
