@@ -55,7 +55,8 @@ def _cell_inputs(shape: list[int], cell: tuple[int, int, int]) -> tuple[int, int
 
 def _conv(records, model, rec: LayerRecord, cell) -> None:
     layer = model.layer(rec.name)
-    x_in = layer_input(records, rec.name).output
+    source = layer_input(records, rec.name)
+    x_in = source.output
     (k, _), (s, _), (p, _) = layer.kernel_size, layer.stride, conv_padding(layer)
     st.code(f"nn.Conv2d(in_channels={layer.in_channels}, out_channels={layer.out_channels}, "
             f"kernel_size={k}, stride={s}, padding={p})", language="python",
@@ -74,14 +75,13 @@ def _conv(records, model, rec: LayerRecord, cell) -> None:
     st.markdown(f"Output `{rec.name}[0, {c}, {i}, {j}]` = Σ over {x_in.shape[1]} input channels "
                 f"of (input rows {rows[0]}…{rows[-1]}, columns {cols[0]}…{cols[-1]}) × "
                 f"kernel {c} + bias. Cells marked *pad* are the zero padding.")  # fmt: skip
-    source = layer_input(records, rec.name).name
-    st.html(memo((id(records), rec.name, "arith", cell), lambda: conv_arithmetic_html(ex, source)))
+    st.html(memo((id(records), rec.name, "arith", cell),
+                 lambda: conv_arithmetic_html(ex, source.name)))  # fmt: skip
     sums = " + ".join(f"{v:.4f}" for v in ex.channel_sums.tolist())
     st.markdown(f"Per-channel sums {sums} \\+ bias {ex.bias:.4f} = **{ex.value:.6f}**")
     _check(ex.value, actual)
     if st.toggle("Animate the kernel sliding over the padded input", key="ex_slide_on"):
-        source = layer_input(records, rec.name).name
-        st.caption(f"Output channel {c}: the window moves over `{source}` (padding included) "
+        st.caption(f"Output channel {c}: the window moves over `{source.name}` (padding included) "
                    "and the output map fills cell by cell.")  # fmt: skip
         slide_player(x_in, layer, key=f"ex_slide_{rec.name}_{c}", channel=c, out=rec.output)
 
