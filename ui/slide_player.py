@@ -61,22 +61,14 @@ def _advance(key: str, n: int, per_tick: int) -> None:
 def _controls(key: str, n: int, playing: bool) -> None:
     fk, _, sk, _ = _keys(key)
     b = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
-    b[0].button(
-        "First",
-        key=f"{key}_first",
-        icon=":material/first_page:",
-        help="Back to the first output cell",
-        on_click=_step,
-        args=(key, n, None),
+    steps = (  # (column, label, key suffix, icon, help, cells to move; None: to the first)
+        (0, "First", "first", "first_page", "Back to the first output cell", None),
+        (1, "Back", "back", "navigate_before", "One output cell back", -1),
+        (3, "Step", "next", "navigate_next", "One output cell forward", 1),
     )
-    b[1].button(
-        "Back",
-        key=f"{key}_back",
-        icon=":material/navigate_before:",
-        help="One output cell back",
-        on_click=_step,
-        args=(key, n, -1),
-    )
+    for col, label, suffix, icon, help_text, delta in steps:
+        b[col].button(label, key=f"{key}_{suffix}", icon=f":material/{icon}:", help=help_text,
+                      on_click=_step, args=(key, n, delta))  # fmt: skip
     b[2].button(
         "Pause" if playing else "Play",
         key=f"{key}_play",
@@ -84,14 +76,6 @@ def _controls(key: str, n: int, playing: bool) -> None:
         icon=":material/pause:" if playing else ":material/play_arrow:",
         on_click=_toggle,
         args=(key, n),
-    )
-    b[3].button(
-        "Step",
-        key=f"{key}_next",
-        icon=":material/navigate_next:",
-        help="One output cell forward",
-        on_click=_step,
-        args=(key, n, 1),
     )
     b[4].select_slider("Speed (output cells per second)", SPEEDS, key=sk)
     frame = st.session_state[fk]
