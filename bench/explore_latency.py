@@ -9,8 +9,9 @@ new layer's heading is shown, Streamlit's run has finished (the app's script sta
 `browser_*` from Playwright's call (adds the driver's actionability checks). Also times the
 server side of the same reruns with AppTest, and, with `--floor` (default on), the same
 clicks on explore_floor_app.py, a page with the same widgets and nothing to draw: what
-Streamlit and Chromium cost on this machine before the explorer draws anything. Prints one
-JSON line, in milliseconds.
+Streamlit and Chromium cost on this machine before the explorer draws anything; and the same
+page drawing one figure per click (the explorer's channel grid), what one plotly figure adds.
+Prints one JSON line, in milliseconds.
 """
 
 from __future__ import annotations
@@ -127,9 +128,12 @@ def main() -> None:
     if args.floor:
         with streamlit_server(script="bench/explore_floor_app.py") as url:
             f_clicks, f_page, _ = browser_times(url + "/?sample=0", args.rounds)
+            _, g_page, _ = browser_times(url + "/?sample=0&figure=1", args.rounds)
         out |= {"floor_page_p50_ms": pct(f_page, 0.5), "floor_page_p95_ms": pct(f_page, 0.95),
                 "floor_browser_p50_ms": pct(f_clicks, 0.5),
-                "floor_browser_p95_ms": pct(f_clicks, 0.95)}  # fmt: skip
+                "floor_browser_p95_ms": pct(f_clicks, 0.95),
+                "floor_one_figure_page_p50_ms": pct(g_page, 0.5),
+                "floor_one_figure_page_p95_ms": pct(g_page, 0.95)}  # fmt: skip
     server = server_times(args.rounds)
     out |= {"server_p50_ms": pct(server, 0.5), "server_p95_ms": pct(server, 0.95)}
     print(json.dumps(out))
