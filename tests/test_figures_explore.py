@@ -97,3 +97,16 @@ def test_figures_built_without_checks_are_what_plotly_s_own_validation_makes():
         sent = json.loads(pio.to_json(fig, validate=False))
         assert sent == json.loads(pio.to_json(checked, validate=False))
         assert all(isinstance(tr.get("colorscale"), list) for tr in sent["data"] if "z" in tr)
+
+
+def test_layer_input_and_output_grids_put_channel_k_in_the_same_place():
+    """Beside each other, the layer's input and output grids tile the channels alike, at the
+    same height, and that height fits the tiles (no blank band under them)."""
+    from ui import explore_view as ev
+
+    _, records = _records()
+    rec = by_name(records)["conv_2_1"]
+    prev = ev._map_figure(layer_input(records, "conv_2_1").output, "in")
+    grid = fx.channel_grid(rec.output[0], "out", 0, ev.TILE_PX)
+    assert prev.layout.meta["origins"] == grid.layout.meta["origins"]
+    assert prev.layout.height == grid.layout.height == 2 * ev.TILE_PX + 60

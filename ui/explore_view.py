@@ -109,12 +109,17 @@ def stepper_ui() -> str:
     return st.session_state[es.K_LAYER]
 
 
-def _map_figure(t: torch.Tensor, title: str, max_cols: int = 5):
+# Pixels per tile row of the input and output grids, for half of a wide page's width: the
+# figures' heights fit their tiles, with no blank band under them or stretched colour bar.
+TILE_PX = 84
+
+
+def _map_figure(t: torch.Tensor, title: str):
     """A layer output as a figure: channel grid for maps, bars for vectors."""
     if t.dim() == 4:
         if t.shape[1] == 1:
             return image(t[0, 0], title)
-        return feature_maps(t[0], title=title, max_cols=max_cols, cell_px=600 // (max_cols + 1))
+        return feature_maps(t[0], title=title, cell_px=TILE_PX)
     if t.shape[1] == len(CLASS_NAMES):
         return fx.probabilities(t) if title.startswith("softmax") else fx.logits(t)
     return image(t.reshape(10, -1) if t.shape[1] % 10 == 0 else t, title)
@@ -153,11 +158,11 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
     prev = layer_input(records, name)
     cell = es.clamp_cell(prev.shape if rec.kind == "Flatten" else rec.shape)
     st.session_state[es.K_CELL] = cell
-    left, right = st.columns([2, 3])
+    left, right = st.columns(2)  # the same tile layout on both sides: channel k under k
     with left:
         fig = memo(
             (id(records), name, "in"),
-            lambda: _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}", max_cols=3),
+            lambda: _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}"),
         )
         chart(fig, key="ex_prev", theme=None)
     with right:
@@ -165,7 +170,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
         if out.dim() == 4:
             title = f"output: {name} {rec.shape_text} (click a channel)"
             fig = memo((id(records), name, "grid", cell[0]),
-                       lambda: fx.channel_grid(out[0], title, cell[0]))  # fmt: skip
+                       lambda: fx.channel_grid(out[0], title, cell[0], TILE_PX))  # fmt: skip
             st.session_state["ex_grid_channels"] = out.shape[1]
             chart(fig, key="ex_grid", theme=None, on_select=_on_channel_click,
                             selection_mode="points")  # fmt: skip

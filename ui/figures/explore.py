@@ -64,12 +64,12 @@ def _outline(i0: float, j0: float, h: int, w: int, width: int) -> dict:
 CLICKABLE = dict(clickmode="event+select", dragmode=False, hovermode="closest")
 
 
-def channel_grid(chw: torch.Tensor, title: str, channel: int) -> go.Figure:
+def channel_grid(chw: torch.Tensor, title: str, channel: int, cell_px: int = 150) -> go.Figure:
     """All channels of a layer's output; click a tile to pick its channel (outlined).
 
     One overlay point per tile centre (its customdata is the channel) keeps the figure light.
     """
-    heat, layout = feature_maps_spec(chw, title=title)
+    heat, layout = feature_maps_spec(chw, title=title, cell_px=cell_px)
     (h, w), origins = layout["meta"]["tile"], layout["meta"]["origins"]
     xs = [c0 + (w - 1) / 2 for _, c0 in origins]
     ys = [r0 + (h - 1) / 2 for r0, _ in origins]
