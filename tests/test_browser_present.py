@@ -28,3 +28,21 @@ def test_present_mode_on_the_explorer(page, app_url):
     page.get_by_role("button", name="Next ▶").click()  # it stays on while stepping
     expect(page.get_by_text("relu_1_1 · ReLU")).to_be_visible()
     assert "present=1" in page.url
+
+
+def test_present_mode_strip_is_one_row_and_the_maps_are_on_the_first_screen(page, app_url):
+    """A 1080p projector: all fourteen layers in one row of the strip, whole names, and the
+    selected layer's maps starting on the first screen (no scrolling after Next)."""
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(app_url + "/explore?sample=3&layer=conv_1_2&present=1")
+    grid = page.locator(".st-key-ex_grid .js-plotly-plot").first
+    grid.wait_for()
+    buttons = page.locator('[class*="st-key-ex_pick_"] button')
+    expect(buttons).to_have_count(14)
+    columns = page.locator('.st-key-ex_strip [data-testid="stColumn"]')
+    expect(columns).to_have_count(14)
+    tops = {round(columns.nth(k).bounding_box()["y"]) for k in range(14)}
+    assert len(tops) == 1, tops  # one row
+    for k in range(14):  # whole names, not cut off
+        assert buttons.nth(k).evaluate("b => b.scrollWidth <= b.clientWidth + 1")
+    assert grid.bounding_box()["y"] < 1080 - 150

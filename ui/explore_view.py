@@ -14,9 +14,17 @@ from ui.explain_view import explain_layer
 from ui.figures import explore as fx
 from ui.figures.common import feature_maps, image
 from ui.memo import memo
-from ui.present import chart
+from ui.present import chart, presenting
 from ui.resources import test_split
 from ui.state import drawn_input
+
+# Teacher mode's strip: one row of small tiles that wraps only on a narrow screen.
+COMPACT_STRIP_CSS = """<style>
+.st-key-ex_strip [data-testid="stHorizontalBlock"] {flex-wrap: wrap; row-gap: 0.4rem;}
+.st-key-ex_strip [data-testid="stColumn"] {min-width: 4.4rem; max-width: 6.5rem; flex: 1 1 4.4rem;}
+[class*="st-key-ex_pick_"] button {padding: 0.2rem 0.1rem; min-height: 2rem;}
+[class*="st-key-ex_pick_"] button p {font-size: 0.66rem;}
+</style>"""
 
 
 def _jump_to_class() -> None:
@@ -75,18 +83,28 @@ def _select(name: str) -> None:
 
 
 def overview_ui(records: list[LayerRecord]) -> None:
-    """Every layer in order: thumbnail, name, kind, shape, parameters; click to select."""
+    """Every layer in order: thumbnail, name, kind, shape, parameters; click to select.
+
+    On a projector (teacher mode) the strip shows the shapes only (the selected layer's
+    heading gives its kind and parameters), so the maps come up on the first screen."""
     selected = st.session_state[es.K_LAYER]
-    per_row = 7
-    for start in range(0, len(records), per_row):
-        cols = st.columns(per_row, gap="small")
-        for col, rec in zip(cols, records[start : start + per_row], strict=False):
-            with col:
-                st.image(_thumb(rec), width="stretch")
-                st.button(rec.name, key=f"ex_pick_{rec.name}", on_click=_select,
-                          args=(rec.name,), width="stretch",
-                          type="primary" if rec.name == selected else "secondary")  # fmt: skip
-                st.caption(f"{rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
+    compact = presenting()
+    per_row = len(records) if compact else 7
+    if compact:
+        st.html(COMPACT_STRIP_CSS)
+    with st.container(key="ex_strip"):
+        for start in range(0, len(records), per_row):
+            cols = st.columns(per_row, gap="small")
+            for col, rec in zip(cols, records[start : start + per_row], strict=False):
+                with col:
+                    st.image(_thumb(rec), width="stretch")
+                    st.button(rec.name, key=f"ex_pick_{rec.name}", on_click=_select,
+                              args=(rec.name,), width="stretch",
+                              type="primary" if rec.name == selected else "secondary")  # fmt: skip
+                    if compact:
+                        st.caption(f"`{rec.shape_text}`")
+                    else:
+                        st.caption(f"{rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
 
 
 def _thumb(rec: LayerRecord) -> bytes:
