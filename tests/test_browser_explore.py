@@ -34,6 +34,35 @@ def test_step_through_every_layer_with_next(page, app_url):
     expect(page.get_by_role("button", name="Next ▶")).to_be_disabled()
 
 
+def strip_rows(page: Page) -> list[int]:
+    """How many layers each row of the overview strip holds, top to bottom."""
+    columns = page.locator('.st-key-ex_strip [data-testid="stColumn"]')
+    expect(columns).to_have_count(14)
+    page.wait_for_function("""() => [...document.querySelectorAll('style')]
+        .some(s => s.textContent.includes('.st-key-ex_strip'))""")  # the strip's style is in
+    measure = """() => [...document.querySelectorAll('.st-key-ex_strip [data-testid="stColumn"]')]
+        .map(c => Math.round(c.getBoundingClientRect().y))"""
+    tops, before = page.evaluate(measure), None
+    while tops != before:  # all at once, once the page has stopped moving
+        page.wait_for_timeout(300)
+        tops, before = page.evaluate(measure), tops
+    return [tops.count(t) for t in sorted(set(tops))]
+
+
+def test_layer_strip_fits_the_screen(page, app_url):
+    """Seven layers a row on a laptop; on a phone several a row (not 14 stacked full-width
+    tiles), with whole names."""
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(app_url + "/explore?sample=0&layer=conv_1_1")
+    assert strip_rows(page) == [7, 7]
+    page.set_viewport_size({"width": 400, "height": 800})
+    rows = strip_rows(page)
+    assert len(rows) <= 4 and min(rows[:-1]) >= 3, rows
+    buttons = page.locator('[class*="st-key-ex_pick_"] button')
+    for k in range(14):
+        assert buttons.nth(k).evaluate("b => b.scrollWidth <= b.clientWidth + 1")
+
+
 def _click(page: Page, chart, axis: int, x: float, y: float, label_text: str) -> None:
     """Click data point (x, y) of subplot `axis` (0 = the first) using plotly's own mapping.
 

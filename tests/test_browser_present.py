@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from .test_browser_explore import strip_rows
+
 
 def _map_height(page) -> float:
     chart = page.locator(".st-key-ex_grid .js-plotly-plot").first
@@ -39,10 +41,7 @@ def test_present_mode_strip_is_one_row_and_the_maps_are_on_the_first_screen(page
     grid.wait_for()
     buttons = page.locator('[class*="st-key-ex_pick_"] button')
     expect(buttons).to_have_count(14)
-    columns = page.locator('.st-key-ex_strip [data-testid="stColumn"]')
-    expect(columns).to_have_count(14)
-    tops = {round(columns.nth(k).bounding_box()["y"]) for k in range(14)}
-    assert len(tops) == 1, tops  # one row
+    assert strip_rows(page) == [14]
     for k in range(14):  # whole names, not cut off
         assert buttons.nth(k).evaluate("b => b.scrollWidth <= b.clientWidth + 1")
     assert grid.bounding_box()["y"] < 1080 - 150

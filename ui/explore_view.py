@@ -18,7 +18,18 @@ from ui.present import chart, presenting
 from ui.resources import test_split
 from ui.state import drawn_input
 
-# Teacher mode's strip: one row of small tiles that wraps only on a narrow screen.
+# The layer strip: one row of tiles that wraps to fit the screen (7 a row on a laptop,
+# 3 on a phone instead of 14 stacked full-width); teacher mode's tiles are smaller, one row
+# on a 1080p projector.
+STRIP_CSS = """<style>
+.st-key-ex_strip [data-testid="stHorizontalBlock"] {flex-wrap: wrap; row-gap: 0.6rem;}
+.st-key-ex_strip [data-testid="stColumn"] {min-width: 7.5rem; max-width: 10rem; flex: 1 1 7.5rem;}
+@media (max-width: 640px) {
+  .st-key-ex_strip [data-testid="stColumn"] {min-width: 5rem; flex-basis: 5rem;}
+  [class*="st-key-ex_pick_"] button {padding: 0.2rem 0.1rem;}
+  [class*="st-key-ex_pick_"] button p {font-size: 0.72rem;}
+}
+</style>"""
 COMPACT_STRIP_CSS = """<style>
 .st-key-ex_strip [data-testid="stHorizontalBlock"] {flex-wrap: wrap; row-gap: 0.4rem;}
 .st-key-ex_strip [data-testid="stColumn"] {min-width: 4.4rem; max-width: 6.5rem; flex: 1 1 4.4rem;}
@@ -89,22 +100,18 @@ def overview_ui(records: list[LayerRecord]) -> None:
     heading gives its kind and parameters), so the maps come up on the first screen."""
     selected = st.session_state[es.K_LAYER]
     compact = presenting()
-    per_row = len(records) if compact else 7
-    if compact:
-        st.html(COMPACT_STRIP_CSS)
+    st.html(COMPACT_STRIP_CSS if compact else STRIP_CSS)
     with st.container(key="ex_strip"):
-        for start in range(0, len(records), per_row):
-            cols = st.columns(per_row, gap="small")
-            for col, rec in zip(cols, records[start : start + per_row], strict=False):
-                with col:
-                    st.image(_thumb(rec), width="stretch")
-                    st.button(rec.name, key=f"ex_pick_{rec.name}", on_click=_select,
-                              args=(rec.name,), width="stretch",
-                              type="primary" if rec.name == selected else "secondary")  # fmt: skip
-                    if compact:
-                        st.caption(f"`{rec.shape_text}`")
-                    else:
-                        st.caption(f"{rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
+        for col, rec in zip(st.columns(len(records), gap="small"), records, strict=True):
+            with col:
+                st.image(_thumb(rec), width="stretch")
+                st.button(rec.name, key=f"ex_pick_{rec.name}", on_click=_select,
+                          args=(rec.name,), width="stretch",
+                          type="primary" if rec.name == selected else "secondary")  # fmt: skip
+                if compact:
+                    st.caption(f"`{rec.shape_text}`")
+                else:
+                    st.caption(f"{rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
 
 
 def _thumb(rec: LayerRecord) -> bytes:
