@@ -14,7 +14,8 @@ from tinyvgg.explain import ConvCell
 
 STYLE = """<style>
 .ar-grid {display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr));
-          gap: 10px 18px; font-size: 0.78rem; font-variant-numeric: tabular-nums;}
+          gap: 10px 18px; font-size: 0.78rem; font-variant-numeric: tabular-nums;
+          overflow-x: auto;}  /* a phone scrolls a block sideways rather than cutting it */
 .ar-row {display: flex; align-items: center; gap: 6px;}
 .ar-row table {border-collapse: collapse;}
 .ar-row td {width: 3.6em; height: 1.7em; text-align: center; border: 1px solid #ddd;
