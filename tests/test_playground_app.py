@@ -148,3 +148,15 @@ def test_step_play_and_pause_the_kernel_slide():
     assert at.session_state[frame] == 2  # paused: nothing moves
     at.button(key="pg_conv_slide_first").click().run()
     assert at.session_state[frame] == 0
+
+
+def test_settings_come_in_reading_order():
+    """Rows of two: on a phone, where columns stack, the fields still read left to right."""
+    at = _playground()
+    _ok(at)
+    numbers = [w.key.removeprefix("pg_") for w in at.number_input][:8]  # then the tabs' own
+    texts = [w.key.removeprefix("pg_") for w in at.text_input]
+    assert numbers == ["batch", "channels", "height", "width", "seed", "in_channels",
+                       "out_channels", "conv_seed"]  # fmt: skip
+    assert texts == ["kernel", "stride", "padding", "dilation", "pool_kernel", "pool_stride",
+                     "pool_padding"]  # fmt: skip

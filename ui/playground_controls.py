@@ -44,15 +44,19 @@ def input_ui() -> InputChoice:
     source = st.radio(
         "Input", [RANDOM, FASHION, DRAWN], key=K + "source", on_change=_match_in_channels
     )
-    if source == RANDOM:
+    if source == RANDOM:  # a row of two at a time, so a phone stacks them in reading order
         a, b = st.columns(2)
         with a:
             batch = _int("batch", "batch", 32)
-            height = _int("height", "height", 64)
-            seed = _int("seed", "seed", 42, help="torch.manual_seed(seed) before torch.randn")
         with b:
             channels = _int("channels", "channels", 3, on_change=_match_in_channels)
+        a, b = st.columns(2)
+        with a:
+            height = _int("height", "height", 64)
+        with b:
             width = _int("width", "width", 64)
+        with st.columns(2)[0]:
+            seed = _int("seed", "seed", 42, help="torch.manual_seed(seed) before torch.randn")
         whole = st.checkbox(
             "Feed the whole batch",
             key=K + "whole_batch",
@@ -79,21 +83,25 @@ def input_ui() -> InputChoice:
 
 def conv_ui() -> pg.ConvSettings:
     """nn.Conv2d's arguments, as in the notebook by default."""
-    a, b = st.columns(2)
+    a, b = st.columns(2)  # rows of two, in reading order on a phone too
     with a:
         c_in = _int("in_channels", "in_channels", 3)
-        kernel = st.text_input("kernel_size", "3", key=K + "kernel", help="3, or 3, 5 for (h, w)")
-        padding = st.text_input(
-            "padding", "0", key=K + "padding", help="A number, two (h, w), 'same' or 'valid'"
-        )
+    with b:
+        c_out = _int("out_channels", "out_channels", 10)
+    a, b = st.columns(2)
+    kernel = a.text_input("kernel_size", "3", key=K + "kernel", help="3, or 3, 5 for (h, w)")
+    stride = b.text_input("stride", "1", key=K + "stride", help="1, or 1, 2 for (h, w)")
+    a, b = st.columns(2)
+    padding = a.text_input(
+        "padding", "0", key=K + "padding", help="A number, two (h, w), 'same' or 'valid'"
+    )
+    dilation = b.text_input("dilation", "1", key=K + "dilation", help="Spacing of the taps")
+    a, b = st.columns(2, vertical_alignment="center")
+    with a:
         seed = _int(
             "seed", "conv_seed", 42, help="torch.manual_seed(seed) right before nn.Conv2d(...)"
         )
-    with b:
-        c_out = _int("out_channels", "out_channels", 10)
-        stride = st.text_input("stride", "1", key=K + "stride", help="1, or 1, 2 for (h, w)")
-        dilation = st.text_input("dilation", "1", key=K + "dilation", help="Spacing of the taps")
-        bias = st.checkbox("bias", True, key=K + "bias")
+    bias = b.checkbox("bias", True, key=K + "bias")
     return pg.ConvSettings(
         c_in,
         c_out,
@@ -123,7 +131,7 @@ def pool_ui() -> tuple[bool, pg.PoolSettings]:
         placeholder="= kernel_size",
         help="Blank: the kernel size, PyTorch's default",
     )
-    padding = a.text_input("padding", "0", key=K + "pool_padding")
+    padding = st.columns(2)[0].text_input("padding", "0", key=K + "pool_padding")
     return relu, pg.PoolSettings(
         code.parse_size(kernel, "The pool kernel_size"),
         code.parse_size(stride, "The pool stride", blank_is_none=True),
