@@ -39,9 +39,12 @@ def _step(key: str, n: int, delta: int | None) -> None:
     st.session_state[fk] = min(max(frame, 0), n - 1)
 
 
-def _toggle(key: str, n: int) -> None:
+def _set_playing(key: str, n: int, playing: bool) -> None:
+    """Play or Pause's callback. It sets the state the button showed rather than toggling it,
+    so a click the server sees twice (a busy server folding reruns together) still pauses."""
     fk, pk, _, fresh = _keys(key)
-    playing = not st.session_state[pk]
+    if st.session_state[pk] == playing:
+        return
     st.session_state[pk] = playing
     if playing:
         st.session_state[fresh] = True  # the first run shows the current cell; ticks advance
@@ -74,8 +77,8 @@ def _controls(key: str, n: int, playing: bool) -> None:
         key=f"{key}_play",
         type="primary",
         icon=":material/pause:" if playing else ":material/play_arrow:",
-        on_click=_toggle,
-        args=(key, n),
+        on_click=_set_playing,
+        args=(key, n, not playing),
     )
     b[4].select_slider("Speed (output cells per second)", SPEEDS, key=sk)
     frame = st.session_state[fk]
