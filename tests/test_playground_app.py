@@ -150,9 +150,10 @@ def test_step_play_and_pause_the_kernel_slide():
     assert at.session_state[frame] == 0
 
 
-def test_a_click_on_pause_or_play_seen_twice_does_what_the_button_said(monkeypatch):
+def test_a_slide_control_clicked_once_but_run_twice_does_what_the_button_said(monkeypatch):
     """A busy server can fold reruns together and run a button's callback twice; Pause must
-    still pause (a toggle would have started the slide again), and Play still play."""
+    still pause (a toggle would have started the slide again), Play still play, and Step
+    move one cell."""
     from ui import slide_player as sp
 
     state = {"s_frame": 5, "s_playing": True, "s_speed": 2}
@@ -163,6 +164,9 @@ def test_a_click_on_pause_or_play_seen_twice_does_what_the_button_said(monkeypat
     for _ in range(2):
         sp._set_playing("s", 100, True)
     assert state["s_playing"] is True and state["s_frame"] == 5
+    for _ in range(2):  # Step, drawn at frame 5, aims at 6 however often its callback runs
+        sp._go_to("s", 6)
+    assert state["s_playing"] is False and state["s_frame"] == 6
 
 
 def test_settings_come_in_reading_order():

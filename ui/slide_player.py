@@ -31,12 +31,13 @@ def timing(speed: float) -> tuple[float, int]:
     return tick, max(1, round(speed * tick))
 
 
-def _step(key: str, n: int, delta: int | None) -> None:
-    """A control's callback: pause, then move by delta (None: back to the first cell)."""
+def _go_to(key: str, frame: int) -> None:
+    """First, Back and Step's callback: pause on `frame`, the cell the button pointed at when
+    it was drawn (not a move from wherever the slide is now: a click run twice by a busy server,
+    or one landing after a tick, still lands where the user aimed)."""
     fk, pk, _, _ = _keys(key)
     st.session_state[pk] = False
-    frame = 0 if delta is None else st.session_state[fk] + delta
-    st.session_state[fk] = min(max(frame, 0), n - 1)
+    st.session_state[fk] = frame
 
 
 def _set_playing(key: str, n: int, playing: bool) -> None:
@@ -63,6 +64,7 @@ def _advance(key: str, n: int, per_tick: int) -> None:
 
 def _controls(key: str, n: int, playing: bool) -> None:
     fk, _, sk, _ = _keys(key)
+    now = st.session_state[fk]
     b = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
     steps = (  # (column, label, key suffix, icon, help, cells to move; None: to the first)
         (0, "First", "first", "first_page", "Back to the first output cell", None),
@@ -70,8 +72,9 @@ def _controls(key: str, n: int, playing: bool) -> None:
         (3, "Step", "next", "navigate_next", "One output cell forward", 1),
     )
     for col, label, suffix, icon, help_text, delta in steps:
+        target = 0 if delta is None else min(max(now + delta, 0), n - 1)
         b[col].button(label, key=f"{key}_{suffix}", icon=f":material/{icon}:", help=help_text,
-                      on_click=_step, args=(key, n, delta))  # fmt: skip
+                      on_click=_go_to, args=(key, target))  # fmt: skip
     b[2].button(
         "Pause" if playing else "Play",
         key=f"{key}_play",
