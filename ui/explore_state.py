@@ -146,9 +146,3 @@ def clamp_cell(shape: list[int]) -> tuple[int, int, int]:
     if len(shape) == 2:
         return (min(c, shape[1] - 1), 0, 0)
     return (min(c, shape[1] - 1), min(i, shape[2] - 1), min(j, shape[3] - 1))
-
-
-def step_layer(delta: int) -> None:
-    """Callback for Prev/Next."""
-    i = LAYERS.index(st.session_state[K_LAYER])
-    st.session_state[K_LAYER] = LAYERS[max(0, min(len(LAYERS) - 1, i + delta))]

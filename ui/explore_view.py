@@ -125,12 +125,15 @@ def _thumb(rec: LayerRecord) -> bytes:
 
 
 def stepper_ui() -> str:
+    """Prev and Next go to the layer next to the one shown when they were drawn: a click the
+    server runs twice (reruns folded together) still moves one layer."""
     a, b, c = st.columns([1, 4, 1], vertical_alignment="bottom")
-    a.button("◀ Prev", on_click=es.step_layer, args=(-1,), width="stretch",
-             disabled=st.session_state[es.K_LAYER] == es.LAYERS[0])  # fmt: skip
+    i = es.LAYERS.index(st.session_state[es.K_LAYER])
+    a.button("◀ Prev", on_click=_select, args=(es.LAYERS[max(i - 1, 0)],), width="stretch",
+             disabled=i == 0)  # fmt: skip
     b.selectbox("Layer", es.LAYERS, key=es.K_LAYER)
-    c.button("Next ▶", on_click=es.step_layer, args=(1,), width="stretch",
-             disabled=st.session_state[es.K_LAYER] == es.LAYERS[-1])  # fmt: skip
+    c.button("Next ▶", on_click=_select, args=(es.LAYERS[min(i + 1, len(es.LAYERS) - 1)],),
+             width="stretch", disabled=i == len(es.LAYERS) - 1)  # fmt: skip
     return st.session_state[es.K_LAYER]
 
 
