@@ -43,7 +43,9 @@ def strip_rows(page: Page) -> list[int]:
     measure = """() => [...document.querySelectorAll('.st-key-ex_strip [data-testid="stColumn"]')]
         .map(c => Math.round(c.getBoundingClientRect().y))"""
     tops, before = page.evaluate(measure), None
-    while tops != before:  # all at once, once the page has stopped moving
+    for _ in range(50):  # all at once, once the page has stopped moving
+        if tops == before:
+            break
         page.wait_for_timeout(300)
         tops, before = page.evaluate(measure), tops
     return [tops.count(t) for t in sorted(set(tops))]

@@ -19,7 +19,7 @@ from ui.resources import test_split
 from ui.state import drawn_input
 
 # The layer strip: one row of tiles that wraps to fit the screen (7 a row on a laptop,
-# 3 on a phone instead of 14 stacked full-width); teacher mode's tiles are smaller, one row
+# 4 on a phone instead of 14 stacked full-width); teacher mode's tiles are smaller, one row
 # on a 1080p projector.
 STRIP_CSS = """<style>
 .st-key-ex_strip [data-testid="stHorizontalBlock"] {flex-wrap: wrap; row-gap: 0.6rem;}

@@ -64,7 +64,7 @@ def _advance(key: str, n: int, per_tick: int) -> None:
 
 def _controls(key: str, n: int, playing: bool) -> None:
     fk, _, sk, _ = _keys(key)
-    now = st.session_state[fk]
+    frame = st.session_state[fk]
     b = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
     steps = (  # (column, label, key suffix, icon, help, cells to move; None: to the first)
         (0, "First", "first", "first_page", "Back to the first output cell", None),
@@ -72,7 +72,7 @@ def _controls(key: str, n: int, playing: bool) -> None:
         (3, "Step", "next", "navigate_next", "One output cell forward", 1),
     )
     for col, label, suffix, icon, help_text, delta in steps:
-        target = 0 if delta is None else min(max(now + delta, 0), n - 1)
+        target = 0 if delta is None else min(max(frame + delta, 0), n - 1)
         b[col].button(label, key=f"{key}_{suffix}", icon=f":material/{icon}:", help=help_text,
                       on_click=_go_to, args=(key, target))  # fmt: skip
     b[2].button(
@@ -84,7 +84,6 @@ def _controls(key: str, n: int, playing: bool) -> None:
         args=(key, n, not playing),
     )
     b[4].select_slider("Speed (output cells per second)", SPEEDS, key=sk)
-    frame = st.session_state[fk]
     if playing or n == 1:
         st.progress((frame + 1) / n, text=f"Output cell {frame + 1} of {n}")
     else:
