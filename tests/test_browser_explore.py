@@ -65,6 +65,20 @@ def test_layer_strip_fits_the_screen(page, app_url):
         assert buttons.nth(k).evaluate("b => b.scrollWidth <= b.clientWidth + 1")
 
 
+def test_conv_arithmetic_is_whole_on_a_wide_screen(page, app_url):
+    """At 1920 px every input channel's block (patch × kernel = products → sum) is whole: a
+    grid of fixed-width columns used to put two a row and cut off the second one's sum."""
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(app_url + "/explore?sample=7&layer=conv_1_2&cell=3,5,7")
+    sums = page.locator(".ar-grid .ar-sum")  # the last thing in each block
+    expect(sums).to_have_count(10)
+    wait_idle(page)
+    right = page.locator(".ar-grid").evaluate("g => g.getBoundingClientRect().right")
+    for k in range(10):
+        cut = sums.nth(k).evaluate("d => d.getBoundingClientRect().right") - right
+        assert cut <= 1, f"input channel {k}'s sum is cut off by {cut:.0f} px"
+
+
 def _click(page: Page, chart, axis: int, x: float, y: float, label_text: str) -> None:
     """Click data point (x, y) of subplot `axis` (0 = the first) using plotly's own mapping.
 

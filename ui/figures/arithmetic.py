@@ -13,9 +13,11 @@ import torch
 from tinyvgg.explain import ConvCell
 
 STYLE = """<style>
-.ar-grid {display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr));
-          gap: 10px 18px; font-size: 0.78rem; font-variant-numeric: tabular-nums;
+.ar-grid {display: flex; flex-wrap: wrap; gap: 10px 24px; font-size: 0.78rem;
+          font-variant-numeric: tabular-nums;
           overflow-x: auto;}  /* a phone scrolls a block sideways rather than cutting it */
+/* blocks of one width (two a row on a very wide column), never narrower than their numbers */
+.ar-grid > div {flex: 1 1 36em; min-width: min-content;}
 .ar-row {display: flex; align-items: center; gap: 6px;}
 .ar-row table {border-collapse: collapse;}
 .ar-row td {width: 3.6em; height: 1.7em; text-align: center; border: 1px solid #ddd;
