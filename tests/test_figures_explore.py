@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from tinyvgg.activations import by_name, layer_input, trace
+from tinyvgg.data import CLASS_NAMES
 from tinyvgg.explain import conv_cell, pool_cell
 from tinyvgg.model import build_model
 from ui.figures import explore as fx
@@ -110,3 +111,25 @@ def test_layer_input_and_output_grids_put_channel_k_in_the_same_place():
     grid = fx.channel_grid(rec.output[0], "out", 0, ev.TILE_PX)
     assert prev.layout.meta["origins"] == grid.layout.meta["origins"]
     assert prev.layout.height == grid.layout.height == 2 * ev.TILE_PX + 60
+
+
+def test_linear_and_softmax_sides_are_titled_bars_with_room_for_the_class_names():
+    """The logits and probabilities, on either side of the layer view, say what they are and
+    name every class; their margins grow to fit the names and ticks (fixed 4 px margins under
+    plotly's own theme cut the class names and the ticks off)."""
+    from ui import explore_view as ev
+
+    _, records = _records()
+    logits, probs = by_name(records)["linear"].output, by_name(records)["softmax"].output
+    left = ev._map_figure(logits, "input: linear [1, 10]")
+    right = ev._map_figure(probs, "output: softmax [1, 10]", softmax=True)
+    out_linear = ev._map_figure(logits, "output: linear [1, 10]")
+    for fig, title, values in ((left, "input: linear [1, 10]", logits),
+                               (right, "output: softmax [1, 10]", probs),
+                               (out_linear, "output: linear [1, 10]", logits)):  # fmt: skip
+        assert fig.layout.title.text == title
+        assert list(fig.data[0].x) == list(CLASS_NAMES)
+        np.testing.assert_allclose(fig.data[0].y, values[0].double().numpy())
+        assert fig.layout.xaxis.automargin and fig.layout.yaxis.automargin
+    assert right.layout.yaxis.tickformat == ".0%"  # probabilities, in percent
+    assert left.layout.yaxis.tickformat is None  # logits, raw

@@ -142,14 +142,15 @@ def stepper_ui() -> str:
 TILE_PX = 84
 
 
-def _map_figure(t: torch.Tensor, title: str):
-    """A layer output as a figure: channel grid for maps, bars for vectors."""
+def _map_figure(t: torch.Tensor, title: str, softmax: bool = False):
+    """A layer output as a figure: channel grid for maps, bars for vectors (probabilities
+    for the softmax, logits for the linear layer)."""
     if t.dim() == 4:
         if t.shape[1] == 1:
             return image(t[0, 0], title)
         return feature_maps(t[0], title=title, cell_px=TILE_PX)
     if t.shape[1] == len(CLASS_NAMES):
-        return fx.probabilities(t) if title.startswith("softmax") else fx.logits(t)
+        return fx.probabilities(t, title=title) if softmax else fx.logits(t, title)
     return image(t.reshape(10, -1) if t.shape[1] % 10 == 0 else t, title)
 
 
@@ -203,10 +204,10 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
             chart(fig, key="ex_grid", theme=None, on_select=_on_channel_click,
                             selection_mode="points")  # fmt: skip
         else:
-            fig = memo(
-                (id(records), name, "out"), lambda: _map_figure(out, f"{name} {rec.shape_text}")
-            )
-            chart(fig, key="ex_out")
+            title = f"output: {name} {rec.shape_text}"
+            fig = memo((id(records), name, "out"),
+                       lambda: _map_figure(out, title, softmax=name == "softmax"))  # fmt: skip
+            chart(fig, key="ex_out", theme=None)  # as the input beside it
     if rec.output.dim() == 4:
         big, rest = st.columns([2, 3])
         with big:

@@ -135,7 +135,19 @@ def pool_window(cell: PoolCell) -> go.Figure:
     return fig
 
 
-def probabilities(probs: torch.Tensor, true_label: int | None = None) -> go.Figure:
+# Bar charts name every class under its bar; the margins grow to fit the names and ticks
+# (with plotly's own theme, as the explorer's input side uses, fixed margins cut them off).
+BAR_AXES = dict(xaxis=dict(automargin=True), yaxis=dict(automargin=True))
+
+
+def _bar_layout(height: int, title: str | None) -> dict:
+    return dict(height=height, margin=dict(l=4, r=4, t=40 if title else 10, b=4),
+                title=dict(text=title or "", x=0.5, xanchor="center"), **BAR_AXES)  # fmt: skip
+
+
+def probabilities(
+    probs: torch.Tensor, true_label: int | None = None, title: str | None = None
+) -> go.Figure:
     """Softmax output as bars with class names; the prediction and the truth marked."""
     p = probs.reshape(-1).detach().cpu().double().numpy()
     pred = int(p.argmax())
@@ -147,18 +159,18 @@ def probabilities(probs: torch.Tensor, true_label: int | None = None) -> go.Figu
     if true_label is not None:
         fig.add_annotation(x=CLASS_NAMES[true_label], y=p[true_label], text="truth",
                            showarrow=True, arrowhead=2, ay=-40)  # fmt: skip
-    fig.update_layout(height=300, yaxis=dict(range=[0, 1.15], tickformat=".0%"),
-                      margin=dict(l=4, r=4, t=10, b=4))  # fmt: skip
+    fig.update_layout(_bar_layout(300, title))
+    fig.update_yaxes(range=[0, 1.15], tickformat=".0%")
     return fig
 
 
-def logits(values: torch.Tensor) -> go.Figure:
-    """The linear layer's ten outputs."""
+def logits(values: torch.Tensor, title: str | None = None) -> go.Figure:
+    """The linear layer's ten outputs, a bar per class."""
     z = values.reshape(-1).detach().cpu().double().numpy()
     colours = np.where(z >= 0, "#d6604d", "#4393c3")
     fig = go.Figure(go.Bar(x=list(CLASS_NAMES), y=z, marker_color=colours,
                            hovertemplate="%{x}: %{y:.6f}<extra></extra>"))  # fmt: skip
-    fig.update_layout(height=260, margin=dict(l=4, r=4, t=10, b=4))
+    fig.update_layout(_bar_layout(300, title))
     return fig
 
 
@@ -168,5 +180,5 @@ def contributions(products: torch.Tensor, top: list[int], labels: list[str]) -> 
     fig = go.Figure(go.Bar(x=vals, y=labels[::-1], orientation="h",
                            marker_color=["#d6604d" if v >= 0 else "#4393c3" for v in vals],
                            hovertemplate="%{y}: %{x:.5f}<extra></extra>"))  # fmt: skip
-    fig.update_layout(height=40 + 24 * len(vals), margin=dict(l=4, r=4, t=10, b=4))
+    fig.update_layout(height=40 + 24 * len(vals), margin=dict(l=4, r=4, t=10, b=4), **BAR_AXES)
     return fig
