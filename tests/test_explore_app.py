@@ -68,6 +68,23 @@ def test_sources_random_and_drawing(real_data):
     assert "drawing" in _text(at)
 
 
+def test_the_input_layer_says_what_each_source_gives_the_model(real_data):
+    """Values in [0, 1] for a test image and a drawing; a standard normal for a random tensor,
+    with the tensor's own range beside it."""
+    at = _explore({"sample": "7", "layer": "input"})
+    _ok(at)
+    assert "values in [0, 1]" in _text(at) and "ToTensor()" in _text(at)
+    at = _explore({"source": "random", "seed": "42", "layer": "input"})
+    _ok(at)
+    x = torch.randn(1, 28, 28, generator=torch.Generator().manual_seed(42))
+    assert "standard normal" in _text(at) and "[0, 1]" in _text(at)
+    assert f"min {float(x.min()):.4f} · max {float(x.max()):.4f}" in _text(at)
+    drawn = DrawnInput(torch.rand(1, 28, 28), "drawing")
+    at = _explore({"source": "drawing", "layer": "input"}, {DRAWN_KEY: drawn})
+    _ok(at)
+    assert "your picture" in _text(at)
+
+
 def test_deep_link_restores_sample_layer_and_cell(real_data):
     _, test = real_data
     at = _explore({"sample": "123", "layer": "conv_2_1", "cell": "3,5,7"})

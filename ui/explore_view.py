@@ -174,15 +174,34 @@ def _on_cell_click() -> None:
         st.session_state[es.K_CELL] = (c, int(p["y"]), int(p["x"]))
 
 
+def input_note(inp: es.ExploreInput) -> str:
+    """What the model is given, for the input layer: 1 channel of 28×28 values, and which."""
+    source = inp.key.split(":", 1)[0]
+    if source == "random":
+        return ("The image as the model sees it: 1 channel, 28×28 values drawn from a standard "
+                "normal distribution (mean 0, std 1), as `torch.randn` makes them. Nothing like "
+                "the garments it was trained on, whose values lie in [0, 1].")  # fmt: skip
+    if source == "drawn":
+        return ("The image as the model sees it: your picture, as the Draw page prepared it, "
+                "in 1 channel of 28×28 values in [0, 1].")  # fmt: skip
+    return ("The image as the model sees it: 1 channel, 28×28 values in [0, 1], the "
+            "Fashion-MNIST pixels scaled as `ToTensor()` scales them.")  # fmt: skip
+
+
 def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
     """The selected layer: its input beside its output, then what it does."""
     name = st.session_state[es.K_LAYER]
     rec = by_name(records)[name]
     st.subheader(f"{rec.name} · {rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
     if name == "input":
-        chart(image(rec.output[0, 0], inp.caption), key="ex_in")
-        st.caption("The image as the model sees it: 1 channel, 28×28, values in [0, 1] "
-                   "for Fashion-MNIST (as ToTensor() scales them).")  # fmt: skip
+        picture, words = st.columns(2)  # half width: the colour bar stays by the image
+        with picture:
+            chart(image(rec.output[0, 0], inp.caption), key="ex_in")
+        with words:
+            st.markdown(input_note(inp))
+            x = rec.output
+            st.caption(f"min {float(x.min()):.4f} · max {float(x.max()):.4f} · "
+                       f"mean {float(x.mean()):.4f} · std {float(x.std()):.4f}")  # fmt: skip
         return
     prev = layer_input(records, name)
     cell = es.clamp_cell(prev.shape if rec.kind == "Flatten" else rec.shape)
