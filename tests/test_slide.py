@@ -78,6 +78,17 @@ def test_the_figure_shows_the_output_written_so_far(frame):
     assert np.isnan(z[0]).all() and np.isnan(z[:, 0]).all()
 
 
+def test_the_output_panel_numbers_its_rows_on_its_right():
+    """Its tick labels would otherwise sit in the narrow gap beside it, over the last input."""
+    layer = nn.Conv2d(3, 10, 3)
+    fig = slide_figure(torch.randn(1, 3, 64, 64), layer, 0, 0)
+    out_y = fig.layout[fig.data[-1].yaxis.replace("y", "yaxis")]
+    assert out_y.side == "right" and out_y.showticklabels
+    assert fig.layout.margin.r >= 30  # room for them
+    first_in_y = fig.layout[fig.data[0].yaxis.replace("y", "yaxis")]
+    assert first_in_y.side is None and first_in_y.showticklabels  # the inputs' stay on the left
+
+
 def test_large_maps_are_cropped_around_the_window():
     layer = nn.Conv2d(1, 1, 3, padding=1)
     x = torch.randn(1, 1, 100, 120)

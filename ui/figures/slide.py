@@ -127,7 +127,7 @@ def slide_figure(
     layout.update(
         shapes=shapes,
         height=ROW_PX + MID_PX + GAP_PX + 90,
-        margin=dict(l=10, r=10, t=70, b=10),
+        margin=dict(l=10, r=36, t=70, b=10),
         plot_bgcolor=PAD_COLOUR,
         showlegend=False,
         title=dict(text=f"{title} = {step.value:.4f}", font_size=15),
@@ -163,8 +163,10 @@ def _layout(step: SlideStep, shown: list[int], is_conv: bool) -> tuple[dict, dic
         mid = k > n
         ticks = {"dtick": 1} if mid else {}  # the window's own rows and columns
         layout |= _axis(f"xaxis{s}", x_dom, f"y{s}", **ticks)
+        # the output's rows are numbered on its right, clear of the input panel beside it
         layout |= _axis(f"yaxis{s}", y_dom, f"x{s}", autorange="reversed", scaleanchor=f"x{s}",
-                        showticklabels=col == 0 or k == n, **ticks)  # fmt: skip
+                        showticklabels=col == 0 or k == n,
+                        **({"side": "right"} if k == n else {}), **ticks)  # fmt: skip
         kind = "out" if k == n else ("mid" if mid else "in")
         if kind == "out":
             axes["out"] = (f"x{s}", f"y{s}")
