@@ -42,6 +42,8 @@ def test_kernels_tile_every_weight():
             else:
                 assert z[r, c] == float(w[o, i, a, b])
     assert np.count_nonzero(~np.isnan(z)) == w.numel()
+    assert tr.showscale is not False and tr.colorbar.title.text == "weight"  # a key to the colours
+    assert tr.zmin == -tr.zmax == -float(w.abs().max())  # signed: diverging around 0
 
 
 def test_the_demo_figure_outlines_0_3367():

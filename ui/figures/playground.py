@@ -47,7 +47,8 @@ def kernels(weight: torch.Tensor) -> go.Figure:
                 [torch.tensor([o, i]).expand(kh, kw, 2), grid.permute(1, 2, 0)], dim=-1
             )
     fig = go.Figure(go.Heatmap(
-        z=z.numpy(), customdata=who.numpy(), hoverongaps=False, showscale=False,
+        z=z.numpy(), customdata=who.numpy(), hoverongaps=False,
+        colorbar=dict(thickness=12, title=dict(text="weight", side="right")),
         hovertemplate="weight[%{customdata[0]}, %{customdata[1]}, %{customdata[2]}, "
                       "%{customdata[3]}] = %{z:.4f}<extra></extra>",
         **colour_range(w),
