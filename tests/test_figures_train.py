@@ -81,6 +81,9 @@ def test_gallery_titles_and_colours():
     ]  # fmt: skip
     assert [n.font.color for n in notes] == [figs.RIGHT, figs.WRONG, figs.RIGHT]
     assert torch.equal(torch.tensor(fig.data[1].z), images[1].float())
+    axes = [fig.layout[k] for k in fig.layout if k.startswith(("xaxis", "yaxis"))]
+    assert len(axes) == 2 * 3  # the images stand alone: no tick marks or grid on their edges
+    assert all(a.ticks == "" and a.showgrid is False and not a.showticklabels for a in axes)
 
 
 def test_confusion_figure_and_comparison():

@@ -165,6 +165,19 @@ def test_device_choice(monkeypatch):
             pick_device("cuda")
 
 
+def test_the_cpu_label_counts_its_threads_in_good_english():
+    from tinyvgg.device import describe
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert describe(torch.device("cpu")) == "cpu (1 thread)"
+        torch.set_num_threads(2)
+        assert describe(torch.device("cpu")) == "cpu (2 threads)"
+    finally:
+        torch.set_num_threads(before)
+
+
 def _cli(*args, **kw):
     return subprocess.run(
         [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, **kw

@@ -138,7 +138,8 @@ def gallery(
         note.font = dict(size=11, color=RIGHT if p == t else WRONG)
     for i in range(n):  # square pixels: each y axis keeps to its own x axis
         fig.update_yaxes(scaleanchor=f"x{i + 1 if i else ''}", row=i // cols + 1, col=i % cols + 1)
-    fig.update_yaxes(autorange="reversed", showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
+    bare = dict(showticklabels=False, ticks="", showgrid=False, zeroline=False)
+    fig.update_yaxes(autorange="reversed", **bare)
+    fig.update_xaxes(**bare)
     fig.update_layout(height=rows * 150 + 20, margin=dict(l=4, r=4, t=24, b=4))
     return fig
