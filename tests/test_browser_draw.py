@@ -69,6 +69,11 @@ def test_upload_a_garment(page, app_url, real_data):
     expect(page.get_by_text(f"Prediction: {expected}")).to_be_visible(timeout=T)
     expect(page.get_by_text("input: upload: item0.png")).to_be_visible(timeout=T)
     expect(page.get_by_text("1. original · 28×28")).to_be_visible(timeout=T)
+    # every step's image framed, so a white garment on white paper keeps its edges
+    steps = page.locator('.st-key-draw_steps [data-testid="stImage"] img')
+    expect(steps.first).to_be_visible(timeout=T)
+    for k in range(steps.count()):
+        assert steps.nth(k).evaluate("i => getComputedStyle(i).outlineWidth") == "1px"
     # ... then layer by layer in the explorer, on this very image
     page.get_by_role("button", name="Explore layer by layer").click()
     expect(page.get_by_role("heading", name="Layer explorer")).to_be_visible(timeout=T)
