@@ -23,7 +23,7 @@ right.metric("Device", device_label().split(" ")[0])
 right.caption(device_label())
 
 st.subheader("The layers")
-st.code(" → ".join(["input", *LAYER_NAMES, "softmax"]), language=None)
+st.code(" → ".join(["input", *LAYER_NAMES, "softmax"]), language=None, wrap_lines=True)
 with st.expander("The model in PyTorch"):
     st.code(repr(current.model), language="python")
 

@@ -25,6 +25,9 @@ def test_home_shows_title_model_and_device():
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert describe(pick_device()) in captions
     assert any("Device" in m.label for m in at.metric)
+    layers = at.code[0]  # all fourteen names, wrapped to the page rather than cut off at its edge
+    assert layers.value.startswith("input → conv_1_1") and layers.value.endswith("→ softmax")
+    assert layers.proto.wrap_lines
 
 
 def test_sidebar_switches_to_the_untrained_model():
