@@ -79,6 +79,21 @@ def test_conv_arithmetic_is_whole_on_a_wide_screen(page, app_url):
         assert cut <= 1, f"input channel {k}'s sum is cut off by {cut:.0f} px"
 
 
+def test_kernel_slide_controls_keep_their_labels_beside_the_map(page, app_url):
+    """In the explorer's narrow column the slide's First, Back, Play and Step read in full
+    (five controls in one row there used to cut them to "F…", "B…")."""
+    page.goto(app_url + "/explore?sample=7&layer=conv_2_1&cell=3,0,0")
+    page.get_by_text("Animate the kernel sliding").click()
+    names = ["First", "Back", "Play", "Step"]
+    for name in names:
+        expect(page.get_by_role("button", name=name, exact=True)).to_be_visible()
+    wait_idle(page)
+    for name in names:
+        button = page.get_by_role("button", name=name, exact=True)
+        label = button.get_by_test_id("stMarkdownContainer")  # ellipsised when too narrow
+        assert label.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), f"{name} is cut off"
+
+
 def _click(page: Page, chart, axis: int, x: float, y: float, label_text: str) -> None:
     """Click data point (x, y) of subplot `axis` (0 = the first) using plotly's own mapping.
 

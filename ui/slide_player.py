@@ -62,10 +62,22 @@ def _advance(key: str, n: int, per_tick: int) -> None:
         st.session_state[pk] = False  # the next tick sees this and stops the timer
 
 
+# The buttons keep their whole labels: in a narrow column (the explorer's) the speed slider
+# wraps under them instead of squeezing them to "F…", "B…"; wide, all five share one row.
+CONTROLS_CSS = """<style>
+[class*="st-key-slidectl_"] [data-testid="stHorizontalBlock"] {flex-wrap: wrap; row-gap: 0.5rem;}
+[class*="st-key-slidectl_"] [data-testid="stColumn"]:not(:last-child) {
+    flex: 1 0 auto; width: auto; min-width: fit-content;}
+[class*="st-key-slidectl_"] [data-testid="stColumn"]:last-child {flex: 3 1 14rem; min-width: 14rem;}
+</style>"""
+
+
 def _controls(key: str, n: int, playing: bool) -> None:
     fk, _, sk, _ = _keys(key)
     frame = st.session_state[fk]
-    b = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
+    st.html(CONTROLS_CSS)
+    with st.container(key=f"slidectl_{key}"):
+        b = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
     steps = (  # (column, label, key suffix, icon, help, cells to move; None: to the first)
         (0, "First", "first", "first_page", "Back to the first output cell", None),
         (1, "Back", "back", "navigate_before", "One output cell back", -1),
