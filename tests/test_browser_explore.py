@@ -79,9 +79,10 @@ def test_conv_arithmetic_is_whole_on_a_wide_screen(page, app_url):
         assert cut <= 1, f"input channel {k}'s sum is cut off by {cut:.0f} px"
 
 
-def test_kernel_slide_controls_keep_their_labels_beside_the_map(page, app_url):
-    """In the explorer's narrow column the slide's First, Back, Play and Step read in full
-    (five controls in one row there used to cut them to "F…", "B…")."""
+def test_kernel_slide_spans_the_page_with_whole_labels(page, app_url):
+    """The explorer's kernel slide spans the page under the map and the arithmetic, and its
+    First, Back, Play and Step read in full (five controls in one row of the arithmetic's
+    column used to cut them to "F…", "B…", and the panels' titles ran into each other)."""
     page.goto(app_url + "/explore?sample=7&layer=conv_2_1&cell=3,0,0")
     page.get_by_text("Animate the kernel sliding").click()
     names = ["First", "Back", "Play", "Step"]
@@ -92,6 +93,11 @@ def test_kernel_slide_controls_keep_their_labels_beside_the_map(page, app_url):
         button = page.get_by_role("button", name=name, exact=True)
         label = button.get_by_test_id("stMarkdownContainer")  # ellipsised when too narrow
         assert label.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), f"{name} is cut off"
+    # the slide's panels take the page's width, under the map and the arithmetic
+    slide = page.locator('[class*="st-key-ex_slide_conv_2_1_3_figure"]')
+    expect(slide.locator(".js-plotly-plot")).to_be_visible()
+    main = page.get_by_test_id("stMainBlockContainer").evaluate("m => m.clientWidth")
+    assert slide.evaluate("e => e.getBoundingClientRect().width") > 0.85 * main
 
 
 def _click(page: Page, chart, axis: int, x: float, y: float, label_text: str) -> None:

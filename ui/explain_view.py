@@ -53,7 +53,7 @@ def _cell_inputs(shape: list[int], cell: tuple[int, int, int]) -> tuple[int, int
     return cell
 
 
-def _conv(records, model, rec: LayerRecord, cell) -> None:
+def _conv(records, model, rec: LayerRecord, cell, wide=None) -> None:
     layer = model.layer(rec.name)
     source = layer_input(records, rec.name)
     x_in = source.output
@@ -81,9 +81,10 @@ def _conv(records, model, rec: LayerRecord, cell) -> None:
     st.markdown(f"Per-channel sums {sums} \\+ bias {ex.bias:.4f} = **{ex.value:.6f}**")
     _check(ex.value, actual)
     if st.toggle("Animate the kernel sliding over the padded input", key="ex_slide_on"):
-        st.caption(f"Output channel {c}: the window moves over `{source.name}` (padding included) "
-                   "and the output map fills cell by cell.")  # fmt: skip
-        slide_player(x_in, layer, key=f"ex_slide_{rec.name}_{c}", channel=c, out=rec.output)
+        with wide or st.container():  # the slide's panels need the page's width
+            st.caption(f"Output channel {c}: the window moves over `{source.name}` (padding "
+                       "included) and the output map fills cell by cell.")  # fmt: skip
+            slide_player(x_in, layer, key=f"ex_slide_{rec.name}_{c}", channel=c, out=rec.output)
 
 
 def _relu(records, rec: LayerRecord, cell) -> None:
@@ -152,11 +153,12 @@ def _softmax(records, rec: LayerRecord) -> None:
     _check(float(ours[pred]), float(torch.softmax(logits, dim=1)[0, pred]))
 
 
-def explain_layer(records, model, rec: LayerRecord, cell, inp) -> None:
-    """The arithmetic of the selected layer, by kind."""
+def explain_layer(records, model, rec: LayerRecord, cell, inp, wide=None) -> None:
+    """The arithmetic of the selected layer, by kind. `wide`: a container across the page
+    for what does not fit the current column (the kernel slide)."""
     st.markdown("#### What this layer does")
     if rec.kind == "Conv2d":
-        _conv(records, model, rec, cell)
+        _conv(records, model, rec, cell, wide)
     elif rec.kind == "ReLU":
         _relu(records, rec, cell)
     elif rec.kind == "MaxPool2d":

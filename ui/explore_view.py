@@ -229,6 +229,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
             chart(fig, key="ex_out", theme=None)  # as the input beside it
     if rec.output.dim() == 4:
         big, rest = st.columns([2, 3])
+        wide = st.container()  # under both columns, across the page
         with big:
             title = f"{name}, channel {cell[0]} (click a cell)"
             fig = memo((id(records), name, "cells", cell),
@@ -236,6 +237,6 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
             chart(fig, key="ex_cellmap", theme=None, on_select=_on_cell_click,
                             selection_mode="points")  # fmt: skip
         with rest:
-            explain_layer(records, model, rec, cell, inp)
+            explain_layer(records, model, rec, cell, inp, wide)
     else:
         explain_layer(records, model, rec, cell, inp)
