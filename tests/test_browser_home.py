@@ -35,3 +35,19 @@ def test_first_request_is_a_deep_link(page, real_data):
         # Streamlit's page-folder navigation would list the entry script as a page named "app"
         expect(page.get_by_role("link", name="app", exact=True)).to_have_count(0)
         assert "x=1" in page.url
+
+
+def test_a_bad_checkpoint_s_error_shows_while_the_upload_panel_is_open(page, app_url):
+    page.goto(app_url + "/home")
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("button", name="Upload a checkpoint").click()
+    panel = page.get_by_test_id("stPopoverBody")
+    panel.locator("input[type=file]").set_input_files(
+        {"name": "bad.pt", "mimeType": "application/octet-stream", "buffer": b"not a checkpoint"}
+    )
+    error = sidebar.get_by_test_id("stAlert").filter(has_text="bad.pt")
+    expect(error).to_be_visible()
+    expect(panel).to_be_visible()  # still open: the error must not be under it
+    top = error.evaluate("""e => { const r = e.getBoundingClientRect();
+        return e.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)); }""")
+    assert top, "the upload panel covers the error"

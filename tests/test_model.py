@@ -156,6 +156,26 @@ def test_bad_files_give_one_sentence(payload):
     assert not os.path.exists("/tmp/tinyvgg-pwned")
 
 
+@pytest.mark.parametrize(
+    ("payload", "sentence"),
+    [
+        (b"not a checkpoint", "not a PyTorch checkpoint"),  # read as pickle opcodes, refused
+        (b"hello world", "not a PyTorch checkpoint"),
+        (pickle.dumps({"state_dict": _Evil()}), "plain Python pickle"),
+        (pickle.dumps({"w": [1.0]}, protocol=5), "plain Python pickle"),
+        ("evil-torch-save", "refused for safety"),
+    ],
+    ids=["text-as-opcodes", "text", "malicious-pickle", "plain-pickle", "malicious-torch-save"],
+)
+def test_the_sentence_names_the_cause(payload, sentence):
+    """Junk is "not a checkpoint", a bare pickle is named as one, and only a torch.save file
+    that holds code is "refused for safety"."""
+    if payload == "evil-torch-save":
+        payload = _saved({"state_dict": _Evil()})
+    with pytest.raises(CheckpointError, match=sentence):
+        load_checkpoint(payload)
+
+
 def _saved(obj) -> bytes:
     buf = io.BytesIO()
     torch.save(obj, buf)

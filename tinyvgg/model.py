@@ -157,7 +157,16 @@ def _read(source: str | os.PathLike | bytes | BinaryIO) -> Any:
             warnings.simplefilter("ignore")
             return torch.load(source, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds for junk; all mean one thing here
-        if "weights only load failed" in str(e).lower() or "unpickl" in str(e).lower():
+        msg = str(e).lower()
+        refused = "weights only load failed" in msg or "unpickl" in msg
+        if refused and "unsupported operand" in msg:  # an opcode torch's safe reader lacks
+            if _starts_like_a_pickle(source):
+                raise CheckpointError(
+                    "This file is a plain Python pickle, not a torch.save checkpoint; such "
+                    "files can run code when read, so only torch.save files are accepted."
+                ) from e
+            refused = False  # bytes read as opcodes: not a pickle at all
+        if refused:
             raise CheckpointError(
                 "This file contains objects other than tensors (code or custom classes), which "
                 "are refused for safety; save the model's state_dict instead."
@@ -165,6 +174,20 @@ def _read(source: str | os.PathLike | bytes | BinaryIO) -> Any:
         raise CheckpointError(
             "This file is not a PyTorch checkpoint (torch.load could not read it)."
         ) from e
+
+
+def _starts_like_a_pickle(source: str | os.PathLike | BinaryIO) -> bool:
+    """Whether the file opens with pickle's PROTO opcode (protocol 2 and later)."""
+    try:
+        if isinstance(source, (str, os.PathLike)):
+            with open(source, "rb") as f:
+                head = f.read(1)
+        else:
+            source.seek(0)
+            head = source.read(1)
+    except (OSError, AttributeError, ValueError):
+        return False
+    return head == b"\x80"
 
 
 def load_checkpoint(

@@ -50,6 +50,11 @@ def model_picker() -> None:
     if st.session_state.get(state.MODEL_KEY) not in options:
         st.session_state[state.MODEL_KEY] = state.PRETRAINED
     st.selectbox("Model", options, key=state.MODEL_KEY)
+    # an upload's error goes above the button (the open upload panel covers what is below
+    # it), in a container that is always there: the panel keeps its place and stays open
+    with st.container():
+        if error := st.session_state.get("checkpoint_error"):
+            st.error(error)
     with st.popover("Upload a checkpoint", width="stretch"):
         st.file_uploader(
             "A .pt/.pth file: this app's checkpoint or a notebook state_dict",
@@ -57,8 +62,6 @@ def model_picker() -> None:
             key="checkpoint_upload",
             on_change=_on_upload,
         )
-    if error := st.session_state.get("checkpoint_error"):
-        st.error(error)
 
 
 def sidebar() -> None:
