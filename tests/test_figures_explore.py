@@ -133,3 +133,22 @@ def test_linear_and_softmax_sides_are_titled_bars_with_room_for_the_class_names(
         assert fig.layout.xaxis.automargin and fig.layout.yaxis.automargin
     assert right.layout.yaxis.tickformat == ".0%"  # probabilities, in percent
     assert left.layout.yaxis.tickformat is None  # logits, raw
+
+
+def test_kernels_figure_puts_every_weight_in_its_place():
+    """Row block a = output channel a, column block b = input channel b, NaN gaps between;
+    no grid lines drawn through the kernels."""
+    model, _ = _records()
+    w = model.layer("conv_2_1").weight.detach()
+    fig = fx.kernels(w, "conv_2_1")
+    z = np.asarray(fig.data[0].z, dtype=np.float64)
+    o, i, kh, kw = w.shape
+    assert z.shape == (o * (kh + 1) - 1, i * (kw + 1) - 1)
+    for a in range(o):
+        for b in range(i):
+            block = z[a * (kh + 1) : a * (kh + 1) + kh, b * (kw + 1) : b * (kw + 1) + kw]
+            np.testing.assert_array_equal(block, w[a, b].double().numpy())
+    assert np.isnan(z[kh]).all() and np.isnan(z[:, kw]).all()  # the gaps
+    assert fig.data[0].zmin == -fig.data[0].zmax  # signed weights: diverging around 0
+    for axis in (fig.layout.xaxis, fig.layout.yaxis):
+        assert axis.showgrid is False and axis.zeroline is False

@@ -103,13 +103,14 @@ def kernels(weight: torch.Tensor, title: str) -> go.Figure:
             grid[a * (kh + 1) : a * (kh + 1) + kh, b * (kw + 1) : b * (kw + 1) + kw] = w[a, b]
     scale = colour_range(w)
     fig = go.Figure(go.Heatmap(z=grid.numpy(), hovertemplate="%{z:.4f}<extra></extra>", **scale))
+    bare = dict(showgrid=False, zeroline=False, ticks="")  # no grid lines through the kernels
     fig.update_yaxes(
         autorange="reversed", scaleanchor="x", title="output channel",
-        tickvals=[a * (kh + 1) + kh // 2 for a in range(o)], ticktext=list(range(o)),
+        tickvals=[a * (kh + 1) + kh // 2 for a in range(o)], ticktext=list(range(o)), **bare,
     )  # fmt: skip
     fig.update_xaxes(
         title="input channel", tickvals=[b * (kw + 1) + kw // 2 for b in range(i)],
-        ticktext=list(range(i)),
+        ticktext=list(range(i)), **bare,
     )  # fmt: skip
     fig.update_layout(title=title, height=max(220, 26 * o * (kh + 1) // 3 + 80),
                       margin=dict(l=40, r=10, t=40, b=40))  # fmt: skip
