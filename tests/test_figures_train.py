@@ -94,3 +94,7 @@ def test_confusion_figure_and_comparison():
     rows = [{"model_name": "run 1", "model_acc": 80.5}, {"model_name": "run 2", "model_acc": 85.0}]
     bars = figs.comparison(rows).data[0]
     assert list(bars.y) == ["run 1", "run 2"] and list(bars.x) == [80.5, 85.0]
+    long = [{"model_name": "run 3 (sgd, lr 0.1, 3 epochs, 5,000 images)", "model_acc": 77.1}]
+    fig = figs.comparison(long)
+    assert list(fig.data[0].y) == [long[0]["model_name"]]  # whole on hover
+    assert list(fig.layout.yaxis.ticktext) == ["run 3<br>(sgd, lr 0.1, 3 epochs, 5,000 images)"]
