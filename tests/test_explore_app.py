@@ -134,6 +134,39 @@ def test_other_models(real_data):
     assert "Untrained" in _text(at)
 
 
+def test_a_wider_uploaded_model_through_every_layer(real_data):
+    """A notebook state_dict with 16 hidden units: 16 channels a map, 784-long features; every
+    layer's arithmetic still checks out, and a cell picked on the wide model is kept inside
+    the narrower shipped one's shapes when the user switches back."""
+    import io
+
+    from tinyvgg.model import TinyVGGConfig, build_model
+
+    buf = io.BytesIO()
+    torch.save(build_model(TinyVGGConfig(hidden_units=16), seed=3).state_dict(), buf)
+    at = _explore({"sample": "7", "layer": "input"})
+    at.sidebar.file_uploader(key="checkpoint_upload").upload("wide.pth", buf.getvalue()).run()
+    _ok(at)
+    assert at.sidebar.selectbox(key="model_choice").value == "Uploaded checkpoint"
+    shapes = {}
+    for name in LAYERS[1:]:
+        at.selectbox(key="ex_layer").set_value(name).run()
+        _ok(at)
+        shapes[name] = at.subheader[0].value.split("`")[1]
+        if name not in ("softmax",):
+            assert any(s.value.startswith("✓ equals the activation") for s in at.success), name
+    assert shapes["conv_1_1"] == "[1, 16, 28, 28]" and shapes["flatten"] == "[1, 784]"
+    at.selectbox(key="ex_layer").set_value("conv_2_2").run()
+    next(n for n in at.number_input if n.label == "Channel").set_value(15).run()
+    assert at.session_state["ex_cell"][0] == 15
+    _ok(at)
+    at.sidebar.selectbox(key="model_choice").select("Pretrained (shipped)").run()
+    _ok(at)
+    heading = at.subheader[0].value
+    assert heading.startswith("conv_2_2") and "[1, 10, 14, 14]" in heading
+    assert at.session_state["ex_cell"][0] <= 9  # channel 15 does not exist here
+
+
 def test_kernel_slide_animation_steps(real_data):
     at = _explore({"sample": "0", "layer": "conv_1_1", "cell": "4,0,0"})
     at.toggle(key="ex_slide_on").set_value(True).run()
