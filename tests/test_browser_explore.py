@@ -100,6 +100,19 @@ def test_kernel_slide_spans_the_page_with_whole_labels(page, app_url):
     assert slide.evaluate("e => e.getBoundingClientRect().width") > 0.85 * main
 
 
+def test_channel_grids_keep_their_colour_bars_by_the_tiles_on_a_wide_screen(page, app_url):
+    """At 1920 px each half of the page is wider than a grid of tiles: the grids are drawn at
+    their own width, so the colour bar stands by the tiles, not across an empty band."""
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(app_url + "/explore?sample=7&layer=conv_1_2&cell=3,5,7")
+    for key in ("ex_prev", "ex_grid"):
+        chart = page.locator(f".st-key-{key}")
+        expect(chart.locator(".colorbar")).to_have_count(1)
+        gap = chart.evaluate("""c => c.querySelector('.colorbar').getBoundingClientRect().left
+            - c.querySelector('.hm image').getBoundingClientRect().right""")
+        assert 0 < gap < 60, f"{key}: the colour bar is {gap:.0f} px from the tiles"
+
+
 def _click(page: Page, chart, axis: int, x: float, y: float, label_text: str) -> None:
     """Click data point (x, y) of subplot `axis` (0 = the first) using plotly's own mapping.
 

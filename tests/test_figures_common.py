@@ -39,3 +39,17 @@ def test_colour_ranges():
 def test_image_is_the_tensor():
     t = torch.rand(28, 28)
     np.testing.assert_array_equal(np.asarray(image(t).data[0].z), t.numpy())
+
+
+def test_feature_maps_know_the_width_that_keeps_cells_square():
+    """`layout.width` is the tiles' width at the figure's height plus the colour bar: drawn at
+    that width the bar stands by the tiles."""
+    from ui.figures.common import COLOURBAR_PX
+
+    fig = feature_maps(torch.rand(10, 28, 28), title="t", cell_px=84)
+    rows, cols = np.asarray(fig.data[0].z).shape  # 2 x 5 tiles, one blank cell between
+    assert (rows, cols) == (2 * 29 - 1, 5 * 29 - 1)
+    m = fig.layout.margin
+    cell = (fig.layout.height - m.t - m.b) / rows
+    tiles = fig.layout.width - COLOURBAR_PX - m.l - m.r
+    assert abs(tiles - cols * cell) <= 1

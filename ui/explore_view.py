@@ -154,6 +154,11 @@ def _map_figure(t: torch.Tensor, title: str, softmax: bool = False):
     return image(t.reshape(10, -1) if t.shape[1] % 10 == 0 else t, title)
 
 
+def _width(fig) -> str:
+    """Channel grids at their natural width (colour bar by the tiles); other charts stretch."""
+    return "content" if (fig.layout.meta or {}).get("origins") else "stretch"
+
+
 def _clicked(key: str) -> dict | None:
     points = st.session_state[key].selection.get("points", [])
     return points[0] if points and {"curve_number", "x", "y"} <= set(points[0]) else None
@@ -212,7 +217,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
             (id(records), name, "in"),
             lambda: _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}"),
         )
-        chart(fig, key="ex_prev", theme=None)
+        chart(fig, key="ex_prev", theme=None, width=_width(fig))
     with right:
         out = rec.output
         if out.dim() == 4:
@@ -221,7 +226,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
                        lambda: fx.channel_grid(out[0], title, cell[0], TILE_PX))  # fmt: skip
             st.session_state["ex_grid_channels"] = out.shape[1]
             chart(fig, key="ex_grid", theme=None, on_select=_on_channel_click,
-                            selection_mode="points")  # fmt: skip
+                  selection_mode="points", width=_width(fig))  # fmt: skip
         else:
             title = f"output: {name} {rec.shape_text}"
             fig = memo((id(records), name, "out"),

@@ -45,6 +45,8 @@ def chart(fig, key: str, where: Any = None, **kwargs) -> Any:
     height = fig.layout.height if hasattr(fig, "layout") else None
     if presenting() and height:
         kwargs["height"] = int(height * SCALE)
+        if kwargs.get("width") == "content" and fig.layout.width:
+            kwargs["width"] = int(fig.layout.width * SCALE)  # the same shape, larger
     return (where or st).plotly_chart(fig, key=key, **kwargs)
 
 

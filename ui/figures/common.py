@@ -138,13 +138,25 @@ def feature_maps_spec(
              yanchor="top", font=dict(size=10, color="#222"), bgcolor="rgba(255,255,255,0.7)")
         for c, (r0, c0) in enumerate(m.origins)
     ]  # fmt: skip
+    height, top = rows * cell_px + 60, 40 if title else 8
     layout = dict(
         _axes(x={"range": [-0.5, m.z.shape[1] - 0.5]}, y={"range": [m.z.shape[0] - 0.5, -0.5]}),
-        annotations=notes, height=rows * cell_px + 60, **_title(title),
-        margin=dict(l=4, r=4, t=40 if title else 8, b=4), plot_bgcolor="rgba(0,0,0,0)",
+        annotations=notes, height=height, width=natural_width(m.z.shape, height, top),
+        **_title(title), margin=dict(l=4, r=4, t=top, b=4), plot_bgcolor="rgba(0,0,0,0)",
         meta={"origins": m.origins, "tile": list(m.tile), "channels": n},
     )  # fmt: skip
     return heat, layout
+
+
+COLOURBAR_PX = 100  # a colour bar with its tick labels, and the gap before it
+
+
+def natural_width(shape: tuple[int, int], height: int, top: int, bottom: int = 4) -> int:
+    """The width at which a map of `shape` cells fills `height` with square cells, its colour
+    bar beside it: drawn at this width (`width="content"`) the bar stays by the tiles on a
+    wide screen instead of across the empty half of a stretched chart."""
+    cell = (height - top - bottom) / shape[0]
+    return round(shape[1] * cell) + COLOURBAR_PX + 8
 
 
 def feature_maps(
