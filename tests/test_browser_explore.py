@@ -101,11 +101,12 @@ def test_kernel_slide_spans_the_page_with_whole_labels(page, app_url):
 
 
 def test_channel_grids_keep_their_colour_bars_by_the_tiles_on_a_wide_screen(page, app_url):
-    """At 1920 px each half of the page is wider than a grid of tiles: the grids are drawn at
-    their own width, so the colour bar stands by the tiles, not across an empty band."""
+    """At 1920 px each half of the page is wider than a grid of tiles: the grids (and the
+    large channel map) are drawn at their own width, so the colour bar stands by the cells,
+    not across an empty band."""
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.goto(app_url + "/explore?sample=7&layer=conv_1_2&cell=3,5,7")
-    for key in ("ex_prev", "ex_grid"):
+    for key in ("ex_prev", "ex_grid", "ex_cellmap"):
         chart = page.locator(f".st-key-{key}")
         expect(chart.locator(".colorbar")).to_have_count(1)
         gap = chart.evaluate("""c => c.querySelector('.colorbar').getBoundingClientRect().left

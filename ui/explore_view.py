@@ -155,8 +155,9 @@ def _map_figure(t: torch.Tensor, title: str, softmax: bool = False):
 
 
 def _width(fig) -> str:
-    """Channel grids at their natural width (colour bar by the tiles); other charts stretch."""
-    return "content" if (fig.layout.meta or {}).get("origins") else "stretch"
+    """Maps at their own width (the colour bar by the cells, however wide the column; a
+    narrower column shrinks them), bar charts across the column."""
+    return "content" if fig.layout.width else "stretch"
 
 
 def _clicked(key: str) -> dict | None:
@@ -201,7 +202,8 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
     if name == "input":
         picture, words = st.columns(2)  # half width: the colour bar stays by the image
         with picture:
-            chart(image(rec.output[0, 0], inp.caption), key="ex_in")
+            fig = image(rec.output[0, 0], inp.caption)
+            chart(fig, key="ex_in", width=_width(fig))
         with words:
             st.markdown(input_note(inp))
             x = rec.output
@@ -231,7 +233,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
             title = f"output: {name} {rec.shape_text}"
             fig = memo((id(records), name, "out"),
                        lambda: _map_figure(out, title, softmax=name == "softmax"))  # fmt: skip
-            chart(fig, key="ex_out", theme=None)  # as the input beside it
+            chart(fig, key="ex_out", theme=None, width=_width(fig))  # as the input beside it
     if rec.output.dim() == 4:
         big, rest = st.columns([2, 3])
         wide = st.container()  # under both columns, across the page
@@ -240,7 +242,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
             fig = memo((id(records), name, "cells", cell),
                        lambda: fx.cell_map(rec.output[0, cell[0]], title, cell[1:]))  # fmt: skip
             chart(fig, key="ex_cellmap", theme=None, on_select=_on_cell_click,
-                            selection_mode="points")  # fmt: skip
+                  selection_mode="points", width=_width(fig))  # fmt: skip
         with rest:
             explain_layer(records, model, rec, cell, inp, wide)
     else:

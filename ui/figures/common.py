@@ -66,9 +66,10 @@ def image_spec(hw: torch.Tensor, title: str | None = None, height: int = 280) ->
         type="heatmap", z=hw.detach().cpu().float().numpy(),
         hovertemplate="row %{y}, col %{x}: %{z:.4f}<extra></extra>", **colour_range(hw),
     )  # fmt: skip
+    top = 30 if title else 4
     layout = dict(
         _axes(y={"autorange": "reversed"}), height=height, **_title(title),
-        margin=dict(l=4, r=4, t=30 if title else 4, b=4),
+        width=natural_width(tuple(hw.shape), height, top), margin=dict(l=4, r=4, t=top, b=4),
     )  # fmt: skip
     return trace, layout
 
