@@ -34,6 +34,27 @@ def test_step_through_every_layer_with_next(page, app_url):
     expect(page.get_by_role("button", name="Next ▶")).to_be_disabled()
 
 
+def test_page_down_and_page_up_step_through_the_layers(page, app_url):
+    """A presenter's clicker (PageDown / PageUp) steps the layers as Next and Prev do; the same
+    keys in a text box stay the text box's."""
+    page.goto(app_url + "/explore?sample=7&layer=conv_1_1")
+    expect(_heading(page)).to_contain_text("conv_1_1 · ")
+    wait_idle(page)
+    page.keyboard.press("PageDown")
+    expect(_heading(page)).to_contain_text("relu_1_1 · ")
+    wait_idle(page)
+    page.keyboard.press("PageDown")
+    expect(_heading(page)).to_contain_text("conv_1_2 · ")
+    wait_idle(page)
+    page.keyboard.press("PageUp")
+    expect(_heading(page)).to_contain_text("relu_1_1 · ")
+    wait_idle(page)
+    page.get_by_label("Test image #").click()
+    page.keyboard.press("PageDown")
+    page.wait_for_timeout(1_000)
+    expect(_heading(page)).to_contain_text("relu_1_1 · ")
+
+
 def strip_rows(page: Page) -> list[int]:
     """How many layers each row of the overview strip holds, top to bottom."""
     columns = page.locator('.st-key-ex_strip [data-testid="stColumn"]')

@@ -130,10 +130,10 @@ def stepper_ui() -> str:
     a, b, c = st.columns([1, 4, 1], vertical_alignment="bottom")
     i = es.LAYERS.index(st.session_state[es.K_LAYER])
     a.button("◀ Prev", on_click=_select, args=(es.LAYERS[max(i - 1, 0)],), width="stretch",
-             disabled=i == 0)  # fmt: skip
+             disabled=i == 0, shortcut="PageUp")  # fmt: skip
     b.selectbox("Layer", es.LAYERS, key=es.K_LAYER)
     c.button("Next ▶", on_click=_select, args=(es.LAYERS[min(i + 1, len(es.LAYERS) - 1)],),
-             width="stretch", disabled=i == len(es.LAYERS) - 1)  # fmt: skip
+             width="stretch", disabled=i == len(es.LAYERS) - 1, shortcut="PageDown")  # fmt: skip
     return st.session_state[es.K_LAYER]
 
 
