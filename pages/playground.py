@@ -93,7 +93,8 @@ def maps_and_slides(stages: pg.Stages, conv_layer, pool_layer) -> None:
                 every = f", every {k}th row and column" if k > 1 else ""
                 st.markdown(f"**{name}** · image 0 of `{t.shape}`, up to {figs.MAX_MAPS} "
                             f"channels{every}")  # fmt: skip
-                chart(figs.maps(t[0]), key=f"pg_maps_{name}")
+                # at their own width: the colour bar stands by the tiles, however few
+                chart(figs.maps(t[0]), key=f"pg_maps_{name}", width="content")
     with tabs[3]:
         st.caption("conv_layer.weight: one row per input channel, one column per output channel")
         chart(figs.kernels(conv_layer.weight), key="pg_kernels")

@@ -45,3 +45,15 @@ def test_the_kernel_slide_plays_and_pauses(page, app_url):
     assert paused_at is not None, "the slide kept moving after Pause"
     page.wait_for_timeout(3000)
     assert title.text_content() == paused_at
+
+
+def test_feature_maps_keep_their_colour_bars_by_the_tiles(page, app_url):
+    """The notebook's 3-channel input is three tiles: drawn at their own width, not stretched
+    across the page, so the colour bar stands by them."""
+    page.goto(app_url + "/playground")
+    page.get_by_role("tab", name="Feature maps").click()
+    chart = page.locator(".st-key-pg_maps_input")
+    expect(chart.locator(".colorbar")).to_have_count(1)
+    gap = chart.evaluate("""c => c.querySelector('.colorbar').getBoundingClientRect().left
+        - c.querySelector('.hm image').getBoundingClientRect().right""")
+    assert 0 < gap < 60, f"the colour bar is {gap:.0f} px from the tiles"
