@@ -43,7 +43,12 @@ def settings():
     return inp, conv, relu, pool
 
 
+# On a phone the output-size formulas shrink to fit (longer ones still scroll sideways).
+FORMULA_CSS = "<style>@media (max-width: 640px) {.katex-display {font-size: 0.82em;}}</style>"
+
+
 def shapes_and_formulas(stages: pg.Stages, conv, pool) -> None:
+    st.html(FORMULA_CSS)
     st.subheader("Shapes")
     cols = st.columns(len(stages.shapes()))
     for col, (name, shape) in zip(cols, stages.shapes(), strict=True):

@@ -57,3 +57,14 @@ def test_feature_maps_keep_their_colour_bars_by_the_tiles(page, app_url):
     gap = chart.evaluate("""c => c.querySelector('.colorbar').getBoundingClientRect().left
         - c.querySelector('.hm image').getBoundingClientRect().right""")
     assert 0 < gap < 60, f"the colour bar is {gap:.0f} px from the tiles"
+
+
+def test_output_size_formulas_fit_a_phone(page, app_url):
+    """At the notebook's settings each ⌊…⌋ + 1 = 62 formula is whole on a 400 px screen."""
+    page.set_viewport_size({"width": 400, "height": 900})
+    page.goto(app_url + "/playground")
+    formulas = page.locator(".katex-display")
+    expect(formulas).to_have_count(4)
+    for k in range(4):
+        formulas.nth(k).scroll_into_view_if_needed()
+        assert formulas.nth(k).evaluate("e => e.scrollWidth <= e.clientWidth + 1"), k
