@@ -180,7 +180,7 @@ def _on_cell_click() -> None:
         st.session_state[es.K_CELL] = (c, int(p["y"]), int(p["x"]))
 
 
-def input_note(inp: es.ExploreInput) -> str:
+def _input_note(inp: es.ExploreInput) -> str:
     """What the model is given, for the input layer: 1 channel of 28×28 values, and which."""
     source = inp.key.split(":", 1)[0]
     if source == "random":
@@ -205,7 +205,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
             fig = image(rec.output[0, 0], inp.caption)
             chart(fig, key="ex_in", width=_width(fig))
         with words:
-            st.markdown(input_note(inp))
+            st.markdown(_input_note(inp))
             x = rec.output
             st.caption(f"min {float(x.min()):.4f} · max {float(x.max()):.4f} · "
                        f"mean {float(x.mean()):.4f} · std {float(x.std()):.4f}")  # fmt: skip
