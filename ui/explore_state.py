@@ -37,6 +37,7 @@ class ExploreInput:
     key: str  # identifies the input for caching
     caption: str
     true_label: int | None = None
+    source: str = "sample"  # one of SOURCES
 
 
 def _int(text: str, lo: int, hi: int) -> int | None:
@@ -120,9 +121,10 @@ def current_input() -> ExploreInput:
     if s[K_SOURCE] == "random":
         g = torch.Generator().manual_seed(int(s[K_SEED]))
         x = torch.randn(1, 28, 28, generator=g)  # as torch.manual_seed(seed); torch.randn(...)
-        return ExploreInput(x, f"random:{s[K_SEED]}", f"torch.randn(1, 28, 28), seed {s[K_SEED]}")
+        caption = f"torch.randn(1, 28, 28), seed {s[K_SEED]}"
+        return ExploreInput(x, f"random:{s[K_SEED]}", caption, source="random")
     if s[K_SOURCE] == "drawing" and (drawn := drawn_input()) is not None:
-        return ExploreInput(drawn.tensor, f"drawn:{id(drawn)}", drawn.label)
+        return ExploreInput(drawn.tensor, f"drawn:{id(drawn)}", drawn.label, source="drawing")
     split = test_split()
     i = int(s[K_SAMPLE])
     label = int(split.labels[i])

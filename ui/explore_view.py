@@ -182,12 +182,11 @@ def _on_cell_click() -> None:
 
 def _input_note(inp: es.ExploreInput) -> str:
     """What the model is given, for the input layer: 1 channel of 28×28 values, and which."""
-    source = inp.key.split(":", 1)[0]
-    if source == "random":
+    if inp.source == "random":
         return ("The image as the model sees it: 1 channel, 28×28 values drawn from a standard "
                 "normal distribution (mean 0, std 1), as `torch.randn` makes them. Nothing like "
                 "the garments it was trained on, whose values lie in [0, 1].")  # fmt: skip
-    if source == "drawn":
+    if inp.source == "drawing":
         return ("The image as the model sees it: your picture, as the Draw page prepared it, "
                 "in 1 channel of 28×28 values in [0, 1].")  # fmt: skip
     return ("The image as the model sees it: 1 channel, 28×28 values in [0, 1], the "

@@ -49,9 +49,12 @@ def _named_scale(name: str) -> list:
     return plotly.colors.get_colorscale(name)
 
 
+BARE_AXIS = dict(showgrid=False, zeroline=False, ticks="")  # nothing drawn across the cells
+
+
 def _axes(**extra) -> dict:
     """Axis settings for a map: no ticks, no grid; rows top to bottom, square cells."""
-    x = dict(constrain="domain", showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    x = dict(constrain="domain", showticklabels=False, **BARE_AXIS)
     y = dict(x, scaleanchor="x")
     return {"xaxis": {**x, **extra.get("x", {})}, "yaxis": {**y, **extra.get("y", {})}}
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.explain import PoolCell
-from ui.figures.common import colour_range, feature_maps_spec, figure, image_spec
+from ui.figures.common import BARE_AXIS, colour_range, feature_maps_spec, figure, image_spec
 
 HIGHLIGHT = "#f5a623"
 
@@ -103,14 +103,13 @@ def kernels(weight: torch.Tensor, title: str) -> go.Figure:
             grid[a * (kh + 1) : a * (kh + 1) + kh, b * (kw + 1) : b * (kw + 1) + kw] = w[a, b]
     scale = colour_range(w)
     fig = go.Figure(go.Heatmap(z=grid.numpy(), hovertemplate="%{z:.4f}<extra></extra>", **scale))
-    bare = dict(showgrid=False, zeroline=False, ticks="")  # no grid lines through the kernels
     fig.update_yaxes(
         autorange="reversed", scaleanchor="x", title="output channel",
-        tickvals=[a * (kh + 1) + kh // 2 for a in range(o)], ticktext=list(range(o)), **bare,
+        tickvals=[a * (kh + 1) + kh // 2 for a in range(o)], ticktext=list(range(o)), **BARE_AXIS,
     )  # fmt: skip
     fig.update_xaxes(
         title="input channel", tickvals=[b * (kw + 1) + kw // 2 for b in range(i)],
-        ticktext=list(range(i)), **bare,
+        ticktext=list(range(i)), **BARE_AXIS,
     )  # fmt: skip
     fig.update_layout(title=title, height=max(220, 26 * o * (kh + 1) // 3 + 80),
                       margin=dict(l=40, r=10, t=40, b=40))  # fmt: skip

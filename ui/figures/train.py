@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from ui.figures.common import DIVERGING, grid_shape
+from ui.figures.common import BARE_AXIS, DIVERGING, grid_shape
 
 TRAIN_COLOUR, TEST_COLOUR = "#1f77b4", "#ff7f0e"
 RIGHT, WRONG = "#1b7f3b", "#c62828"  # green and red titles in the gallery
@@ -141,8 +141,7 @@ def gallery(
         note.font = dict(size=11, color=RIGHT if p == t else WRONG)
     for i in range(n):  # square pixels: each y axis keeps to its own x axis
         fig.update_yaxes(scaleanchor=f"x{i + 1 if i else ''}", row=i // cols + 1, col=i % cols + 1)
-    bare = dict(showticklabels=False, ticks="", showgrid=False, zeroline=False)
-    fig.update_yaxes(autorange="reversed", **bare)
-    fig.update_xaxes(**bare)
+    fig.update_yaxes(autorange="reversed", showticklabels=False, **BARE_AXIS)
+    fig.update_xaxes(showticklabels=False, **BARE_AXIS)
     fig.update_layout(height=rows * 150 + 20, margin=dict(l=4, r=4, t=24, b=4))
     return fig
