@@ -114,17 +114,58 @@ def test_junk_links_give_a_sentence_and_a_working_page(real_data, query):
     at = _explore(query)
     _ok(at)
     assert at.subheader  # the page still shows a layer
-    if query != {"cell": "99,99,99"}:  # a far cell is clamped into the map silently
-        assert at.warning and at.warning[0].value.startswith("Ignored part of the link")
+    assert at.warning and at.warning[0].value.startswith("Ignored part of the link")
 
 
 def test_parse_query_is_strict():
     settings, problems = parse_query({"sample": "5", "layer": "linear", "cell": "1,2,3"})
     assert settings == {"ex_source": "sample", "ex_sample": 5, "ex_layer": "linear",
-                        "ex_cell": (1, 2, 3)}  # fmt: skip
+                        "ex_cell": (1, 2, 3), "ex_cell_link": (1, 2, 3)}  # fmt: skip
     assert problems == []
     _, problems = parse_query({"sample": "10000", "seed": "1.5"})
     assert len(problems) == 2
+
+
+def test_a_mistyped_layer_gets_a_suggestion():
+    _, problems = parse_query({"layer": "pool_2"})
+    assert problems == ["layer='pool_2' is not a layer of TinyVGG. Did you mean max_pool_2?"]
+    _, problems = parse_query({"layer": "banana"})
+    assert "The layers: input, conv_1_1," in problems[0] and problems[0].endswith("softmax.")
+
+
+def test_a_far_cell_in_a_link_says_where_it_went(real_data):
+    at = _explore({"sample": "3", "layer": "max_pool_1", "cell": "12,99,5"})
+    _ok(at)
+    assert [w.value for w in at.warning] == [
+        "Ignored part of the link: cell=12,99,5 lies outside `[1, 10, 14, 14]`: showing 9,13,5, "
+        "the nearest cell."
+    ]
+    assert "max_pool_1[0, 9, 13, 5]" in _text(at) and at.query_params["cell"] == "9,13,5"
+    at.button[[b.label for b in at.button].index("Next ▶")].click().run()
+    _ok(at)
+    assert not at.warning  # said once, for the link
+
+
+@pytest.mark.parametrize(("index", "shown"), [(300, 300), (0, 0), (489, 489), (500, 489)])
+def test_a_single_number_is_an_index_into_flatten(real_data, index, shown):
+    at = _explore({"sample": "3", "layer": "flatten", "cell": str(index)})
+    _ok(at)
+    c, rest = divmod(shown, 49)
+    i, j = divmod(rest, 7)
+    assert f"max_pool_2[0, {c}, {i}, {j}]` lands at index" in _text(at)
+    assert f"= **{shown}** of `flatten`" in _text(at)
+    warnings = [w.value for w in at.warning]
+    if index == shown:
+        assert warnings == []
+    else:
+        assert warnings == [f"Ignored part of the link: cell={index} lies outside `[1, 490]`: "
+                            f"showing index {shown}, the nearest cell."]  # fmt: skip
+
+
+def test_a_cell_in_a_link_to_a_layer_without_cells_is_quiet(real_data):
+    at = _explore({"sample": "3", "layer": "linear", "cell": "3,5,7"})
+    _ok(at)
+    assert not at.warning
 
 
 def test_other_models(real_data):

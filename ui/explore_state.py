@@ -7,13 +7,16 @@ whenever the state changes, so the address bar is always a link to what is on sc
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from difflib import get_close_matches
 
 import streamlit as st
 import torch
 
 from tinyvgg.activations import LayerRecord, trace
 from tinyvgg.data import CLASS_NAMES, to_float
+from tinyvgg.explain import flatten_index, unflatten_index
 from tinyvgg.model import LAYER_NAMES
 from ui.present import query_extra
 from ui.resources import test_split
@@ -28,6 +31,7 @@ K_SOURCE, K_SAMPLE, K_SEED, K_LAYER, K_CELL = (
     "ex_layer",
     "ex_cell",
 )
+K_CELL_LINK = "ex_cell_link"  # the cell a link asked for, until the page has drawn its layer
 N_TEST = 10_000
 
 
@@ -71,12 +75,15 @@ def parse_query(params: dict[str, str]) -> tuple[dict, list[str]]:
         if params["layer"] in LAYERS:
             out[K_LAYER] = params["layer"]
         else:
-            problems.append(f"layer={params['layer']!r} is not a layer of TinyVGG.")
+            near = get_close_matches(params["layer"], LAYERS, n=1, cutoff=0.6)
+            hint = f" Did you mean {near[0]}?" if near else f" The layers: {', '.join(LAYERS)}."
+            problems.append(f"layer={params['layer']!r} is not a layer of TinyVGG.{hint}")
     if "cell" in params:
         parts = params["cell"].split(",")
         cell = tuple(_int(p, 0, 10_000) for p in parts)
         if len(cell) in (1, 3) and None not in cell:
             out[K_CELL] = cell if len(cell) == 3 else (cell[0], 0, 0)
+            out[K_CELL_LINK] = cell
         else:
             problems.append("cell must be channel,row,column (e.g. 3,5,7) or an index.")
     return out, problems
@@ -95,6 +102,7 @@ def init_state() -> list[str]:
                        (K_CELL, (0, 0, 0))):  # fmt: skip
         st.session_state.setdefault(key, value)
     settings, problems = parse_query(dict(st.query_params))
+    st.session_state.pop(K_CELL_LINK, None)
     st.session_state.update(settings)
     if st.session_state[K_SOURCE] == "drawing" and drawn_input() is None:
         st.session_state[K_SOURCE] = "sample"
@@ -148,3 +156,29 @@ def clamp_cell(shape: list[int]) -> tuple[int, int, int]:
     if len(shape) == 2:
         return (min(c, shape[1] - 1), 0, 0)
     return (min(c, shape[1] - 1), min(i, shape[2] - 1), min(j, shape[3] - 1))
+
+
+def linked_cell(shape: list[int], flat: bool = False) -> tuple[tuple[int, int, int], str]:
+    """The selected cell inside `shape` (what clamp_cell gives), and, the first time after a
+    link gave a cell, a sentence when that cell had to move to fit. `flat`: the layer is
+    flatten and `shape` its input, where a link's single number is an index of the vector."""
+    asked = st.session_state.pop(K_CELL_LINK, None)
+    if asked is None:
+        return clamp_cell(shape), ""
+    chw = tuple(shape[1:])
+    if flat and len(asked) == 1:  # an index of the flattened vector
+        wanted = asked[0]
+        st.session_state[K_CELL] = unflatten_index(chw, min(wanted, math.prod(chw) - 1))
+        cell = clamp_cell(shape)
+        got, shown = flatten_index(chw, *cell), f"index {flatten_index(chw, *cell)}"
+        shape = [1, math.prod(chw)]
+    else:
+        wanted = asked if len(asked) == 3 else (asked[0], 0, 0)
+        cell = clamp_cell(shape)
+        got, shown = cell, ",".join(map(str, cell))
+    if wanted == got:
+        return cell, ""
+    return cell, (
+        f"cell={','.join(map(str, asked))} lies outside `{list(shape)}`: showing "
+        f"{shown}, the nearest cell."
+    )

@@ -199,6 +199,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
     rec = by_name(records)[name]
     st.subheader(f"{rec.name} · {rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
     if name == "input":
+        st.session_state.pop(es.K_CELL_LINK, None)  # a link's cell is for the layers with cells
         picture, words = st.columns(2)  # half width: the colour bar stays by the image
         with picture:
             fig = image(rec.output[0, 0], inp.caption)
@@ -210,8 +211,11 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
                        f"mean {float(x.mean()):.4f} · std {float(x.std()):.4f}")  # fmt: skip
         return
     prev = layer_input(records, name)
-    cell = es.clamp_cell(prev.shape if rec.kind == "Flatten" else rec.shape)
+    flat = rec.kind == "Flatten"
+    cell, moved = es.linked_cell(prev.shape if flat else rec.shape, flat)
     st.session_state[es.K_CELL] = cell
+    if moved and rec.kind not in ("Linear", "Softmax"):  # these two show no single cell
+        st.warning(f"Ignored part of the link: {moved}")
     left, right = st.columns(2)  # the same tile layout on both sides: channel k under k
     with left:
         fig = memo(
