@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -16,6 +18,7 @@ from tinyvgg.explain import (
     pool_cell,
     relu_cell,
     softmax,
+    softmax_steps,
     unflatten_index,
 )
 from tinyvgg.model import LAYER_NAMES, build_model
@@ -151,6 +154,23 @@ def test_linear_and_softmax(traced):
         assert abs(con.products[con.top[0]]) == con.products.abs().max()
     assert torch.allclose(softmax(logits).float(), torch.softmax(logits, dim=1)[0], atol=1e-7)
     assert torch.allclose(softmax(logits).float(), F.softmax(logits, dim=1)[0], atol=1e-7)
+
+
+def test_softmax_steps_against_torch(traced):
+    _, _, records = traced
+    logits = by_name(records)["linear"].output
+    z64 = logits[0].double()
+    steps = softmax_steps(logits)
+    assert torch.equal(steps.logits, z64)
+    assert steps.shifted.max() == 0 and torch.equal(steps.shifted, z64 - z64.max())
+    assert torch.allclose(steps.exps, torch.exp(z64 - z64.max()), rtol=1e-15, atol=0)
+    assert steps.total == pytest.approx(float(steps.exps.sum()), rel=1e-15)
+    assert torch.allclose(steps.probs, torch.softmax(z64, dim=0), rtol=1e-12, atol=1e-15)
+    # logits far too big for a naive exp: the shift keeps every step finite
+    big = softmax_steps(torch.tensor([[1000.0, 999.0, -1000.0]]))
+    assert torch.isfinite(big.exps).all() and big.total == pytest.approx(1 + math.exp(-1))
+    oracle = torch.softmax(torch.tensor([1000.0, 999.0, -1000.0]).double(), dim=0)
+    assert torch.allclose(big.probs, oracle)
 
 
 @pytest.mark.parametrize("size", [5, 28, 64])

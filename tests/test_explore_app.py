@@ -128,9 +128,9 @@ def test_parse_query_is_strict():
 
 def test_a_mistyped_layer_gets_a_suggestion():
     _, problems = parse_query({"layer": "pool_2"})
-    assert problems == ["layer='pool_2' is not a layer of TinyVGG. Did you mean max_pool_2?"]
+    assert problems == ["layer='pool_2' is not a layer of TinyVGG; the nearest is max_pool_2."]
     _, problems = parse_query({"layer": "banana"})
-    assert "The layers: input, conv_1_1," in problems[0] and problems[0].endswith("softmax.")
+    assert "; the layers are input, conv_1_1," in problems[0] and problems[0].endswith("softmax.")
 
 
 def test_a_far_cell_in_a_link_says_where_it_went(real_data):
@@ -240,3 +240,12 @@ def test_teacher_mode_strip_keeps_names_and_shapes_in_one_row(real_data):
 
     normal = _explore({"sample": "3", "layer": "conv_2_1"})
     assert "Conv2d · `[1, 10, 14, 14]` · 910 params" in [c.value for c in normal.caption]
+
+
+def test_softmax_shows_its_steps_for_every_class(real_data):
+    at = _explore({"sample": "3", "layer": "softmax"})
+    _ok(at)
+    table = next(h.proto.body for h in at.get("html") if 'class="sm"' in h.proto.body)
+    assert all(f"<td>{n}</td>" in table for n in CLASS_NAMES) and "<td>Σ</td>" in table
+    worst = next(c.value for c in at.caption if "largest difference" in c.value)
+    assert float(worst.rsplit(" ", 1)[1].rstrip(".")) <= 1e-6

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import html
+import math
 import re
 
 import numpy as np
+import pytest
 import torch
 
 from tinyvgg.activations import by_name, layer_input, trace
 from tinyvgg.data import CLASS_NAMES
-from tinyvgg.explain import conv_cell, pool_cell
+from tinyvgg.explain import conv_cell, pool_cell, softmax_steps
 from tinyvgg.model import build_model
 from ui.figures import explore as fx
-from ui.figures.arithmetic import conv_arithmetic_html
+from ui.figures.arithmetic import conv_arithmetic_html, plain, softmax_table_html
 
 
 def _records():
@@ -35,6 +38,44 @@ def test_conv_arithmetic_html_shows_every_number():
     numbers = re.findall(r">(-?\d+\.\d{4})<", html)
     products = [f"{v:.4f}" for v in cell.products[cell.window.inside.expand(10, 3, 3)].tolist()]
     assert all(p in numbers for p in products)
+
+
+def _number(text: str) -> float:
+    """Back from the table's writing: 0.123456, or 4.5834·10⁻⁷."""
+    if "·10" not in text:
+        return float(text)
+    mantissa, power = text.split("·10")
+    return float(mantissa) * 10 ** int(power.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")))
+
+
+def test_softmax_table_has_every_class_and_step():
+    _, records = _records()
+    logits = by_name(records)["linear"].output
+    steps = softmax_steps(logits)
+    pred = int(torch.softmax(logits, dim=1).argmax())
+    page = softmax_table_html(steps, CLASS_NAMES, pred)
+    rows = re.findall(r"<tr( class=\"\w+\")?>(.*?)</tr>", page)
+    assert len(rows) == 1 + 10 + 1  # header, a row per class, the sums
+    for k, name in enumerate(CLASS_NAMES):
+        css, body = rows[1 + k]
+        cells = re.findall(r"<td>(.*?)</td>", body)
+        assert cells[0] == html.escape(name)
+        z, shifted, e, p = (_number(c) for c in cells[1:])
+        assert z == pytest.approx(float(logits[0, k]), abs=5e-5)
+        assert shifted == pytest.approx(float(logits[0, k] - logits.max()), abs=5e-5)
+        assert e == pytest.approx(math.exp(float(logits[0, k] - logits.max())), rel=1e-4)
+        assert p == pytest.approx(float(torch.softmax(logits, dim=1)[0, k]), rel=1e-4, abs=1e-6)
+        assert (css == ' class="pick"') == (k == pred)  # the predicted class highlighted
+    total = re.findall(r"<td>(.*?)</td>", rows[-1][1])
+    assert total[0] == "Σ" and float(total[3]) == pytest.approx(steps.total, rel=1e-9)
+    assert float(total[4]) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_tiny_numbers_keep_their_digits():
+    assert plain(0.999997) == "0.999997" and plain(-1.5) == "-1.500000" and plain(0) == "0.000000"
+    assert plain(4.583431e-07) == "4.5834·10⁻⁷"
+    assert plain(1.2e-12) == "1.2000·10⁻¹²"
+    assert _number(plain(3.14159e-9)) == pytest.approx(3.1416e-9)
 
 
 def test_channel_grid_and_cell_map_carry_the_values():

@@ -166,11 +166,28 @@ def linear_contributions(
     return Contributions(cls, float(products.sum()) + bias, bias, products, top)
 
 
+@dataclass(frozen=True)
+class SoftmaxSteps:
+    """softmax(z) step by step, in float64: each a (classes,) tensor but the sum."""
+
+    logits: torch.Tensor  # z
+    shifted: torch.Tensor  # z - max z (the largest becomes 0: exp cannot overflow)
+    exps: torch.Tensor  # exp(z - max z)
+    total: float  # their sum
+    probs: torch.Tensor  # exps / total
+
+
+def softmax_steps(logits: torch.Tensor) -> SoftmaxSteps:
+    z = logits.reshape(-1).detach().cpu().double()
+    shifted = z - z.max()
+    e = torch.exp(shifted)
+    total = e.sum()
+    return SoftmaxSteps(z, shifted, e, float(total), e / total)
+
+
 def softmax(logits: torch.Tensor) -> torch.Tensor:
     """exp(z - max) / sum(exp(z - max)) in float64, written out as the page shows it."""
-    z = logits.reshape(-1).detach().cpu().double()
-    e = torch.exp(z - z.max())
-    return e / e.sum()
+    return softmax_steps(logits).probs
 
 
 def padding_sides(layer: nn.Conv2d | nn.MaxPool2d) -> tuple[tuple[int, int], tuple[int, int]]:

@@ -15,12 +15,12 @@ from tinyvgg.explain import (
     output_size,
     pool_cell,
     relu_cell,
-    softmax,
+    softmax_steps,
     unflatten_index,
 )
 from ui import explore_state as es
 from ui.figures import explore as fx
-from ui.figures.arithmetic import conv_arithmetic_html
+from ui.figures.arithmetic import conv_arithmetic_html, softmax_table_html
 from ui.memo import memo
 from ui.present import chart, controls
 from ui.slide_player import slide_player
@@ -146,11 +146,17 @@ def _linear(records, model, rec: LayerRecord) -> None:
 
 def _softmax(records, rec: LayerRecord) -> None:
     logits = by_name(records)["linear"].output
-    ours = softmax(logits)
+    steps = softmax_steps(logits)
+    ours = steps.probs
     pred = int(ours.argmax())
     st.markdown(f"softmax(z)ₖ = exp(zₖ − max z) / Σⱼ exp(zⱼ − max z); for *{CLASS_NAMES[pred]}*: "
                 f"**{float(ours[pred]):.6f}**")  # fmt: skip
     _check(float(ours[pred]), float(torch.softmax(logits, dim=1)[0, pred]))
+    st.html(softmax_table_html(steps, CLASS_NAMES, pred))
+    worst = float((ours - rec.output[0].double()).abs().max())
+    st.caption(f"Subtracting max z changes nothing but keeps exp from overflowing. All "
+               f"{len(ours)} probabilities against `softmax`'s output: largest difference "
+               f"{worst:.1e}.")  # fmt: skip
 
 
 def explain_layer(records, model, rec: LayerRecord, cell, inp, wide=None) -> None:

@@ -76,8 +76,8 @@ def parse_query(params: dict[str, str]) -> tuple[dict, list[str]]:
             out[K_LAYER] = params["layer"]
         else:
             near = get_close_matches(params["layer"], LAYERS, n=1, cutoff=0.6)
-            hint = f" Did you mean {near[0]}?" if near else f" The layers: {', '.join(LAYERS)}."
-            problems.append(f"layer={params['layer']!r} is not a layer of TinyVGG.{hint}")
+            hint = f"the nearest is {near[0]}" if near else f"the layers are {', '.join(LAYERS)}"
+            problems.append(f"layer={params['layer']!r} is not a layer of TinyVGG; {hint}.")
     if "cell" in params:
         parts = params["cell"].split(",")
         cell = tuple(_int(p, 0, 10_000) for p in parts)

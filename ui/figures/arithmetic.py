@@ -10,7 +10,7 @@ import html
 
 import torch
 
-from tinyvgg.explain import ConvCell
+from tinyvgg.explain import ConvCell, SoftmaxSteps
 
 STYLE = """<style>
 .ar-grid {display: flex; flex-wrap: wrap; gap: 10px 24px; font-size: 0.78rem;
@@ -64,3 +64,45 @@ def conv_arithmetic_html(cell: ConvCell, source: str = "input") -> str:
             f"<span class='ar-sum'>{float(cell.channel_sums[k]):.4f}</span></div></div>"
         )
     return STYLE + '<div class="ar-grid">' + "".join(blocks) + "</div>"
+
+
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+SOFTMAX_STYLE = """<style>
+.sm-wrap {overflow-x: auto;}  /* a phone scrolls the table sideways rather than cutting it */
+.sm {border-collapse: collapse; font-size: 0.85rem; font-variant-numeric: tabular-nums;}
+.sm th, .sm td {white-space: nowrap; padding: 3px 12px; text-align: right;
+                border-bottom: 1px solid #e6e6e6;}
+.sm th:first-child, .sm td:first-child {text-align: left; padding-left: 4px;}
+.sm tr.pick td {font-weight: 600; background: rgba(245,166,35,0.18);}
+.sm tr.sum td {border-top: 2px solid #bbb; border-bottom: none;}
+@media (max-width: 640px) {  /* a phone: the five columns fit without scrolling */
+  .sm {font-size: 0.72rem;}
+  .sm th, .sm td {padding: 3px 4px;}
+  .sm th {white-space: normal;}
+}
+</style>"""
+
+
+def plain(v: float) -> str:
+    """Six decimals, or for tiny values five significant digits as m·10⁻ⁿ (not 0.000000)."""
+    if v == 0 or abs(v) >= 1e-3:
+        return f"{v:.6f}"
+    mantissa, exponent = f"{v:.4e}".split("e")
+    return f"{mantissa}·10{str(int(exponent)).translate(SUPERSCRIPT)}"
+
+
+def softmax_table_html(steps: SoftmaxSteps, names: list[str], bold: int) -> str:
+    """softmax step by step: a row per class (row `bold` highlighted), then the sums."""
+    head = "".join(f"<th>{h}</th>" for h in
+                   ("class", "z", "z − max z", "exp(z − max z)", "÷ Σ = probability"))  # fmt: skip
+    rows = []
+    for k, name in enumerate(names):
+        cells = [html.escape(name), f"{float(steps.logits[k]):.4f}",
+                 f"{float(steps.shifted[k]):.4f}", plain(float(steps.exps[k])),
+                 plain(float(steps.probs[k]))]  # fmt: skip
+        css = ' class="pick"' if k == bold else ""
+        rows.append(f"<tr{css}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    total = ["Σ", "", "", f"{steps.total:.9f}", plain(float(steps.probs.sum()))]
+    rows.append('<tr class="sum">' + "".join(f"<td>{c}</td>" for c in total) + "</tr>")
+    return (f'{SOFTMAX_STYLE}<div class="sm-wrap"><table class="sm"><tr>{head}</tr>'
+            f'{"".join(rows)}</table></div>')  # fmt: skip
