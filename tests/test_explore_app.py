@@ -249,3 +249,21 @@ def test_softmax_shows_its_steps_for_every_class(real_data):
     assert all(f"<td>{n}</td>" in table for n in CLASS_NAMES) and "<td>Σ</td>" in table
     worst = next(c.value for c in at.caption if "largest difference" in c.value)
     assert float(worst.rsplit(" ", 1)[1].rstrip(".")) <= 1e-6
+
+
+def test_linear_explains_any_class(real_data):
+    at = _explore({"sample": "3", "layer": "linear"})
+    _ok(at)
+    picker = next(b for b in at.selectbox if b.label == "Class to explain")
+    pred = picker.value
+    assert picker.format_func(pred).endswith("(predicted)")
+    other = (pred + 4) % len(CLASS_NAMES)
+    picker.set_value(other).run()
+    _ok(at)
+    text = _text(at)
+    assert f"logit[{CLASS_NAMES[other]}] = bias" in text
+    assert f"contribute most** to *{CLASS_NAMES[other]}*" in text
+    assert any(s.value.startswith("✓ equals the activation") for s in at.success)
+    at.number_input(key="ex_sample").set_value(4).run()  # a new input: its own prediction again
+    picker = next(b for b in at.selectbox if b.label == "Class to explain")
+    assert picker.format_func(picker.value).endswith("(predicted)")

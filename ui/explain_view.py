@@ -131,16 +131,21 @@ def _linear(records, model, rec: LayerRecord) -> None:
     feats = by_name(records)["flatten"].output
     pooled = by_name(records)["max_pool_2"].output
     pred = int(rec.output[0].argmax())
-    con = linear_contributions(feats, model.layer("linear"), pred)
-    st.markdown(f"logit[{CLASS_NAMES[pred]}] = bias {con.bias:.4f} + Σ weight · feature over "
+    # one picker per trace: a new input or model starts again at its predicted class
+    cls = st.columns([1, 2])[0].selectbox(
+        "Class to explain", range(len(CLASS_NAMES)), index=pred, key=f"ex_lin_{id(records)}",
+        format_func=lambda k: CLASS_NAMES[k] + (" (predicted)" if k == pred else ""),
+    )  # fmt: skip
+    con = linear_contributions(feats, model.layer("linear"), cls)
+    st.markdown(f"logit[{CLASS_NAMES[cls]}] = bias {con.bias:.4f} + Σ weight · feature over "
                 f"{feats.shape[1]} features = **{con.logit:.6f}**")  # fmt: skip
-    _check(con.logit, float(rec.output[0, pred]))
+    _check(con.logit, float(rec.output[0, cls]))
     chw = tuple(pooled.shape[1:])
     labels = []
     for k in con.top:
         c, i, j = unflatten_index(chw, k)
         labels.append(f"#{k} = max_pool_2[{c},{i},{j}]")
-    st.markdown(f"**Features that contribute most** to *{CLASS_NAMES[pred]}* (weight × value)")
+    st.markdown(f"**Features that contribute most** to *{CLASS_NAMES[cls]}* (weight × value)")
     chart(fx.contributions(con.products, con.top, labels), key="ex_contrib")
 
 
