@@ -195,6 +195,18 @@ def test_click_a_cell_and_see_its_arithmetic(page, app_url):
     assert "cell=2%2C12%2C15" in page.url or "cell=2,12,15" in page.url
 
 
+def test_click_a_cell_of_the_flattened_vector(page, app_url):
+    """Flatten's output, a row per channel: a click on index 300 names max_pool_2[6, 0, 6]."""
+    page.goto(app_url + "/explore?sample=0&layer=flatten&cell=0,0,0")
+    expect(page.get_by_text("lands at index 0·49 + 0·7 + 0 = 0")).to_be_visible()
+    wait_idle(page)
+    _click(page, page.locator(".st-key-ex_flat"), 0, 6, 6, "index 300 = max_pool_2[6,0,6]")
+    expect(page.get_by_text("max_pool_2[0, 6, 0, 6]")).to_be_visible()
+    expect(page.get_by_text("lands at index 6·49 + 0·7 + 6 = 300")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"✓ equals the activation"))).to_be_visible()
+    assert "cell=6%2C0%2C6" in page.url or "cell=6,0,6" in page.url
+
+
 def test_deep_link_as_the_first_request_to_a_fresh_server(page, real_data):
     with streamlit_server() as url:
         page.goto(url + "/explore?sample=123&layer=conv_2_1&cell=3,5,7")

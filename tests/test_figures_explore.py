@@ -12,7 +12,7 @@ import torch
 
 from tinyvgg.activations import by_name, layer_input, trace
 from tinyvgg.data import CLASS_NAMES
-from tinyvgg.explain import conv_cell, pool_cell, softmax_steps
+from tinyvgg.explain import conv_cell, pool_cell, softmax_steps, unflatten_index
 from tinyvgg.model import build_model
 from ui.figures import explore as fx
 from ui.figures.arithmetic import conv_arithmetic_html, plain, softmax_table_html
@@ -76,6 +76,43 @@ def test_tiny_numbers_keep_their_digits():
     assert plain(4.583431e-07) == "4.5834·10⁻⁷"
     assert plain(1.2e-12) == "1.2000·10⁻¹²"
     assert _number(plain(3.14159e-9)) == pytest.approx(3.1416e-9)
+
+
+def test_flat_vector_puts_every_feature_where_flatten_put_it():
+    _, records = _records()
+    pooled = by_name(records)["max_pool_2"].output
+    flat = by_name(records)["flatten"].output[0]
+    fig = fx.flat_vector(flat, (10, 7, 7), "t", index=300)
+    heat, dots = fig.data
+    z = np.asarray(heat.z)
+    assert z.shape == (10, 49)
+    for k in (0, 48, 49, 300, 489):
+        c, i, j = unflatten_index((10, 7, 7), k)
+        assert z[c, k % 49] == float(flat[k]) == float(pooled[0, c, i, j])
+        index, origin, value = dots.customdata[k]
+        assert (index, origin) == (k, f"max_pool_2[{c},{i},{j}]") and value == float(flat[k])
+        assert (dots.x[k], dots.y[k]) == (k % 49, c)  # the click point sits on its cell
+    (outline,) = fig.layout.shapes  # index 300 = row 6, column 6
+    assert (outline.x0, outline.y0) == (5.5, 5.5) and (outline.x1, outline.y1) == (6.5, 6.5)
+
+
+def test_grid_with_cell_outlines_that_cell():
+    _, records = _records()
+    pooled = by_name(records)["max_pool_2"].output[0]
+    fig = fx.grid_with_cell(pooled, "t", (6, 2, 5))
+    r0, c0 = fig.layout.meta["origins"][6]
+    (outline,) = fig.layout.shapes
+    assert (outline.x0, outline.y0) == (c0 + 5 - 0.5, r0 + 2 - 0.5)
+    assert np.asarray(fig.data[0].z)[r0 + 2, c0 + 5] == float(pooled[6, 2, 5])
+
+
+def test_the_flattened_vector_beside_linear_has_a_row_per_channel():
+    from ui.explore_view import _map_figure
+
+    for channels in (10, 16):  # the default model and a wider upload
+        vec = torch.randn(1, channels * 49)
+        z = np.asarray(_map_figure(vec, "input: flatten").data[0].z)
+        assert z.shape == (channels, 49) and z[3, 5] == float(vec[0, 3 * 49 + 5])
 
 
 def test_channel_grid_and_cell_map_carry_the_values():

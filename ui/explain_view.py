@@ -38,11 +38,12 @@ def _set_cell(c: int, i: int, j: int) -> None:
     st.session_state[es.K_CELL] = (c, i, j)
 
 
-def _cell_inputs(shape: list[int], cell: tuple[int, int, int]) -> tuple[int, int, int]:
+def _cell_inputs(
+    shape: list[int], cell: tuple[int, int, int], click: str = "a channel, then a cell, on the maps"
+) -> tuple[int, int, int]:
     """Channel, row and column pickers (a click on the output map sets them too)."""
     box = controls("explore-cell")
-    box.markdown("**Pick a cell** by channel, row and column, or click a channel, then a cell, "
-                 "on the maps")  # fmt: skip
+    box.markdown(f"**Pick a cell** by channel, row and column, or click {click}")
     cols = box.columns(3)
     c = cols[0].number_input("Channel", 0, shape[1] - 1, cell[0], key=f"ex_c_{cell}")
     i = cols[1].number_input("Row", 0, shape[2] - 1, cell[1], key=f"ex_i_{cell}")
@@ -118,7 +119,7 @@ def _flatten(records, rec: LayerRecord, cell) -> None:
     chw = tuple(src.shape[1:])
     st.markdown(f"{chw[0]}×{chw[1]}×{chw[2]} → {rec.shape[1]}: channels one after another, "
                 "each read row by row.")  # fmt: skip
-    c, i, j = _cell_inputs(list(src.shape), cell)
+    c, i, j = _cell_inputs(list(src.shape), cell, "a cell of the vector below")
     k = flatten_index(chw, c, i, j)
     st.markdown(
         f"`max_pool_2[0, {c}, {i}, {j}]` lands at index {c}·{chw[1] * chw[2]} + "

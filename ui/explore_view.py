@@ -9,6 +9,7 @@ import torch
 
 from tinyvgg.activations import LayerRecord, by_name, layer_input
 from tinyvgg.data import CLASS_NAMES
+from tinyvgg.explain import flatten_index, unflatten_index
 from ui import explore_state as es
 from ui.explain_view import explain_layer
 from ui.figures import explore as fx
@@ -28,6 +29,7 @@ STRIP_CSS = """<style>
   .st-key-ex_strip [data-testid="stColumn"] {min-width: 5rem; flex-basis: 5rem;}
   [class*="st-key-ex_pick_"] button {padding: 0.2rem 0.1rem;}
   [class*="st-key-ex_pick_"] button p {font-size: 0.72rem;}
+  .st-key-ex_flat .ytick text {display: none;}  /* rows too thin for the channel numbers */
 }
 </style>"""
 COMPACT_STRIP_CSS = """<style>
@@ -151,7 +153,8 @@ def _map_figure(t: torch.Tensor, title: str, softmax: bool = False):
         return feature_maps(t[0], title=title, cell_px=TILE_PX)
     if t.shape[1] == len(CLASS_NAMES):
         return fx.probabilities(t, title=title) if softmax else fx.logits(t, title)
-    return image(t.reshape(10, -1) if t.shape[1] % 10 == 0 else t, title)
+    # the flattened vector (linear's input): a row per channel of max_pool_2's 7×7 maps
+    return image(t.reshape(-1, 49) if t.shape[1] % 49 == 0 else t, title)
 
 
 def _width(fig) -> str:
@@ -180,6 +183,15 @@ def _on_cell_click() -> None:
         st.session_state[es.K_CELL] = (c, int(p["y"]), int(p["x"]))
 
 
+def _on_flat_click() -> None:
+    """A click on the flattened vector: its point carries the index, which names the cell."""
+    p, chw = _clicked("ex_flat"), st.session_state.get("ex_flat_chw")
+    data = p.get("customdata") if p is not None else None
+    if chw and isinstance(data, list) and data and isinstance(data[0], (int, float)):
+        if 0 <= (k := int(data[0])) < chw[0] * chw[1] * chw[2]:
+            st.session_state[es.K_CELL] = unflatten_index(chw, k)
+
+
 def _input_note(inp: es.ExploreInput) -> str:
     """What the model is given, for the input layer: 1 channel of 28×28 values, and which."""
     if inp.source == "random":
@@ -191,6 +203,27 @@ def _input_note(inp: es.ExploreInput) -> str:
                 "in 1 channel of 28×28 values in [0, 1].")  # fmt: skip
     return ("The image as the model sees it: 1 channel, 28×28 values in [0, 1], the "
             "Fashion-MNIST pixels scaled as `ToTensor()` scales them.")  # fmt: skip
+
+
+def _flatten_ui(records, model, rec: LayerRecord, prev: LayerRecord, cell, inp) -> None:
+    """Flatten: its input with the picked cell outlined beside the arithmetic, and the vector
+    across the page under them (a row per channel, wide enough to click a cell of it)."""
+    chw = tuple(prev.shape[1:])
+    k = flatten_index(chw, *cell)
+    left, right = st.columns(2)
+    with left:
+        fig = memo((id(records), rec.name, "in", cell),
+                   lambda: fx.grid_with_cell(prev.output[0], f"input: {prev.name} "
+                                             f"{prev.shape_text}", cell, TILE_PX))  # fmt: skip
+        chart(fig, key="ex_prev", theme=None, width=_width(fig))
+    with right:
+        explain_layer(records, model, rec, cell, inp)
+    title = f"output: {rec.name} {rec.shape_text}, a row per channel (click a cell)"
+    fig = memo((id(records), rec.name, "flat", k),
+               lambda: fx.flat_vector(rec.output[0], chw, title, k, prev.name))  # fmt: skip
+    st.session_state["ex_flat_chw"] = chw
+    chart(fig, key="ex_flat", theme=None, on_select=_on_flat_click, selection_mode="points",
+          width=_width(fig))  # fmt: skip
 
 
 def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
@@ -216,6 +249,9 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
     st.session_state[es.K_CELL] = cell
     if moved and rec.kind not in ("Linear", "Softmax"):  # these two show no single cell
         st.warning(f"Ignored part of the link: {moved}")
+    if flat:
+        _flatten_ui(records, model, rec, prev, cell, inp)
+        return
     left, right = st.columns(2)  # the same tile layout on both sides: channel k under k
     with left:
         fig = memo(

@@ -79,6 +79,14 @@ def channel_grid(chw: torch.Tensor, title: str, channel: int, cell_px: int = 150
     return figure([heat, dots], dict(layout, shapes=[_outline(r0, c0, h, w, 4)], **CLICKABLE))
 
 
+def grid_with_cell(chw: torch.Tensor, title: str, cell: tuple[int, int, int],
+                   cell_px: int = 150) -> go.Figure:  # fmt: skip
+    """All channels, as feature_maps draws them, with cell (channel, row, column) outlined."""
+    heat, layout = feature_maps_spec(chw, title=title, cell_px=cell_px)
+    r0, c0 = layout["meta"]["origins"][cell[0]]
+    return figure([heat], dict(layout, shapes=[_outline(r0 + cell[1], c0 + cell[2], 1, 1, 3)]))
+
+
 def cell_map(hw: torch.Tensor, title: str, cell: tuple[int, int]) -> go.Figure:
     """One channel, large, with every cell clickable; the picked cell outlined."""
     h, w = hw.shape
@@ -90,6 +98,30 @@ def cell_map(hw: torch.Tensor, title: str, cell: tuple[int, int]) -> go.Figure:
                     "row %{y}, col %{x}: %{customdata:.4f}<extra>click for the "
                     "arithmetic</extra>", customdata=values)  # fmt: skip
     i, j = cell
+    return figure([heat, dots], dict(layout, shapes=[_outline(i, j, 1, 1, 3)], **CLICKABLE))
+
+
+def flat_vector(vec: torch.Tensor, chw: tuple[int, int, int], title: str, index: int,
+                source: str = "max_pool_2") -> go.Figure:  # fmt: skip
+    """The flattened vector (C·H·W,) drawn a row per channel of `source` (C, H, W): every
+    cell clickable, its index and origin on hover, position `index` outlined."""
+    c, h, w = chw
+    rows = vec.detach().cpu().float().reshape(c, h * w)
+    heat, layout = image_spec(rows, title=title, height=22 * c + 40)
+    heat = dict(heat, hoverinfo="skip", hovertemplate=None)
+    k = np.arange(c * h * w)
+    ch, rest = np.divmod(k, h * w)
+    ii, jj = np.divmod(rest, w)
+    origin = [f"{source}[{a},{b},{d}]" for a, b, d in zip(ch, ii, jj, strict=True)]
+    data = list(zip(k.tolist(), origin, rows.flatten().tolist(), strict=True))
+    dots = _overlay(rest.astype(np.int16), ch.astype(np.int16), 8,
+                    "index %{customdata[0]} = %{customdata[1]}: %{customdata[2]:.4f}"
+                    "<extra>click for where it comes from</extra>", customdata=data)  # fmt: skip
+    ticks = dict(tickvals=list(range(c)), ticktext=[str(a) for a in range(c)])
+    layout["yaxis"] = dict(layout["yaxis"], showticklabels=True, **ticks)
+    layout["margin"] = dict(layout["margin"], l=24)  # room for the channel numbers
+    layout["width"] += 20
+    i, j = divmod(index, h * w)
     return figure([heat, dots], dict(layout, shapes=[_outline(i, j, 1, 1, 3)], **CLICKABLE))
 
 
