@@ -115,6 +115,36 @@ def test_the_flattened_vector_beside_linear_has_a_row_per_channel():
         assert z.shape == (channels, 49) and z[3, 5] == float(vec[0, 3 * 49 + 5])
 
 
+def test_the_input_beside_a_layer_outlines_what_made_the_picked_cell():
+    from ui.explore_view import _map_figure, _marked, _source_cells
+
+    model, records = _records()
+    rec = by_name(records)
+
+    def rects(name, cell):
+        prev = layer_input(records, name)
+        fig = _marked(_map_figure(prev.output, "t"), _source_cells(model, rec[name], prev, cell))
+        if not fig.layout.shapes:
+            return []
+        meta = fig.layout.meta or {"origins": [(0, 0)], "tile": prev.shape[2:]}
+        (h, w), out = meta["tile"], []
+        for s in fig.layout.shapes:  # back to (channel, rows, columns) of the input
+            top, left = s.y0 + 0.5, s.x0 + 0.5  # the outlined range's first cell in the figure
+            k, (r0, c0) = next((k, o) for k, o in enumerate(meta["origins"])
+                               if o[0] <= top < o[0] + h and o[1] <= left < o[1] + w)  # fmt: skip
+            out.append((k, (top - r0, s.y1 - 0.5 - r0), (left - c0, s.x1 - 0.5 - c0)))
+        return out
+
+    # a conv: its 3x3 window on every input channel, the padding row left out at the top
+    assert rects("conv_2_1", (3, 0, 5)) == [(k, (0, 1), (4, 6)) for k in range(10)]
+    # the first conv's input is one map: the window at the bottom edge
+    assert rects("conv_1_1", (0, 27, 13)) == [(0, (26, 27), (12, 14))]
+    # a max-pool: its 2x2 window, on the picked channel only
+    assert rects("max_pool_1", (4, 6, 9)) == [(4, (12, 13), (18, 19))]
+    assert rects("relu_1_1", (2, 12, 15)) == [(2, (12, 12), (15, 15))]
+    assert rects("linear", (0, 0, 0)) == []
+
+
 def test_channel_grid_and_cell_map_carry_the_values():
     _, records = _records()
     out = by_name(records)["conv_2_1"].output[0]
