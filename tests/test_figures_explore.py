@@ -260,3 +260,7 @@ def test_kernels_figure_puts_every_weight_in_its_place():
     assert fig.data[0].zmin == -fig.data[0].zmax  # signed weights: diverging around 0
     for axis in (fig.layout.xaxis, fig.layout.yaxis):
         assert axis.showgrid is False and axis.zeroline is False
+    assert not fig.layout.shapes
+    (row,) = fx.kernels(w, "conv_2_1", channel=3).layout.shapes  # output channel 3's kernels
+    assert (row.y0, row.y1) == (3 * (kh + 1) - 0.5, 3 * (kh + 1) + kh - 0.5)
+    assert (row.x0, row.x1) == (-0.5, i * (kw + 1) - 1.5)

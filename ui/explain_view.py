@@ -67,7 +67,10 @@ def _conv(records, model, rec: LayerRecord, cell, wide=None) -> None:
                 f"**{output_size(h, k, s, p)}**")  # fmt: skip
     shapes = f"weight {list(layer.weight.shape)}, bias {list(layer.bias.shape)}"
     if st.toggle(f"Show the kernels ({shapes})", key="ex_kernels_on"):
-        fig = memo((id(model), rec.name, "kernels"), lambda: fx.kernels(layer.weight, rec.name))
+        c = cell[0]
+        title = f"{rec.name}: kernel {c} (outlined) makes output channel {c}"
+        fig = memo((id(model), rec.name, "kernels", c),
+                   lambda: fx.kernels(layer.weight, title, c))  # fmt: skip
         chart(fig, key="ex_kernels")
     c, i, j = _cell_inputs(rec.shape, cell)
     ex = conv_cell(x_in, layer, c, i, j)

@@ -125,8 +125,9 @@ def flat_vector(vec: torch.Tensor, chw: tuple[int, int, int], title: str, index:
     return figure([heat, dots], dict(layout, shapes=[_outline(i, j, 1, 1, 3)], **CLICKABLE))
 
 
-def kernels(weight: torch.Tensor, title: str) -> go.Figure:
-    """A conv layer's weights (out, in, kh, kw) as one heatmap: a row per output channel."""
+def kernels(weight: torch.Tensor, title: str, channel: int | None = None) -> go.Figure:
+    """A conv layer's weights (out, in, kh, kw) as one heatmap: a row per output channel;
+    `channel`'s row (the kernel that makes that output channel) outlined."""
     w = weight.detach().cpu().float()
     o, i, kh, kw = w.shape
     grid = torch.full((o * (kh + 1) - 1, i * (kw + 1) - 1), float("nan"))
@@ -145,6 +146,8 @@ def kernels(weight: torch.Tensor, title: str) -> go.Figure:
     )  # fmt: skip
     fig.update_layout(title=title, height=max(220, 26 * o * (kh + 1) // 3 + 80),
                       margin=dict(l=40, r=10, t=40, b=40))  # fmt: skip
+    if channel is not None:
+        fig.add_shape(_outline(channel * (kh + 1), 0, kh, i * (kw + 1) - 1, 3))
     return fig
 
 
