@@ -82,10 +82,12 @@ def strip_rows(page: Page) -> list[int]:
 
 
 def test_layer_strip_fits_the_screen(page, app_url):
-    """Seven layers a row on a laptop; on a phone several a row (not 14 stacked full-width
-    tiles), with whole names."""
+    """Seven layers a row on a laptop and on a 1920 px screen (not 10 and a row of 4); on a
+    phone several a row (not 14 stacked full-width tiles), with whole names."""
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.goto(app_url + "/explore?sample=0&layer=conv_1_1")
+    assert strip_rows(page) == [7, 7]
+    page.set_viewport_size({"width": 1920, "height": 1080})
     assert strip_rows(page) == [7, 7]
     page.set_viewport_size({"width": 400, "height": 800})
     rows = strip_rows(page)

@@ -19,14 +19,25 @@ from ui.present import chart, presenting
 from ui.resources import test_split
 from ui.state import drawn_input
 
-# The layer strip: one row of tiles that wraps to fit the screen (7 a row on a laptop,
-# 4 on a phone instead of 14 stacked full-width); teacher mode's tiles are smaller, one row
-# on a 1080p projector.
+# The layer strip: tiles in rows of equal length that fit the strip's own width: 14 layers as
+# 1 row of 14, 2 of 7 (a laptop or a 1920 px screen), 5+5+4, or 4+4+4+2 (a phone, instead of
+# 14 stacked full-width), the most a row whose tiles stay 7.5rem wide or more (10rem at most).
+# Teacher mode's tiles are smaller, one row on a 1080p projector.
 STRIP_CSS = """<style>
-.st-key-ex_strip [data-testid="stHorizontalBlock"] {flex-wrap: wrap; row-gap: 0.6rem;}
-.st-key-ex_strip [data-testid="stColumn"] {min-width: 7.5rem; max-width: 10rem; flex: 1 1 7.5rem;}
+.st-key-ex_strip {container-type: inline-size;}
+.st-key-ex_strip [data-testid="stHorizontalBlock"] {
+  display: grid; row-gap: 0.6rem; grid-template-columns: repeat(4, minmax(0, 10rem));}
+.st-key-ex_strip [data-testid="stColumn"] {width: auto; min-width: 0; max-width: none;}
+@container (min-width: 41.5rem) {
+  .st-key-ex_strip [data-testid="stHorizontalBlock"] {
+    grid-template-columns: repeat(5, minmax(0, 10rem));}}
+@container (min-width: 58.5rem) {
+  .st-key-ex_strip [data-testid="stHorizontalBlock"] {
+    grid-template-columns: repeat(7, minmax(0, 10rem));}}
+@container (min-width: 118rem) {
+  .st-key-ex_strip [data-testid="stHorizontalBlock"] {
+    grid-template-columns: repeat(14, minmax(0, 10rem));}}
 @media (max-width: 640px) {
-  .st-key-ex_strip [data-testid="stColumn"] {min-width: 5rem; flex-basis: 5rem;}
   [class*="st-key-ex_pick_"] button {padding: 0.2rem 0.1rem;}
   [class*="st-key-ex_pick_"] button p {font-size: 0.72rem;}
   .st-key-ex_flat .ytick text {display: none;}  /* rows too thin for the channel numbers */
