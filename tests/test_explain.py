@@ -19,6 +19,7 @@ from tinyvgg.explain import (
     relu_cell,
     softmax,
     softmax_steps,
+    source_cells,
     unflatten_index,
 )
 from tinyvgg.model import LAYER_NAMES, build_model
@@ -186,3 +187,31 @@ def test_output_size_formula(size, k, s, p, d):
         for ceil in (False, True):
             pool = nn.MaxPool2d(k, stride=s, padding=p, dilation=d, ceil_mode=ceil)
             assert pool(x).shape[-1] == output_size(size, k, s, p, d, ceil)
+
+
+@pytest.mark.parametrize("name", ["conv_1_1", "conv_1_2", "relu_1_1", "max_pool_1", "conv_2_1",
+                                  "max_pool_2"])  # fmt: skip
+def test_source_cells_are_exactly_what_the_output_cell_reads(traced, name):
+    """PyTorch as the oracle: changing an input cell inside the spans changes the output cell
+    (for most cells), changing every cell outside them changes nothing."""
+    model, _, records = traced
+    layer = model.layer(name)
+    x = layer_input(records, name).output.detach().clone()
+    c_out, h_out, w_out = by_name(records)[name].output.shape[1:]
+    g = torch.Generator().manual_seed(len(name))
+    for _ in range(6):
+        c, i, j = (int(torch.randint(n, (1,), generator=g)) for n in (c_out, h_out, w_out))
+        if _ == 0:
+            i, j = 0, w_out - 1  # a corner: the window partly over the padding
+        spans = source_cells(layer, tuple(x.shape[1:]), c, i, j)
+        inside = torch.zeros_like(x, dtype=torch.bool)
+        for k, (r0, r1), (c0, c1) in spans:
+            assert 0 <= r0 <= r1 < x.shape[2] and 0 <= c0 <= c1 < x.shape[3]
+            inside[0, k, r0 : r1 + 1, c0 : c1 + 1] = True
+        before = layer(x)[0, c, i, j]
+        noise = torch.randn(x.shape, generator=g) * 5
+        outside = torch.where(inside, x, x + noise)  # every cell outside the spans changed
+        assert torch.equal(layer(outside)[0, c, i, j], before)
+        if not isinstance(layer, nn.MaxPool2d):  # a max ignores all but its largest input
+            assert layer(torch.where(inside, x + noise.abs() + 1, x))[0, c, i, j] != before
+    assert source_cells(model.layer("linear"), (10, 7, 7), 0, 0, 0) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -267,3 +269,29 @@ def test_linear_explains_any_class(real_data):
     at.number_input(key="ex_sample").set_value(4).run()  # a new input: its own prediction again
     picker = next(b for b in at.selectbox if b.label == "Class to explain")
     assert picker.format_func(picker.value).endswith("(predicted)")
+
+
+def _chart_layouts(at: AppTest) -> dict[str, dict]:
+    """Each plotly chart's layout, by its title."""
+    layouts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
+    return {lay.get("title", {}).get("text", ""): lay for lay in layouts}
+
+
+@pytest.mark.parametrize(
+    ("layer", "cell", "outlined"),
+    [("conv_2_1", "3,0,5", 10), ("relu_1_1", "2,12,15", 1), ("max_pool_1", "4,6,9", 1),
+     ("conv_1_1", "0,27,13", 1), ("linear", "0,0,0", 0)],
+)  # fmt: skip
+def test_the_input_beside_the_layer_outlines_where_the_picked_cell_comes_from(
+    real_data, layer, cell, outlined
+):
+    at = _explore({"sample": "3", "layer": layer, "cell": cell})
+    _ok(at)
+    (title,) = [t for t in _chart_layouts(at) if t.startswith("input: ")]
+    before = _chart_layouts(at)[title].get("shapes", [])
+    assert len(before) == outlined
+    if outlined:  # a cell one column left moves the outlines left
+        c, i, j = map(int, cell.split(","))
+        at.number_input(key=f"ex_j_{(c, i, j)}").set_value(j - 1).run()
+        after = _chart_layouts(at)[title]["shapes"]
+        assert len(after) == outlined and after[0]["x0"] < before[0]["x0"]

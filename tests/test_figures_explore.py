@@ -14,6 +14,7 @@ from tinyvgg.activations import by_name, layer_input, trace
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.explain import conv_cell, pool_cell, softmax_steps, unflatten_index
 from tinyvgg.model import build_model
+from ui.explore_view import _map_figure
 from ui.figures import explore as fx
 from ui.figures.arithmetic import conv_arithmetic_html, plain, softmax_table_html
 
@@ -107,42 +108,24 @@ def test_grid_with_cell_outlines_that_cell():
 
 
 def test_the_flattened_vector_beside_linear_has_a_row_per_channel():
-    from ui.explore_view import _map_figure
-
     for channels in (10, 16):  # the default model and a wider upload
         vec = torch.randn(1, channels * 49)
         z = np.asarray(_map_figure(vec, "input: flatten").data[0].z)
         assert z.shape == (channels, 49) and z[3, 5] == float(vec[0, 3 * 49 + 5])
 
 
-def test_the_input_beside_a_layer_outlines_what_made_the_picked_cell():
-    from ui.explore_view import _map_figure, _marked, _source_cells
-
-    model, records = _records()
-    rec = by_name(records)
-
-    def rects(name, cell):
-        prev = layer_input(records, name)
-        fig = _marked(_map_figure(prev.output, "t"), _source_cells(model, rec[name], prev, cell))
-        if not fig.layout.shapes:
-            return []
-        meta = fig.layout.meta or {"origins": [(0, 0)], "tile": prev.shape[2:]}
-        (h, w), out = meta["tile"], []
-        for s in fig.layout.shapes:  # back to (channel, rows, columns) of the input
-            top, left = s.y0 + 0.5, s.x0 + 0.5  # the outlined range's first cell in the figure
-            k, (r0, c0) = next((k, o) for k, o in enumerate(meta["origins"])
-                               if o[0] <= top < o[0] + h and o[1] <= left < o[1] + w)  # fmt: skip
-            out.append((k, (top - r0, s.y1 - 0.5 - r0), (left - c0, s.x1 - 0.5 - c0)))
-        return out
-
-    # a conv: its 3x3 window on every input channel, the padding row left out at the top
-    assert rects("conv_2_1", (3, 0, 5)) == [(k, (0, 1), (4, 6)) for k in range(10)]
-    # the first conv's input is one map: the window at the bottom edge
-    assert rects("conv_1_1", (0, 27, 13)) == [(0, (26, 27), (12, 14))]
-    # a max-pool: its 2x2 window, on the picked channel only
-    assert rects("max_pool_1", (4, 6, 9)) == [(4, (12, 13), (18, 19))]
-    assert rects("relu_1_1", (2, 12, 15)) == [(2, (12, 12), (15, 15))]
-    assert rects("linear", (0, 0, 0)) == []
+def test_outline_spans_on_a_grid_and_on_one_map():
+    _, records = _records()
+    spans = [(3, (0, 1), (4, 6)), (7, (5, 5), (27, 27))]
+    grid = fx.outline_spans(_map_figure(by_name(records)["relu_1_2"].output, "t"), spans)
+    for shape, (k, (r0, r1), (c0, c1)) in zip(grid.layout.shapes, spans, strict=True):
+        top, left = grid.layout.meta["origins"][k]
+        assert (shape.y0, shape.y1) == (top + r0 - 0.5, top + r1 + 0.5)
+        assert (shape.x0, shape.x1) == (left + c0 - 0.5, left + c1 + 0.5)
+    image = by_name(records)["input"].output  # one map: no tiles
+    (shape,) = fx.outline_spans(_map_figure(image, "t"), [(0, (26, 27), (12, 14))]).layout.shapes
+    assert (shape.y0, shape.y1, shape.x0, shape.x1) == (25.5, 27.5, 11.5, 14.5)
+    assert not fx.outline_spans(_map_figure(image, "t"), []).layout.shapes
 
 
 def test_channel_grid_and_cell_map_carry_the_values():

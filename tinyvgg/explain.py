@@ -132,6 +132,29 @@ def relu_cell(before: torch.Tensor, c: int, i: int, j: int) -> ReluCell:
     return ReluCell(x, max(0.0, x), int((before < 0).sum()), before.numel())
 
 
+Span = tuple[int, tuple[int, int], tuple[int, int]]  # channel, (first, last) row, (first, last) col
+
+
+def source_cells(layer: nn.Module, in_chw: tuple[int, int, int], c: int, i: int, j: int
+                 ) -> list[Span]:  # fmt: skip
+    """The input cells output (c, i, j) of `layer` is computed from, padding left out: the
+    kernel's window on every input channel for a Conv2d, the window on channel c for a
+    MaxPool2d, the same cell for a ReLU; [] for other layers (none reads a single cell)."""
+    hw = in_chw[1:]
+    if isinstance(layer, nn.ReLU):
+        return [(c, (i, i), (j, j))]
+    if isinstance(layer, nn.Conv2d):
+        pad, stride, channels = conv_padding(layer), layer.stride, range(in_chw[0])
+    elif isinstance(layer, nn.MaxPool2d):
+        pad, stride, channels = layer.padding, layer.stride or layer.kernel_size, [c]
+    else:
+        return []
+    win = window(hw, i, j, layer.kernel_size, stride, pad, layer.dilation)
+    rows = (max(win.rows[0], 0), min(win.rows[-1], hw[0] - 1))
+    cols = (max(win.cols[0], 0), min(win.cols[-1], hw[1] - 1))
+    return [(k, rows, cols) for k in channels]
+
+
 def flatten_index(chw: tuple[int, int, int], c: int, i: int, j: int) -> int:
     """Where cell (c, i, j) of a (C, H, W) map lands in the flattened vector."""
     _, h, w = chw

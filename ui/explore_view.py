@@ -9,7 +9,7 @@ import torch
 
 from tinyvgg.activations import LayerRecord, by_name, layer_input
 from tinyvgg.data import CLASS_NAMES
-from tinyvgg.explain import conv_padding, flatten_index, unflatten_index, window
+from tinyvgg.explain import flatten_index, source_cells, unflatten_index
 from ui import explore_state as es
 from ui.explain_view import explain_layer
 from ui.figures import explore as fx
@@ -179,41 +179,6 @@ def _clicked(key: str) -> dict | None:
     return points[0] if points and {"curve_number", "x", "y"} <= set(points[0]) else None
 
 
-def _source_cells(model, rec: LayerRecord, prev: LayerRecord, cell) -> list[tuple]:
-    """The input cells the picked output cell was made from, as (channel, rows, columns)
-    ranges: the kernel's window on every input channel for a conv, the pooling window on
-    the same channel for a max-pool, the same cell for a ReLU; none for other layers."""
-    c, i, j = cell
-    hw = tuple(prev.shape[2:]) if len(prev.shape) == 4 else None
-    if rec.kind == "ReLU" and hw:
-        return [(c, (i, i), (j, j))]
-    if rec.kind in ("Conv2d", "MaxPool2d") and hw:
-        layer = model.layer(rec.name)
-        if rec.kind == "Conv2d":
-            pad, stride, channels = conv_padding(layer), layer.stride, range(prev.shape[1])
-        else:
-            pad, stride, channels = layer.padding, layer.stride or layer.kernel_size, [c]
-        win = window(hw, i, j, layer.kernel_size, stride, pad, layer.dilation)
-        rows = (max(win.rows[0], 0), min(win.rows[-1], hw[0] - 1))  # the padding left out
-        cols = (max(win.cols[0], 0), min(win.cols[-1], hw[1] - 1))
-        return [(k, rows, cols) for k in channels]
-    return []
-
-
-def _marked(fig, cells: list[tuple]):
-    """`fig` (a channel grid, or one map) with each (channel, rows, columns) range outlined."""
-    origins = fig.layout.meta["origins"] if fig.layout.meta else [(0, 0)]
-    shapes = []
-    for k, (r0, r1), (c0, c1) in cells:
-        top, left = origins[k]
-        shapes.append(dict(type="rect", x0=left + c0 - 0.5, x1=left + c1 + 0.5,
-                           y0=top + r0 - 0.5, y1=top + r1 + 0.5,
-                           line=dict(color=fx.HIGHLIGHT, width=2)))  # fmt: skip
-    if shapes:  # assigned whole: add_shape's checks cost 4 ms a figure
-        fig.layout.shapes = shapes
-    return fig
-
-
 def _on_channel_click() -> None:
     """A click on a tile of the channel grid: its overlay point carries the channel."""
     p, channels = _clicked("ex_grid"), st.session_state.get("ex_grid_channels", 0)
@@ -300,10 +265,11 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
         return
     left, right = st.columns(2)  # the same tile layout on both sides: channel k under k
     with left:
-        fig = memo((id(records), name, "in", cell), lambda: _marked(
-            _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}"),
-            _source_cells(model, rec, prev, cell),
-        ))  # fmt: skip
+        spans = []  # the input cells the picked cell comes from, outlined
+        if prev.output.dim() == 4:  # softmax, the one layer the model has not, reads a vector
+            spans = source_cells(model.layer(name), tuple(prev.shape[1:]), *cell)
+        fig = memo((id(records), name, "in", cell), lambda: fx.outline_spans(
+            _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}"), spans))  # fmt: skip
         chart(fig, key="ex_prev", theme=None, width=_width(fig))
     with right:
         out = rec.output

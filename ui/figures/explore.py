@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from tinyvgg.data import CLASS_NAMES
-from tinyvgg.explain import PoolCell
+from tinyvgg.explain import PoolCell, Span
 from ui.figures.common import BARE_AXIS, colour_range, feature_maps_spec, figure, image_spec
 
 HIGHLIGHT = "#f5a623"
@@ -85,6 +85,18 @@ def grid_with_cell(chw: torch.Tensor, title: str, cell: tuple[int, int, int],
     heat, layout = feature_maps_spec(chw, title=title, cell_px=cell_px)
     r0, c0 = layout["meta"]["origins"][cell[0]]
     return figure([heat], dict(layout, shapes=[_outline(r0 + cell[1], c0 + cell[2], 1, 1, 3)]))
+
+
+def outline_spans(fig: go.Figure, spans: list[Span]) -> go.Figure:
+    """`fig` (a channel grid, or one map) with each (channel, rows, columns) span outlined."""
+    origins = fig.layout.meta["origins"] if fig.layout.meta else [(0, 0)]
+    shapes = []
+    for k, (r0, r1), (c0, c1) in spans:
+        top, left = origins[k]
+        shapes.append(_outline(top + r0, left + c0, r1 - r0 + 1, c1 - c0 + 1, 2))
+    if shapes:  # assigned whole: add_shape's checks cost 4 ms a figure
+        fig.layout.shapes = shapes
+    return fig
 
 
 def cell_map(hw: torch.Tensor, title: str, cell: tuple[int, int]) -> go.Figure:
