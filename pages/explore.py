@@ -18,7 +18,8 @@ for problem in es.init_state():
     st.warning(f"Ignored part of the link: {problem}")
 
 current = model_in_use()
-top_left, top_right = st.columns([3, 1])
+# teacher mode: the input's name stands level with the prediction, not above a blank band
+top_left, top_right = st.columns([3, 1], vertical_alignment="center" if presenting() else "top")
 with top_left, controls("explore-input"):
     ev.input_ui()
 try:

@@ -45,3 +45,18 @@ def test_present_mode_strip_is_one_row_and_the_maps_are_on_the_first_screen(page
     for k in range(14):  # whole names, not cut off
         assert buttons.nth(k).evaluate("b => b.scrollWidth <= b.clientWidth + 1")
     assert grid.bounding_box()["y"] < 1080 - 150
+
+
+def test_present_mode_puts_the_input_name_level_with_the_prediction(page, app_url):
+    """With the pickers hidden, the input's name sits beside the prediction card's middle,
+    not at its top above a blank band."""
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(app_url + "/explore?sample=3&layer=conv_1_2&present=1")
+    name = page.get_by_role("heading", name="test image 3: Trouser")
+    card = page.get_by_test_id("stMetric")
+    expect(name).to_be_visible()
+    expect(card).to_be_visible()
+    page.wait_for_timeout(500)
+    box = page.get_by_test_id("stColumn").filter(has=card).first.bounding_box()
+    mid = name.bounding_box()["y"] + name.bounding_box()["height"] / 2
+    assert abs(mid - (box["y"] + box["height"] / 2)) < 40, (mid, box)
