@@ -295,3 +295,16 @@ def test_the_input_beside_the_layer_outlines_where_the_picked_cell_comes_from(
         at.number_input(key=f"ex_j_{(c, i, j)}").set_value(j - 1).run()
         after = _chart_layouts(at)[title]["shapes"]
         assert len(after) == outlined and after[0]["x0"] < before[0]["x0"]
+
+
+@pytest.mark.parametrize(
+    ("layer", "size"),
+    [
+        ("max_pool_1", "⌊(28 + 2·0 − 2) / 2⌋ + 1 = **14**"),
+        ("max_pool_2", "⌊(14 + 2·0 − 2) / 2⌋ + 1 = **7**"),
+    ],
+)
+def test_max_pool_shows_its_output_size(real_data, layer, size):
+    at = _explore({"sample": "3", "layer": layer})
+    _ok(at)
+    assert size in _text(at)

@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 
-def _pair(v) -> tuple[int, int]:
+def pair(v) -> tuple[int, int]:
+    """A layer's int-or-pair setting (kernel_size, stride, padding, dilation) as a pair."""
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
@@ -23,9 +24,9 @@ def conv_padding(layer: nn.Conv2d) -> tuple[int, int]:
     if layer.padding == "valid":
         return 0, 0
     if layer.padding == "same":
-        k, d = _pair(layer.kernel_size), _pair(layer.dilation)
+        k, d = pair(layer.kernel_size), pair(layer.dilation)
         return tuple(d[a] * (k[a] - 1) // 2 for a in range(2))  # extra goes bottom/right
-    return _pair(layer.padding)
+    return pair(layer.padding)
 
 
 def output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1,
@@ -47,7 +48,7 @@ class Window:
 
 def window(x_hw: tuple[int, int], i: int, j: int, kernel, stride, pad, dilation) -> Window:
     """Where the kernel sits for output cell (i, j)."""
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(_pair, (kernel, stride, pad, dilation))
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(pair, (kernel, stride, pad, dilation))
     rows = [i * sh - ph + a * dh for a in range(kh)]
     cols = [j * sw - pw + b * dw for b in range(kw)]
     r = torch.tensor([0 <= v < x_hw[0] for v in rows])
@@ -216,17 +217,17 @@ def softmax(logits: torch.Tensor) -> torch.Tensor:
 def padding_sides(layer: nn.Conv2d | nn.MaxPool2d) -> tuple[tuple[int, int], tuple[int, int]]:
     """((top, bottom), (left, right)) padding; "same" puts an odd extra row/column last."""
     if isinstance(layer, nn.Conv2d) and layer.padding == "same":
-        k, d = _pair(layer.kernel_size), _pair(layer.dilation)
+        k, d = pair(layer.kernel_size), pair(layer.dilation)
         totals = [d[a] * (k[a] - 1) for a in range(2)]
         return tuple((t // 2, t - t // 2) for t in totals)  # type: ignore[return-value]
-    top, left = conv_padding(layer) if isinstance(layer, nn.Conv2d) else _pair(layer.padding)
+    top, left = conv_padding(layer) if isinstance(layer, nn.Conv2d) else pair(layer.padding)
     return (top, top), (left, left)
 
 
 def output_hw(layer: nn.Conv2d | nn.MaxPool2d, hw: tuple[int, int]) -> tuple[int, int]:
     """(H_out, W_out) that `layer` makes from an (H, W) input, by `output_size` per axis."""
     stride = layer.stride if layer.stride is not None else layer.kernel_size
-    k, s, d = _pair(layer.kernel_size), _pair(stride), _pair(layer.dilation)
+    k, s, d = pair(layer.kernel_size), pair(stride), pair(layer.dilation)
     ceil = bool(getattr(layer, "ceil_mode", False))
     out = []
     for a, (before, after) in enumerate(padding_sides(layer)):

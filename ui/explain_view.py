@@ -13,6 +13,7 @@ from tinyvgg.explain import (
     flatten_index,
     linear_contributions,
     output_size,
+    pair,
     pool_cell,
     relu_cell,
     softmax_steps,
@@ -105,6 +106,12 @@ def _pool(records, model, rec: LayerRecord, cell) -> None:
     layer = model.layer(rec.name)
     x_in = layer_input(records, rec.name).output
     st.code(f"nn.MaxPool2d(kernel_size={layer.kernel_size}, stride={layer.stride})", "python")
+    stride = layer.stride or layer.kernel_size
+    (k, _), (s, _), (p, _) = (pair(v) for v in (layer.kernel_size, stride, layer.padding))
+    h = x_in.shape[2]
+    st.markdown(f"Output size: ⌊(H + 2p − k) / s⌋ + 1 = ⌊({h} + 2·{p} − {k}) / {s}⌋ + 1 = "
+                f"**{output_size(h, k, s, p)}**: each {k}×{k} window, {s} apart, keeps its "
+                "largest value")  # fmt: skip
     c, i, j = _cell_inputs(rec.shape, cell)
     ex = pool_cell(x_in, layer, c, i, j)
     left, right = st.columns([1, 2])
