@@ -97,10 +97,10 @@ def test_flat_vector_puts_every_feature_where_flatten_put_it():
     assert (outline.x0, outline.y0) == (5.5, 5.5) and (outline.x1, outline.y1) == (6.5, 6.5)
 
 
-def test_grid_with_cell_outlines_that_cell():
+def test_one_cell_outlined_on_the_flatten_input():
     _, records = _records()
     pooled = by_name(records)["max_pool_2"].output[0]
-    fig = fx.grid_with_cell(pooled, "t", (6, 2, 5))
+    fig = fx.outline_spans(_map_figure(pooled[None], "t"), [(6, (2, 2), (5, 5))])
     r0, c0 = fig.layout.meta["origins"][6]
     (outline,) = fig.layout.shapes
     assert (outline.x0, outline.y0) == (c0 + 5 - 0.5, r0 + 2 - 0.5)

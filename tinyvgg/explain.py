@@ -19,6 +19,11 @@ def pair(v) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
+def stride_of(layer: nn.Conv2d | nn.MaxPool2d):
+    """A layer's stride; a max-pool given none strides by its kernel size, as PyTorch does."""
+    return layer.stride if layer.stride is not None else layer.kernel_size
+
+
 def conv_padding(layer: nn.Conv2d) -> tuple[int, int]:
     """(top, left) zero padding, resolving "same" and "valid" as PyTorch does."""
     if layer.padding == "valid":
@@ -110,7 +115,7 @@ class PoolCell:
 def pool_cell(x: torch.Tensor, layer: nn.MaxPool2d, c: int, i: int, j: int) -> PoolCell:
     """The window whose maximum became output (c, i, j) of `layer` applied to x (1, C, H, W)."""
     x_chw = x[0, c : c + 1].detach().cpu()
-    stride = layer.stride if layer.stride is not None else layer.kernel_size
+    stride = stride_of(layer)
     win = window(tuple(x_chw.shape[1:]), i, j, layer.kernel_size, stride, layer.padding,
                  layer.dilation)  # fmt: skip
     values = _gather(x_chw, win, float("-inf"))[0]
@@ -145,12 +150,12 @@ def source_cells(layer: nn.Module, in_chw: tuple[int, int, int], c: int, i: int,
     if isinstance(layer, nn.ReLU):
         return [(c, (i, i), (j, j))]
     if isinstance(layer, nn.Conv2d):
-        pad, stride, channels = conv_padding(layer), layer.stride, range(in_chw[0])
+        pad, channels = conv_padding(layer), range(in_chw[0])
     elif isinstance(layer, nn.MaxPool2d):
-        pad, stride, channels = layer.padding, layer.stride or layer.kernel_size, [c]
+        pad, channels = layer.padding, [c]
     else:
         return []
-    win = window(hw, i, j, layer.kernel_size, stride, pad, layer.dilation)
+    win = window(hw, i, j, layer.kernel_size, stride_of(layer), pad, layer.dilation)
     rows = (max(win.rows[0], 0), min(win.rows[-1], hw[0] - 1))
     cols = (max(win.cols[0], 0), min(win.cols[-1], hw[1] - 1))
     return [(k, rows, cols) for k in channels]
@@ -226,7 +231,7 @@ def padding_sides(layer: nn.Conv2d | nn.MaxPool2d) -> tuple[tuple[int, int], tup
 
 def output_hw(layer: nn.Conv2d | nn.MaxPool2d, hw: tuple[int, int]) -> tuple[int, int]:
     """(H_out, W_out) that `layer` makes from an (H, W) input, by `output_size` per axis."""
-    stride = layer.stride if layer.stride is not None else layer.kernel_size
+    stride = stride_of(layer)
     k, s, d = pair(layer.kernel_size), pair(stride), pair(layer.dilation)
     ceil = bool(getattr(layer, "ceil_mode", False))
     out = []

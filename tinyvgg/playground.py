@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from tinyvgg.explain import output_size
+from tinyvgg.explain import output_size, pair
 
 MAX_VALUES = 2**24  # values per tensor: 64 MiB of float32, on a server a whole class shares
 MAX_MACS = 2 * 10**9  # multiply-adds per conv run: about a second on two CPU cores
@@ -59,10 +59,6 @@ class PoolSettings:
     kernel_size: Size = 2  # the notebook's nn.MaxPool2d(kernel_size=2)
     stride: Size | None = None  # None: the kernel size, PyTorch's default
     padding: Size = 0
-
-
-def pair(v: Size) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
 def show(v: Size | str | None) -> str:

@@ -17,6 +17,7 @@ from tinyvgg.explain import (
     pool_cell,
     relu_cell,
     softmax_steps,
+    stride_of,
     unflatten_index,
 )
 from ui import explore_state as es
@@ -106,8 +107,7 @@ def _pool(records, model, rec: LayerRecord, cell) -> None:
     layer = model.layer(rec.name)
     x_in = layer_input(records, rec.name).output
     st.code(f"nn.MaxPool2d(kernel_size={layer.kernel_size}, stride={layer.stride})", "python")
-    stride = layer.stride or layer.kernel_size
-    (k, _), (s, _), (p, _) = (pair(v) for v in (layer.kernel_size, stride, layer.padding))
+    (k, _), (s, _), (p, _) = map(pair, (layer.kernel_size, stride_of(layer), layer.padding))
     h = x_in.shape[2]
     st.markdown(f"Output size: ⌊(H + 2p − k) / s⌋ + 1 = ⌊({h} + 2·{p} − {k}) / {s}⌋ + 1 = "
                 f"**{output_size(h, k, s, p)}**: each {k}×{k} window, {s} apart, keeps its "

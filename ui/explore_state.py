@@ -16,7 +16,7 @@ import torch
 
 from tinyvgg.activations import LayerRecord, trace
 from tinyvgg.data import CLASS_NAMES, to_float
-from tinyvgg.explain import flatten_index, unflatten_index
+from tinyvgg.explain import unflatten_index
 from tinyvgg.model import LAYER_NAMES
 from ui.present import query_extra
 from ui.resources import test_split
@@ -165,13 +165,11 @@ def linked_cell(shape: list[int], flat: bool = False) -> tuple[tuple[int, int, i
     asked = st.session_state.pop(K_CELL_LINK, None)
     if asked is None:
         return clamp_cell(shape), ""
-    chw = tuple(shape[1:])
     if flat and len(asked) == 1:  # an index of the flattened vector
-        wanted = asked[0]
-        st.session_state[K_CELL] = unflatten_index(chw, min(wanted, math.prod(chw) - 1))
-        cell = clamp_cell(shape)
-        got, shown = flatten_index(chw, *cell), f"index {flatten_index(chw, *cell)}"
-        shape = [1, math.prod(chw)]
+        n = math.prod(shape[1:])
+        wanted, got = asked[0], min(asked[0], n - 1)
+        cell = unflatten_index(tuple(shape[1:]), got)
+        shown, shape = f"index {got}", [1, n]
     else:
         wanted = asked if len(asked) == 3 else (asked[0], 0, 0)
         cell = clamp_cell(shape)

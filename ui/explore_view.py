@@ -223,9 +223,10 @@ def _flatten_ui(records, model, rec: LayerRecord, prev: LayerRecord, cell, inp) 
     k = flatten_index(chw, *cell)
     left, right = st.columns(2)
     with left:
-        fig = memo((id(records), rec.name, "in", cell),
-                   lambda: fx.grid_with_cell(prev.output[0], f"input: {prev.name} "
-                                             f"{prev.shape_text}", cell, TILE_PX))  # fmt: skip
+        c, i, j = cell
+        fig = memo((id(records), rec.name, "in", cell), lambda: fx.outline_spans(
+            _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}"),
+            [(c, (i, i), (j, j))]))  # fmt: skip
         chart(fig, key="ex_prev", theme=None, width=_width(fig))
     with right:
         explain_layer(records, model, rec, cell, inp)

@@ -79,14 +79,6 @@ def channel_grid(chw: torch.Tensor, title: str, channel: int, cell_px: int = 150
     return figure([heat, dots], dict(layout, shapes=[_outline(r0, c0, h, w, 4)], **CLICKABLE))
 
 
-def grid_with_cell(chw: torch.Tensor, title: str, cell: tuple[int, int, int],
-                   cell_px: int = 150) -> go.Figure:  # fmt: skip
-    """All channels, as feature_maps draws them, with cell (channel, row, column) outlined."""
-    heat, layout = feature_maps_spec(chw, title=title, cell_px=cell_px)
-    r0, c0 = layout["meta"]["origins"][cell[0]]
-    return figure([heat], dict(layout, shapes=[_outline(r0 + cell[1], c0 + cell[2], 1, 1, 3)]))
-
-
 def outline_spans(fig: go.Figure, spans: list[Span]) -> go.Figure:
     """`fig` (a channel grid, or one map) with each (channel, rows, columns) span outlined."""
     origins = fig.layout.meta["origins"] if fig.layout.meta else [(0, 0)]
