@@ -111,6 +111,21 @@ def test_conv_arithmetic_is_whole_on_a_wide_screen(page, app_url):
         assert cut <= 1, f"input channel {k}'s sum is cut off by {cut:.0f} px"
 
 
+def test_conv_arithmetic_fits_a_phone_without_scrolling(page, app_url):
+    """On a 400 px phone each block wraps (patch × kernel =, then products → sum) instead
+    of running past the screen's edge, where the sum could only be reached by scrolling."""
+    page.set_viewport_size({"width": 400, "height": 900})
+    page.goto(app_url + "/explore?sample=7&layer=conv_2_1&cell=3,5,7")
+    sums = page.locator(".ar-grid .ar-sum")
+    expect(sums).to_have_count(10)
+    wait_idle(page)
+    grid = page.locator(".ar-grid")
+    assert grid.evaluate("g => g.scrollWidth <= g.clientWidth + 1"), "the blocks scroll sideways"
+    right = grid.evaluate("g => g.getBoundingClientRect().right")
+    for k in range(10):
+        assert sums.nth(k).evaluate("d => d.getBoundingClientRect().right") <= right + 1
+
+
 def test_kernel_slide_spans_the_page_with_whole_labels(page, app_url):
     """The explorer's kernel slide spans the page under the map and the arithmetic, and its
     First, Back, Play and Step read in full (five controls in one row of the arithmetic's

@@ -18,7 +18,8 @@ STYLE = """<style>
           overflow-x: auto;}  /* a phone scrolls a block sideways rather than cutting it */
 /* blocks of one width (two a row on a very wide column), never narrower than their numbers */
 .ar-grid > div {flex: 1 1 36em; min-width: min-content;}
-.ar-row {display: flex; align-items: center; gap: 6px;}
+/* too narrow for a whole block (a phone): "products → sum" wraps under "patch × kernel =" */
+.ar-row {display: flex; flex-wrap: wrap; align-items: center; gap: 6px;}
 .ar-row table {border-collapse: collapse;}
 .ar-row td {width: 3.6em; height: 1.7em; text-align: center; border: 1px solid #ddd;
             color: #111;}
