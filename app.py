@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import present
-from ui.frame import ICON, PAGES, TITLE, sidebar
+from ui.frame import ICON, PAGES, TITLE, page_style, sidebar
 from ui.state import note_page
 
 st.set_page_config(page_title=TITLE, page_icon=ICON, layout="wide")
@@ -19,5 +19,6 @@ pages += [st.Page(path, title=title, url_path=url, icon=icon) for path, title, u
 page = st.navigation(pages)
 note_page(page.url_path)
 present.apply()
+page_style()
 sidebar()
 page.run()

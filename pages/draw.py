@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from ui.frame import ensure_navigation
+from ui.frame import ensure_navigation, stacking_columns
 
 ensure_navigation()
 
 from tinyvgg.predict import probabilities, top_k  # noqa: E402
 from tinyvgg.preprocess import Preprocessed, PreprocessError, preprocess  # noqa: E402
-from ui.draw_inputs import camera_ui, canvas_ui, upload_ui  # noqa: E402
+from ui.draw_inputs import CANVAS_PX, camera_ui, canvas_ui, upload_ui  # noqa: E402
 from ui.figures.draw import input_preview, thumbnail, top_k_bars  # noqa: E402
 from ui.present import chart  # noqa: E402
 from ui.resources import app_device  # noqa: E402
@@ -74,7 +74,9 @@ st.write(
     "image the model was trained on (a light garment on black, filling the frame), step by step, "
     "and shows what the model makes of it."
 )
-inputs, outputs = st.columns(2, gap="large")
+# the canvas whole: with the sidebar open on a 1024 px screen, the prediction goes under it
+st.html(f"<style>.st-key-stack_draw_io {{--stack-min: {CANVAS_PX + 20}px;}}</style>")
+inputs, outputs = stacking_columns(2, "draw_io", gap="large")
 with inputs:
     draw_tab, upload_tab, camera_tab = st.tabs(
         ["Draw", "Upload", "Camera"], key=SOURCE_KEY, on_change="rerun"

@@ -126,11 +126,10 @@ if live is not None and live.just_ended:
     st.rerun()
 active = live is not None and live.active
 refresh = live.refresh_every() if live is not None else None
-start_col, stop_col, _ = st.columns([1, 1, 3])
-start_col.button("Start training", type="primary", on_click=training.start, key="train_start",
-                 width="stretch", help="Stops the current run." if active else None)  # fmt: skip
-stop_col.button("Stop training", on_click=training.stop, disabled=not active, key="train_stop",
-                width="stretch")  # fmt: skip
+with st.container(horizontal=True):  # each button as wide as its label, at any page width
+    st.button("Start training", type="primary", on_click=training.start, key="train_start",
+              help="Stops the current run." if active else None)  # fmt: skip
+    st.button("Stop training", on_click=training.stop, disabled=not active, key="train_stop")
 if error := st.session_state.get(training.ERROR_KEY):
     st.error(error)
 st.fragment(live_view, run_every=refresh)()

@@ -14,6 +14,7 @@ from ui import explore_state as es
 from ui.explain_view import explain_layer
 from ui.figures import explore as fx
 from ui.figures.common import feature_maps, image
+from ui.frame import stacking_columns
 from ui.memo import memo
 from ui.present import chart, presenting
 from ui.resources import test_split
@@ -50,6 +51,22 @@ COMPACT_STRIP_CSS = """<style>
 [class*="st-key-ex_pick_"] button p {font-size: 0.66rem;}
 </style>"""
 
+# Prev and Next show their keys (PageUp, PageDown) only where the label fits beside them: a
+# 1024 px screen with the sidebar open cut "Next ▶" to "N…" to keep "PageDown" whole.
+STEPPER_CSS = """<style>
+.st-key-ex_stepper [data-testid="stColumn"] {container-type: inline-size;}
+@container (max-width: 9rem) {.st-key-ex_stepper kbd {display: none;}}
+</style>"""
+# The prediction in a narrow column (a 1024 px screen with the sidebar open): a smaller
+# class name, on two lines if it must, never "Ankle …".
+PREDICTION_CSS = """<style>
+.st-key-ex_pred {container-type: inline-size;}
+.st-key-ex_pred [data-testid="stMetricValue"] .stMarkdownEllipsis {
+  white-space: normal; overflow-wrap: anywhere;}
+@container (max-width: 12rem) {
+  .st-key-ex_pred [data-testid="stMetricValue"] {font-size: 1.6rem;}}
+</style>"""
+
 
 def _jump_to_class() -> None:
     cls = st.session_state["ex_class"]
@@ -77,7 +94,7 @@ def input_ui() -> None:
     st.radio("Input", sources, format_func=es.SOURCES.get, key=es.K_SOURCE, horizontal=True)
     source = st.session_state[es.K_SOURCE]
     if source == "sample":
-        a, b, c = st.columns([2, 2, 1], vertical_alignment="bottom")
+        a, b, c = st.columns([3, 3, 2], vertical_alignment="bottom")  # "Random" whole
         a.selectbox("Class", ["any class", *CLASS_NAMES], key="ex_class", on_change=_jump_to_class)
         b.number_input("Test image #", 0, es.N_TEST - 1, step=1, key=es.K_SAMPLE)
         c.button("Random", on_click=_random_sample, width="stretch")
@@ -90,6 +107,12 @@ def input_ui() -> None:
 
 
 def prediction_card(records: list[LayerRecord], inp: es.ExploreInput) -> None:
+    st.html(PREDICTION_CSS)
+    with st.container(key="ex_pred"):
+        _prediction(records, inp)
+
+
+def _prediction(records: list[LayerRecord], inp: es.ExploreInput) -> None:
     probs = records[-1].output[0]
     pred = int(probs.argmax())
     st.metric("Prediction", CLASS_NAMES[pred], f"{float(probs[pred]):.1%} probability",
@@ -113,7 +136,7 @@ def overview_ui(records: list[LayerRecord]) -> None:
     heading gives its kind and parameters), so the maps come up on the first screen."""
     selected = st.session_state[es.K_LAYER]
     compact = presenting()
-    st.html(COMPACT_STRIP_CSS if compact else STRIP_CSS)
+    st.html((COMPACT_STRIP_CSS if compact else STRIP_CSS) + STEPPER_CSS)
     with st.container(key="ex_strip"):
         for col, rec in zip(st.columns(len(records), gap="small"), records, strict=True):
             with col:
@@ -140,7 +163,7 @@ def _thumb(rec: LayerRecord) -> bytes:
 def stepper_ui() -> str:
     """Prev and Next go to the layer next to the one shown when they were drawn: a click the
     server runs twice (reruns folded together) still moves one layer."""
-    a, b, c = st.columns([1, 4, 1], vertical_alignment="bottom")
+    a, b, c = st.container(key="ex_stepper").columns([1.2, 3.6, 1.2], vertical_alignment="bottom")
     i = es.LAYERS.index(st.session_state[es.K_LAYER])
     a.button("◀ Prev", on_click=_select, args=(es.LAYERS[max(i - 1, 0)],), width="stretch",
              disabled=i == 0, shortcut="PageUp")  # fmt: skip
@@ -221,7 +244,7 @@ def _flatten_ui(records, model, rec: LayerRecord, prev: LayerRecord, cell, inp) 
     across the page under them (a row per channel, wide enough to click a cell of it)."""
     chw = tuple(prev.shape[1:])
     k = flatten_index(chw, *cell)
-    left, right = st.columns(2)
+    left, right = stacking_columns(2, "ex_flat_io")
     with left:
         c, i, j = cell
         fig = memo((id(records), rec.name, "in", cell), lambda: fx.outline_spans(
@@ -245,7 +268,8 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
     st.subheader(f"{rec.name} · {rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
     if name == "input":
         st.session_state.pop(es.K_CELL_LINK, None)  # a link's cell is for the layers with cells
-        picture, words = st.columns(2)  # half width: the colour bar stays by the image
+        # half width: the colour bar stays by the image
+        picture, words = stacking_columns(2, "ex_input")
         with picture:
             fig = image(rec.output[0, 0], inp.caption)
             chart(fig, key="ex_in", width=_width(fig))
@@ -264,7 +288,8 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
     if flat:
         _flatten_ui(records, model, rec, prev, cell, inp)
         return
-    left, right = st.columns(2)  # the same tile layout on both sides: channel k under k
+    # the same tile layout on both sides: channel k under k
+    left, right = stacking_columns(2, "ex_io")
     with left:
         spans = []  # the input cells the picked cell comes from, outlined
         if prev.output.dim() == 4:  # softmax, the one layer the model has not, reads a vector
@@ -287,7 +312,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
                        lambda: _map_figure(out, title, softmax=name == "softmax"))  # fmt: skip
             chart(fig, key="ex_out", theme=None, width=_width(fig))  # as the input beside it
     if rec.output.dim() == 4:
-        big, rest = st.columns([2, 3])
+        big, rest = stacking_columns([2, 3], "ex_cell")
         wide = st.container()  # under both columns, across the page
         with big:
             title = f"{name}, channel {cell[0]} (click a cell)"

@@ -21,6 +21,28 @@ PAGES = [
 ]
 
 
+# Columns in a container keyed "stack_..." stack, each full width, once the page is too narrow
+# for every column to keep its --stack-min (20rem unless set): a 1024 px laptop or projector
+# with the sidebar open leaves the page about 37rem. Streamlit's own stack only under 640 px.
+STACK_CSS = """<style>
+[class*="st-key-stack_"] > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"] {
+  flex-wrap: wrap;}
+[class*="st-key-stack_"] > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"]
+  > [data-testid="stColumn"] {min-width: min(100%, var(--stack-min, 20rem));}
+</style>"""
+
+
+def page_style() -> None:
+    """What every page's layout relies on (app.py runs this before the page)."""
+    st.html(STACK_CSS)
+
+
+def stacking_columns(spec, key: str, **kwargs) -> list:
+    """`st.columns` that stack when the page is too narrow for each to keep 20rem (or the
+    --stack-min a page's style gives `.st-key-stack_<key>`), rather than squeeze what is in them."""
+    return st.container(key=f"stack_{key}").columns(spec, **kwargs)
+
+
 def ensure_navigation() -> None:
     """Route a first deep link on a fresh server through app.py's navigation.
 

@@ -1,0 +1,70 @@
+"""Every page on a laptop or a classroom projector with the sidebar open (1024 and 1280 px).
+
+The sidebar takes about 300 px there, leaving the page a phone's width and a half; Streamlit
+stacks columns only under 640 px. Nothing may be cut: no label ellipsised ("Start traini…",
+"N… PageDown"), no canvas, plot or formula running past its column.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .test_browser_explore import wait_idle
+
+# Text Streamlit shortens with an ellipsis when its box is too narrow, and what sticks out
+# of its column (or the page) without a scroll bar to reach it.
+PROBLEMS = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const found = [];
+  const parent = e => e.parentElement || e.getRootNode().host;  // out of a component's shadow
+  const all = root => [...root.querySelectorAll('*')].flatMap(
+      e => e.shadowRoot ? [e, ...all(e.shadowRoot)] : [e]);
+  const name = e => (e.getAttribute('data-testid') || e.tagName.toLowerCase()) + ': '
+      + (e.textContent || '').trim().slice(0, 40);
+  for (const e of all(main)) {
+    const box = e.getBoundingClientRect();
+    if (!box.width || !e.checkVisibility()) continue;
+    if (getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth)
+      found.push('cut label ' + name(e));
+    if (e.classList.contains('katex-display') && e.scrollWidth > e.clientWidth + 1)
+      found.push(`formula cut by ${e.scrollWidth - e.clientWidth} px: ` + name(e));
+    if (!['CANVAS', 'svg', 'PRE', 'TABLE'].includes(e.tagName)) continue;
+    let up = parent(e), scrolls = false;
+    while (up && up !== main && up.getAttribute('data-testid') !== 'stColumn') {
+      if (['auto', 'scroll'].includes(getComputedStyle(up).overflowX)) scrolls = true;
+      up = parent(up);
+    }
+    const right = (up || main).getBoundingClientRect().right;
+    // a canvas to draw on must fit whole: the drawing component would scroll it sideways
+    if ((!scrolls || e.tagName === 'CANVAS') && box.right > right + 2)
+      found.push(`past its column by ${Math.round(box.right - right)} px: ` + name(e));
+  }
+  return [...new Set(found)];
+}"""
+
+PAGES = {
+    "/explore?sample=0&layer=conv_2_1&cell=3,5,7": "conv_2_1[0, 3, 5, 7]",
+    "/explore?sample=0&layer=flatten&cell=300": "lands at index",
+    "/draw": "Clear the canvas",
+    "/playground": "Parameters",
+    "/train": "Stop training",
+}
+
+
+@pytest.mark.parametrize("width", [1024, 1280])
+def test_nothing_is_cut_with_the_sidebar_open(page: Page, app_url, width):
+    page.set_viewport_size({"width": width, "height": 800})
+    problems = {}
+    for path, text in PAGES.items():
+        page.goto(app_url + path)
+        expect(page.get_by_test_id("stSidebar")).to_be_visible()
+        expect(page.get_by_text(text).first).to_be_visible()
+        wait_idle(page)
+        page.wait_for_timeout(1_500)  # plotly and the canvas lay themselves out after the run
+        page.evaluate("document.fonts.ready")
+        if found := page.evaluate(PROBLEMS):  # what lasts: not a moment of a layout settling
+            page.wait_for_timeout(2_000)
+            if found := sorted(set(found) & set(page.evaluate(PROBLEMS))):
+                problems[path] = found
+    assert not problems, "\n".join(f"{p}: {', '.join(f)}" for p, f in problems.items())
