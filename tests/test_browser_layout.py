@@ -49,15 +49,19 @@ PAGES = {
     "/draw": "Clear the canvas",
     "/playground": "Parameters",
     "/train": "Stop training",
+    "/home": "The layers",
 }
 
 
 @pytest.mark.parametrize("width", [1024, 1280])
-def test_nothing_is_cut_with_the_sidebar_open(page: Page, app_url, width):
+@pytest.mark.parametrize("mode", ["", "present=1"], ids=["plain", "teacher"])
+def test_nothing_is_cut_with_the_sidebar_open(page: Page, app_url, width, mode):
+    """Teacher mode's larger type (19 px) included: the prediction's class and the model's
+    name wrap rather than end in "…"."""
     page.set_viewport_size({"width": width, "height": 800})
     problems = {}
     for path, text in PAGES.items():
-        page.goto(app_url + path)
+        page.goto(app_url + path + ("&" if "?" in path else "?") + mode)
         expect(page.get_by_test_id("stSidebar")).to_be_visible()
         expect(page.get_by_text(text).first).to_be_visible()
         wait_idle(page)

@@ -58,11 +58,9 @@ STEPPER_CSS = """<style>
 @container (max-width: 9rem) {.st-key-ex_stepper kbd {display: none;}}
 </style>"""
 # The prediction in a narrow column (a 1024 px screen with the sidebar open): a smaller
-# class name, on two lines if it must, never "Ankle …".
+# class name (on two lines if it must, as every metric: ui.frame), never "Ankle …".
 PREDICTION_CSS = """<style>
 .st-key-ex_pred {container-type: inline-size;}
-.st-key-ex_pred [data-testid="stMetricValue"] .stMarkdownEllipsis {
-  white-space: normal; overflow-wrap: anywhere;}
 @container (max-width: 12rem) {
   .st-key-ex_pred [data-testid="stMetricValue"] {font-size: 1.6rem;}}
 </style>"""

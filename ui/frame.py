@@ -29,11 +29,14 @@ STACK_CSS = """<style>
   flex-wrap: wrap;}
 [class*="st-key-stack_"] > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"]
   > [data-testid="stColumn"] {min-width: min(100%, var(--stack-min, 20rem));}
+/* a metric's value (a model's name, a class) wraps in a narrow column, never "Pretrained (shi…" */
+:is([data-testid="stMetricValue"], [data-testid="stMetricDelta"])
+  :is(.stMarkdownEllipsis, .stMarkdownEllipsis p) {white-space: normal; overflow-wrap: anywhere;}
 </style>"""
 
 
 def page_style() -> None:
-    """What every page's layout relies on (app.py runs this before the page)."""
+    """Styles every page relies on (app.py runs this before the page)."""
     st.html(STACK_CSS)
 
 
