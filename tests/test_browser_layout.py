@@ -1,8 +1,10 @@
-"""Every page on a laptop or a classroom projector with the sidebar open (1024 and 1280 px).
+"""Every page on a laptop or a classroom projector with the sidebar open (1024 and 1280 px),
+and on a phone.
 
 The sidebar takes about 300 px there, leaving the page a phone's width and a half; Streamlit
 stacks columns only under 640 px. Nothing may be cut: no label ellipsised ("Start traini…",
-"N… PageDown"), no canvas, plot or formula running past its column.
+"N… PageDown"), no canvas, plot or formula running past its column, no plot title past its
+plot's edge.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ PROBLEMS = """() => {
     if ((!scrolls || e.tagName === 'CANVAS') && box.right > right + 2)
       found.push(`past its column by ${Math.round(box.right - right)} px: ` + name(e));
   }
+  for (const t of main.querySelectorAll('.js-plotly-plot :is(.gtitle, .annotation-text)')) {
+    const plot = t.closest('.js-plotly-plot').getBoundingClientRect();
+    const box = t.getBoundingClientRect();
+    if (box.width && (box.left < plot.left - 1 || box.right > plot.right + 1))
+      found.push('plot title cut: ' + t.textContent.slice(0, 40));
+  }
   return [...new Set(found)];
 }"""
 
@@ -53,16 +61,21 @@ PAGES = {
 }
 
 
-@pytest.mark.parametrize("width", [1024, 1280])
-@pytest.mark.parametrize("mode", ["", "present=1"], ids=["plain", "teacher"])
-def test_nothing_is_cut_with_the_sidebar_open(page: Page, app_url, width, mode):
-    """Teacher mode's larger type (19 px) included: the prediction's class and the model's
-    name wrap rather than end in "…"."""
+@pytest.mark.parametrize(
+    ("width", "mode"),
+    [(400, ""), (1024, ""), (1280, ""), (1024, "present=1"), (1280, "present=1")],
+    ids=["phone", "1024", "1280", "1024-teacher", "1280-teacher"],
+)
+def test_nothing_is_cut(page: Page, app_url, width, mode):
+    """With the sidebar open on a laptop, and on a phone (whose sidebar is folded away).
+    Teacher mode's larger type (19 px) included: the prediction's class and the model's name
+    wrap rather than end in "…"."""
     page.set_viewport_size({"width": width, "height": 800})
     problems = {}
     for path, text in PAGES.items():
         page.goto(app_url + path + ("&" if "?" in path else "?") + mode)
-        expect(page.get_by_test_id("stSidebar")).to_be_visible()
+        if width > 640:
+            expect(page.get_by_test_id("stSidebar")).to_be_visible()
         expect(page.get_by_text(text).first).to_be_visible()
         wait_idle(page)
         page.wait_for_timeout(1_500)  # plotly and the canvas lay themselves out after the run

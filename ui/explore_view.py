@@ -251,7 +251,7 @@ def _flatten_ui(records, model, rec: LayerRecord, prev: LayerRecord, cell, inp) 
         chart(fig, key="ex_prev", theme=None, width=_width(fig))
     with right:
         explain_layer(records, model, rec, cell, inp)
-    title = f"output: {rec.name} {rec.shape_text}, a row per channel (click a cell)"
+    title = f"output: {rec.name} {rec.shape_text}"
     fig = memo((id(records), rec.name, "flat", k),
                lambda: fx.flat_vector(rec.output[0], chw, title, k, prev.name))  # fmt: skip
     st.session_state["ex_flat_chw"] = chw

@@ -82,10 +82,13 @@ def maxpool_demo(x: torch.Tensor, out: torch.Tensor) -> go.Figure:
         column_widths=[0.6, 0.4],
         horizontal_spacing=0.15,
         subplot_titles=[
-            f"random_tensor {tuple(x.shape)}",
-            f"max_pool_layer(random_tensor) {tuple(out.shape)}",
+            f"random_tensor<br>{tuple(x.shape)}",
+            f"max_pool_layer(random_tensor)<br>{tuple(out.shape)}",
         ],
     )
+    # the result's title is wider than its 1x1 plot: flush with the figure's right edge, not
+    # centred over the plot and cut off there
+    fig.layout.annotations[1].update(x=1, xanchor="right")
     for col, t in ((1, x[0, 0]), (2, out[0, 0])):
         fig.add_trace(
             go.Heatmap(
@@ -114,5 +117,5 @@ def maxpool_demo(x: torch.Tensor, out: torch.Tensor) -> go.Figure:
     _square(fig)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(height=270, margin=dict(l=10, r=10, t=56, b=10))
     return fig
