@@ -13,7 +13,7 @@ from tinyvgg.explain import flatten_index, source_cells, unflatten_index
 from ui import explore_state as es
 from ui.explain_view import explain_layer
 from ui.figures import explore as fx
-from ui.figures.common import feature_maps, image
+from ui.figures.common import feature_maps, image, subtitled
 from ui.frame import stacking_columns
 from ui.memo import memo
 from ui.present import chart, presenting
@@ -292,13 +292,16 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
         spans = []  # the input cells the picked cell comes from, outlined
         if prev.output.dim() == 4:  # softmax, the one layer the model has not, reads a vector
             spans = source_cells(model.layer(name), tuple(prev.shape[1:]), *cell)
-        fig = memo((id(records), name, "in", cell), lambda: fx.outline_spans(
-            _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}"), spans))  # fmt: skip
+        title = f"input: {prev.name} {prev.shape_text}"
+        if spans:  # as tall as the output's title beside it: channel k level with k
+            title = subtitled(title, "outlined: where the picked cell comes from")
+        fig = memo((id(records), name, "in", cell),
+                   lambda: fx.outline_spans(_map_figure(prev.output, title), spans))  # fmt: skip
         chart(fig, key="ex_prev", theme=None, width=_width(fig))
     with right:
         out = rec.output
         if out.dim() == 4:
-            title = f"output: {name} {rec.shape_text} (click a channel)"
+            title = subtitled(f"output: {name} {rec.shape_text}", "click a channel")
             fig = memo((id(records), name, "grid", cell[0]),
                        lambda: fx.channel_grid(out[0], title, cell[0], TILE_PX))  # fmt: skip
             st.session_state["ex_grid_channels"] = out.shape[1]
@@ -313,7 +316,7 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
         big, rest = stacking_columns([2, 3], "ex_cell")
         wide = st.container()  # under both columns, across the page
         with big:
-            title = f"{name}, channel {cell[0]} (click a cell)"
+            title = subtitled(f"{name}, channel {cell[0]}", "click a cell")
             fig = memo((id(records), name, "cells", cell),
                        lambda: fx.cell_map(rec.output[0, cell[0]], title, cell[1:]))  # fmt: skip
             chart(fig, key="ex_cellmap", theme=None, on_select=_on_cell_click,

@@ -63,13 +63,28 @@ def _title(title: str | None) -> dict:
     return {"title": {"text": title}} if title else {}
 
 
+SUBTITLE_PX = 20  # a title's second line
+
+
+def subtitled(title: str, how: str) -> str:
+    """A title with a smaller second line: how to read or use the figure. Two short lines fit
+    a phone where one long one was cut off at both ends."""
+    return f"{title}<br><sup>{how}</sup>"
+
+
+def _extra_lines(title: str | None) -> int:
+    """Pixels a map adds for its title's lines after the first (its cells keep their size)."""
+    return SUBTITLE_PX * title.count("<br>") if title else 0
+
+
 def image_spec(hw: torch.Tensor, title: str | None = None, height: int = 280) -> tuple[dict, dict]:
     """(trace, layout) of `image`, for builders that add to it."""
     trace = dict(
         type="heatmap", z=hw.detach().cpu().float().numpy(),
         hovertemplate="row %{y}, col %{x}: %{z:.4f}<extra></extra>", **colour_range(hw),
     )  # fmt: skip
-    top = 30 if title else 4
+    extra = _extra_lines(title)
+    top, height = (30 if title else 4) + extra, height + extra
     layout = dict(
         _axes(y={"autorange": "reversed"}), height=height, **_title(title),
         width=natural_width(tuple(hw.shape), height, top), margin=dict(l=4, r=4, t=top, b=4),
@@ -142,7 +157,8 @@ def feature_maps_spec(
              yanchor="top", font=dict(size=10, color="#222"), bgcolor="rgba(255,255,255,0.7)")
         for c, (r0, c0) in enumerate(m.origins)
     ]  # fmt: skip
-    height, top = rows * cell_px + 60, 40 if title else 8
+    extra = _extra_lines(title)
+    height, top = rows * cell_px + 60 + extra, (40 if title else 8) + extra
     layout = dict(
         _axes(x={"range": [-0.5, m.z.shape[1] - 0.5]}, y={"range": [m.z.shape[0] - 0.5, -0.5]}),
         annotations=notes, height=height, width=natural_width(m.z.shape, height, top),

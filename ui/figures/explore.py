@@ -11,7 +11,14 @@ from PIL import Image
 
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.explain import PoolCell, Span
-from ui.figures.common import BARE_AXIS, colour_range, feature_maps_spec, figure, image_spec
+from ui.figures.common import (
+    BARE_AXIS,
+    colour_range,
+    feature_maps_spec,
+    figure,
+    image_spec,
+    subtitled,
+)
 
 HIGHLIGHT = "#f5a623"
 
@@ -108,14 +115,11 @@ def cell_map(hw: torch.Tensor, title: str, cell: tuple[int, int]) -> go.Figure:
 def flat_vector(vec: torch.Tensor, chw: tuple[int, int, int], title: str, index: int,
                 source: str = "max_pool_2") -> go.Figure:  # fmt: skip
     """The flattened vector (C·H·W,) drawn a row per channel of `source` (C, H, W): every
-    cell clickable, its index and origin on hover, position `index` outlined. The title's
-    second line says how to read it (one line did not fit a phone)."""
+    cell clickable, its index and origin on hover, position `index` outlined."""
     c, h, w = chw
     rows = vec.detach().cpu().float().reshape(c, h * w)
+    title = subtitled(title, f"a row per channel of {source} (click a cell)")
     heat, layout = image_spec(rows, title=title, height=22 * c + 40)
-    how = f"a row per channel of {source} (click a cell)"
-    layout["title"] = {"text": f"{title}<br><sup>{how}</sup>"}
-    layout["height"] += 20  # the second line's room; the cells keep their size
     heat = dict(heat, hoverinfo="skip", hovertemplate=None)
     k = np.arange(c * h * w)
     ch, rest = np.divmod(k, h * w)
@@ -127,7 +131,7 @@ def flat_vector(vec: torch.Tensor, chw: tuple[int, int, int], title: str, index:
                     "<extra>click for where it comes from</extra>", customdata=data)  # fmt: skip
     ticks = dict(tickvals=list(range(c)), ticktext=[str(a) for a in range(c)])
     layout["yaxis"] = dict(layout["yaxis"], showticklabels=True, **ticks)
-    layout["margin"] = dict(layout["margin"], l=24, t=layout["margin"]["t"] + 20)  # channels
+    layout["margin"] = dict(layout["margin"], l=24)  # room for the channel numbers
     layout["width"] += 20
     i, j = divmod(index, h * w)
     return figure([heat, dots], dict(layout, shapes=[_outline(i, j, 1, 1, 3)], **CLICKABLE))
