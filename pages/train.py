@@ -6,7 +6,7 @@ from tinyvgg.data import CLASS_NAMES
 from tinyvgg.train import TrainConfig
 from ui import training
 from ui.figures import train as figs
-from ui.frame import ensure_navigation
+from ui.frame import ensure_navigation, stacking_columns
 from ui.present import chart
 
 ensure_navigation()
@@ -108,10 +108,12 @@ def results() -> None:
     preds = training.test_preds(name)
     if preds is None:
         return
-    left, right = st.columns(2)
+    left, right = stacking_columns(2, "train_results")  # stacked beside an open sidebar
     left.markdown("**Confusion matrix** (10,000 test images)")
     chart(figs.confusion(training.confusion(preds), CLASS_NAMES), key="train_cm", where=left)
-    right.markdown("**Predictions** · `Pred | Truth`, green when right, red when wrong")
+    right.markdown(
+        "**Predictions** · the model's class, ✓ when right; ✗ when wrong, over the true class"
+    )
     mistakes = right.toggle("Mistakes only", key="train_mistakes")
     images, p, t = training.gallery_items(preds, 20, mistakes)
     chart(figs.gallery(images, p, t, CLASS_NAMES), key="train_gallery", where=right)

@@ -51,6 +51,18 @@ PROBLEMS = """() => {
   return [...new Set(found)];
 }"""
 
+
+def layout_problems(page: Page) -> list[str]:
+    """What is cut on the page once its run has ended and its layout has settled."""
+    wait_idle(page)
+    page.wait_for_timeout(1_500)  # plotly and the canvas lay themselves out after the run
+    page.evaluate("document.fonts.ready")
+    if found := page.evaluate(PROBLEMS):  # what lasts: not a moment of a layout settling
+        page.wait_for_timeout(2_000)
+        found = sorted(set(found) & set(page.evaluate(PROBLEMS)))
+    return found
+
+
 PAGES = {
     "/explore?sample=0&layer=conv_2_1&cell=3,5,7": "conv_2_1[0, 3, 5, 7]",
     "/explore?sample=0&layer=flatten&cell=300": "lands at index",
@@ -77,11 +89,6 @@ def test_nothing_is_cut(page: Page, app_url, width, mode):
         if width > 640:
             expect(page.get_by_test_id("stSidebar")).to_be_visible()
         expect(page.get_by_text(text).first).to_be_visible()
-        wait_idle(page)
-        page.wait_for_timeout(1_500)  # plotly and the canvas lay themselves out after the run
-        page.evaluate("document.fonts.ready")
-        if found := page.evaluate(PROBLEMS):  # what lasts: not a moment of a layout settling
-            page.wait_for_timeout(2_000)
-            if found := sorted(set(found) & set(page.evaluate(PROBLEMS))):
-                problems[path] = found
+        if found := layout_problems(page):
+            problems[path] = found
     assert not problems, "\n".join(f"{p}: {', '.join(f)}" for p, f in problems.items())

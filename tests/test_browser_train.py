@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .servers import streamlit_server
+from .test_browser_layout import layout_problems
 
 POINTS_JS = """() => {
   const g = document.querySelector('.st-key-train_curves .js-plotly-plot');
@@ -85,6 +86,10 @@ def test_train_one_epoch_and_compare(page, app_url):
     for column in ("model_name", "model_loss", "model_acc", "train_time_s", "device"):
         expect(table).to_contain_text(column)
     expect(page.get_by_test_id("stSidebar")).to_contain_text("run 1 (sgd")
+    # the results beside an open sidebar on a 1024 px laptop: the gallery's titles whole
+    page.set_viewport_size({"width": 1024, "height": 800})
+    expect(page.locator(".st-key-train_gallery .js-plotly-plot")).to_be_visible(timeout=LONG)
+    assert not layout_problems(page)
 
 
 def test_stop_in_the_middle_of_a_run(page, app_url):

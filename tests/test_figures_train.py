@@ -76,8 +76,7 @@ def test_gallery_titles_and_colours():
     fig = figs.gallery(images, [0, 3, 9], [0, 2, 9], CLASS_NAMES)
     notes = fig.layout.annotations
     assert [n.text for n in notes] == [
-        f"{CLASS_NAMES[0]} | {CLASS_NAMES[0]}", f"{CLASS_NAMES[3]} | {CLASS_NAMES[2]}",
-        f"{CLASS_NAMES[9]} | {CLASS_NAMES[9]}",
+        f"✓ {CLASS_NAMES[0]}", f"✗ {CLASS_NAMES[3]}<br>is {CLASS_NAMES[2]}", f"✓ {CLASS_NAMES[9]}",
     ]  # fmt: skip
     assert [n.font.color for n in notes] == [figs.RIGHT, figs.WRONG, figs.RIGHT]
     assert torch.equal(torch.tensor(fig.data[1].z), images[1].float())

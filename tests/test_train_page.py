@@ -88,7 +88,7 @@ def test_a_run_reaches_the_chart_and_the_comparison(train_page):
     assert sum(map(sum, cm["data"][0]["z"])) == 10_000
     gallery = chart(at, "train_gallery")
     titles = [a["text"] for a in gallery["layout"]["annotations"]]
-    assert len(titles) == 20 and all(" | " in t for t in titles)
+    assert len(titles) == 20 and all(t.startswith(("✓ ", "✗ ")) for t in titles)
 
 
 def test_the_kept_model_is_the_workers(train_page, real_data):

@@ -16,6 +16,7 @@ from ui.figures.common import BARE_AXIS, DIVERGING, grid_shape
 
 TRAIN_COLOUR, TEST_COLOUR = "#1f77b4", "#ff7f0e"
 RIGHT, WRONG = "#1b7f3b", "#c62828"  # green and red titles in the gallery
+TILE_PX, TITLE_PX = 118, 34  # a gallery image's height, and the two title lines above it
 
 
 def curves(steps: Sequence[dict], epochs: Sequence[dict], steps_per_epoch: int) -> go.Figure:
@@ -121,13 +122,19 @@ def gallery(
     class_names: Sequence[str],
     max_cols: int = 4,
 ) -> go.Figure:
-    """Test images titled `Pred | Truth`, green when right and red when wrong."""
+    """Test images titled with the model's class: "✓ Coat" in green when right, "✗ Shirt" in
+    red over the true class ("is Coat") when wrong. Two short lines fit a column a quarter of
+    a phone wide, where "Ankle boot | Ankle boot" ran into its neighbours."""
     n = len(images)
     rows, cols = grid_shape(max(n, 1), max_cols)
-    titles = [f"{class_names[p]} | {class_names[t]}" for p, t in zip(preds, labels, strict=True)]
+    titles = [
+        f"✓ {class_names[p]}" if p == t else f"✗ {class_names[p]}<br>is {class_names[t]}"
+        for p, t in zip(preds, labels, strict=True)
+    ]
+    height = rows * (TILE_PX + TITLE_PX) + 20
     fig = make_subplots(
         rows=rows, cols=cols, subplot_titles=titles or None, horizontal_spacing=0.02,
-        vertical_spacing=0.1 / max(rows, 1) + 0.03,
+        vertical_spacing=TITLE_PX / (height - TITLE_PX) if rows > 1 else 0,
     )  # fmt: skip
     for i in range(n):
         fig.add_trace(
@@ -143,5 +150,5 @@ def gallery(
         fig.update_yaxes(scaleanchor=f"x{i + 1 if i else ''}", row=i // cols + 1, col=i % cols + 1)
     fig.update_yaxes(autorange="reversed", showticklabels=False, **BARE_AXIS)
     fig.update_xaxes(showticklabels=False, **BARE_AXIS)
-    fig.update_layout(height=rows * 150 + 20, margin=dict(l=4, r=4, t=24, b=4))
+    fig.update_layout(height=height, margin=dict(l=4, r=4, t=TITLE_PX - 4, b=4))
     return fig
