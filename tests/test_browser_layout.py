@@ -4,7 +4,7 @@ and on a phone.
 The sidebar takes about 300 px there, leaving the page a phone's width and a half; Streamlit
 stacks columns only under 640 px. Nothing may be cut: no label ellipsised ("Start traini…",
 "N… PageDown"), no canvas, plot or formula running past its column, no plot title past its
-plot's edge.
+plot's edge or over another.
 """
 
 from __future__ import annotations
@@ -42,11 +42,19 @@ PROBLEMS = """() => {
     if ((!scrolls || e.tagName === 'CANVAS') && box.right > right + 2)
       found.push(`past its column by ${Math.round(box.right - right)} px: ` + name(e));
   }
-  for (const t of main.querySelectorAll('.js-plotly-plot :is(.gtitle, .annotation-text)')) {
-    const plot = t.closest('.js-plotly-plot').getBoundingClientRect();
-    const box = t.getBoundingClientRect();
-    if (box.width && (box.left < plot.left - 1 || box.right > plot.right + 1))
-      found.push('plot title cut: ' + t.textContent.slice(0, 40));
+  for (const plot of main.querySelectorAll('.js-plotly-plot')) {
+    const edge = plot.getBoundingClientRect();
+    const titles = [...plot.querySelectorAll('.gtitle, .annotation-text')]
+        .map(t => [t.textContent.slice(0, 40), t.getBoundingClientRect()])
+        .filter(([, b]) => b.width);
+    const apart = (a, b) => a.right <= b.left + 1 || b.right <= a.left + 1
+        || a.bottom <= b.top + 1 || b.bottom <= a.top + 1;
+    for (const [text, box] of titles)
+      if (box.left < edge.left - 1 || box.right > edge.right + 1)
+        found.push('plot title cut: ' + text);
+    titles.forEach(([text, a], i) => titles.slice(i + 1).forEach(([other, b]) => {
+      if (!apart(a, b)) found.push(`plot titles overlap: ${text} / ${other}`);
+    }));
   }
   return [...new Set(found)];
 }"""

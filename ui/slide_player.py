@@ -69,6 +69,10 @@ CONTROLS_CSS = """<style>
 [class*="st-key-slidectl_"] [data-testid="stColumn"]:not(:last-child) {
     flex: 1 0 auto; width: auto; min-width: fit-content;}
 [class*="st-key-slidectl_"] [data-testid="stColumn"]:last-child {flex: 3 1 14rem; min-width: 14rem;}
+@media (max-width: 640px) {  /* a phone: the panels stay big enough to read; it scrolls sideways */
+  [class*="slide"][class*="_figure"] {overflow-x: auto;}
+  [class*="slide"][class*="_figure"] > [data-testid="stFullScreenFrame"] {min-width: 620px;}
+}
 </style>"""
 
 

@@ -89,6 +89,7 @@ def maxpool_demo(x: torch.Tensor, out: torch.Tensor) -> go.Figure:
     # the result's title is wider than its 1x1 plot: flush with the figure's right edge, not
     # centred over the plot and cut off there
     fig.layout.annotations[1].update(x=1, xanchor="right")
+    fig.update_annotations(font_size=12)  # apart on a phone
     for col, t in ((1, x[0, 0]), (2, out[0, 0])):
         fig.add_trace(
             go.Heatmap(

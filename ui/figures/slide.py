@@ -126,8 +126,8 @@ def slide_figure(
     title = f"frame {frame + 1} of {step.frames}: out[0, {channel}, {step.row}, {step.col}]"
     layout.update(
         shapes=shapes,
-        height=ROW_PX + MID_PX + GAP_PX + 90,
-        margin=dict(l=10, r=36, t=70, b=10),
+        height=ROW_PX + MID_PX + GAP_PX + 104,
+        margin=dict(l=10, r=36, t=84, b=10),
         plot_bgcolor=PAD_COLOUR,
         showlegend=False,
         title=dict(text=f"{title} = {step.value:.4f}", font_size=15),
@@ -174,9 +174,10 @@ def _layout(step: SlideStep, shown: list[int], is_conv: bool) -> tuple[dict, dic
         else:
             axes[kind].append((f"x{s}", f"y{s}"))
             c = shown[col]
-            text = (f"input ch {c}, padded" if kind == "in" else
-                    f"x×w, Σ = {step.cell.channel_sums[c]:.4f}" if is_conv else
-                    "the window's values")  # fmt: skip
+            # two short lines: a panel can be 90 px wide (a phone, or beside an open sidebar)
+            text = (f"input ch {c}<br>padded" if kind == "in" else
+                    f"x×w<br>Σ = {step.cell.channel_sums[c]:.4f}" if is_conv else
+                    "the window's<br>values")  # fmt: skip
         layout["annotations"].append(dict(
             text=text, x=sum(x_dom) / 2, y=y_dom[1], xref="paper", yref="paper",
             xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=13, color="#333"),
