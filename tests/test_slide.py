@@ -89,6 +89,20 @@ def test_the_output_panel_numbers_its_rows_on_its_right():
     assert first_in_y.side is None and first_in_y.showticklabels  # the inputs' stay on the left
 
 
+def test_panel_titles_sit_on_their_own_panels_in_two_short_lines():
+    """Each title is placed on its panel's axes (a square panel is shorter than its domain: a
+    title at the domain's top floated over a blank band), in lines short enough for a panel
+    90 px wide."""
+    layer = nn.Conv2d(3, 10, 3)
+    fig = slide_figure(torch.randn(1, 3, 64, 64), layer, 0, 0)
+    axes = {t.xaxis for t in fig.data}
+    notes = fig.layout.annotations
+    assert {n.xref.removesuffix(" domain") for n in notes} == axes
+    for n in notes:
+        assert n.yref == n.xref.replace("x", "y") and (n.x, n.y, n.yanchor) == (0.5, 1, "bottom")
+        assert max(len(line) for line in n.text.split("<br>")) <= 16, n.text
+
+
 def test_large_maps_are_cropped_around_the_window():
     layer = nn.Conv2d(1, 1, 3, padding=1)
     x = torch.randn(1, 1, 100, 120)

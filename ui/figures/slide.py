@@ -178,8 +178,10 @@ def _layout(step: SlideStep, shown: list[int], is_conv: bool) -> tuple[dict, dic
             text = (f"input ch {c}<br>padded" if kind == "in" else
                     f"x×w<br>Σ = {step.cell.channel_sums[c]:.4f}" if is_conv else
                     "the window's<br>values")  # fmt: skip
+        # placed on the panel's own axes: a panel kept square is shorter than its domain, and
+        # a title at the domain's top floated over a blank band
         layout["annotations"].append(dict(
-            text=text, x=sum(x_dom) / 2, y=y_dom[1], xref="paper", yref="paper",
+            text=text, x=0.5, y=1, xref=f"x{s} domain", yref=f"y{s} domain", yshift=3,
             xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=13, color="#333"),
         ))  # fmt: skip
     return axes, layout
