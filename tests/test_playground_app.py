@@ -139,10 +139,10 @@ def test_step_play_and_pause_the_kernel_slide():
     assert at.session_state[frame] == 1
     at.button(key="pg_conv_slide_play").click().run()
     _ok(at)
-    assert at.button(key="pg_conv_slide_play").label == "Pause"
+    assert at.button(key="pg_conv_slide_play_while_playing").label == "Pause"
     at.run()  # what a tick of the fragment's timer does (AppTest never fires timers)
     assert at.session_state[frame] == 2
-    at.button(key="pg_conv_slide_play").click().run()
+    at.button(key="pg_conv_slide_play_while_playing").click().run()
     assert at.button(key="pg_conv_slide_play").label == "Play"
     at.run()
     assert at.session_state[frame] == 2  # paused: nothing moves
@@ -167,6 +167,46 @@ def test_a_slide_control_clicked_once_but_run_twice_does_what_the_button_said(mo
     for _ in range(2):  # Step, drawn at frame 5, aims at 6 however often its callback runs
         sp._go_to("s", 6)
     assert state["s_playing"] is False and state["s_frame"] == 6
+
+
+def _button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label and b.key.startswith("pg_conv_slide"))
+
+
+def _deliver_again(at: AppTest, button) -> AppTest:
+    """Rerun with `button`'s click delivered once more. A click that lands on a tick of the
+    playing slide's timer reaches the server twice: in the tick's rerun, then in its own."""
+    states = at._tree.get_widget_states()
+    again = states.widgets.add()
+    again.id, again.trigger_value = button.id, True
+    return at._run(states)
+
+
+def test_a_click_on_a_tick_delivered_twice_still_does_what_the_button_said():
+    """Seen in Chromium: Pause clicked while the slide played arrived twice, and the second
+    copy reached the Play button drawn by then, so the slide started again."""
+    at = _playground()
+    frame = "pg_conv_slide_frame"
+    at.button(key="pg_conv_slide_play").click().run()
+    at.run()  # a tick
+    pause = _button(at, "Pause")
+    pause.click().run()
+    paused_at = at.session_state[frame]
+    assert _button(at, "Play") and not at.session_state["pg_conv_slide_playing"]
+    _deliver_again(at, pause)
+    _ok(at)
+    assert not at.session_state["pg_conv_slide_playing"], "the second copy started it again"
+    assert at.session_state[frame] == paused_at and _button(at, "Play")
+    # Step, clicked while playing, moves one cell however often it arrives
+    _button(at, "Play").click().run()
+    at.run()
+    step = _button(at, "Step")
+    aimed = at.session_state[frame] + 1
+    step.click().run()
+    assert at.session_state[frame] == aimed and not at.session_state["pg_conv_slide_playing"]
+    _deliver_again(at, step)
+    _ok(at)
+    assert at.session_state[frame] == aimed, "the second copy stepped again"
 
 
 def test_settings_come_in_reading_order():

@@ -76,6 +76,14 @@ CONTROLS_CSS = """<style>
 </style>"""
 
 
+def _button_key(key: str, suffix: str, playing: bool) -> str:
+    """A control's widget key, different while playing. A click that lands on a tick of the
+    timer reaches the server twice (in the tick's rerun, then in its own); by the second copy
+    the page shows the paused controls, and a copy of Pause must not reach Play (or a copy of
+    Step the next Step) through a shared key. Paused, nothing ticks and the keys stay put."""
+    return f"{key}_{suffix}_while_playing" if playing else f"{key}_{suffix}"
+
+
 def _controls(key: str, n: int, playing: bool) -> None:
     fk, _, sk, _ = _keys(key)
     frame = st.session_state[fk]
@@ -89,11 +97,11 @@ def _controls(key: str, n: int, playing: bool) -> None:
     )
     for col, label, suffix, icon, help_text, delta in steps:
         target = 0 if delta is None else min(max(frame + delta, 0), n - 1)
-        b[col].button(label, key=f"{key}_{suffix}", icon=f":material/{icon}:", help=help_text,
-                      on_click=_go_to, args=(key, target))  # fmt: skip
+        b[col].button(label, key=_button_key(key, suffix, playing), icon=f":material/{icon}:",
+                      help=help_text, on_click=_go_to, args=(key, target))  # fmt: skip
     b[2].button(
         "Pause" if playing else "Play",
-        key=f"{key}_play",
+        key=_button_key(key, "play", playing),
         type="primary",
         icon=":material/pause:" if playing else ":material/play_arrow:",
         on_click=_set_playing,
