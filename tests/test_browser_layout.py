@@ -75,9 +75,7 @@ PAGES = {
     "/explore?sample=0&layer=conv_2_1&cell=3,5,7": "conv_2_1[0, 3, 5, 7]",
     "/explore?sample=0&layer=flatten&cell=300": "lands at index",
     "/draw": "Clear the canvas",
-    # /playground is left out: its panels and formulas still squeeze beside an open sidebar
-    # (stacking them made test_the_kernel_slide_plays_and_pauses lose its Pause click under
-    # load, cause not yet found, so that change was taken back)
+    "/playground": "The 2×2 max-pool from the notebook",
     "/train": "Stop training",
     "/home": "The layers",
 }
