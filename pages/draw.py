@@ -75,8 +75,9 @@ st.write(
     "and shows what the model makes of it."
 )
 # the canvas whole: with the sidebar open on a 1024 px screen, the prediction goes under it
-st.html(f"<style>.st-key-stack_draw_io {{--stack-min: max(22rem, {CANVAS_PX + 20}px);}}</style>")
-inputs, outputs = stacking_columns(2, "draw_io", gap="large")
+inputs, outputs = stacking_columns(
+    2, "draw_io", min_width=f"max(22rem, {CANVAS_PX + 20}px)", gap="large"
+)
 with inputs:
     draw_tab, upload_tab, camera_tab = st.tabs(
         ["Draw", "Upload", "Camera"], key=SOURCE_KEY, on_change="rerun"

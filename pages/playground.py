@@ -24,18 +24,13 @@ st.caption(
 )
 # On a phone the output-size formulas shrink to fit (longer ones still scroll sideways). With
 # the sidebar open on a narrow laptop, the settings panels, shapes and formulas stack before
-# their contents are squeezed: labels broken mid-word, a formula cut off.
-st.html("""<style>
-@media (max-width: 640px) {.katex-display {font-size: 0.82em;}}
-.st-key-stack_pg_settings {--stack-min: 15rem;}
-.st-key-stack_pg_shapes {--stack-min: 15rem;}
-.st-key-stack_pg_formulas {--stack-min: 27rem;}
-</style>""")
+# their contents are squeezed (labels broken mid-word, a formula cut off): stacking_columns.
+st.html("<style>@media (max-width: 640px) {.katex-display {font-size: 0.82em;}}</style>")
 
 
 def settings():
     """Read every widget: (input, conv, relu, pool); SettingsError names a broken constraint."""
-    left, mid, right = stacking_columns([1.1, 1, 1], "pg_settings", gap="large")
+    left, mid, right = stacking_columns([1.1, 1, 1], "pg_settings", "15rem", gap="large")
     with left.container(border=True, key="input_settings"):
         st.markdown("**Input**")
         inp = controls.input_ui()
@@ -54,13 +49,13 @@ def settings():
 
 def shapes_and_formulas(stages: pg.Stages, conv, pool) -> None:
     st.subheader("Shapes")
-    cols = stacking_columns(len(stages.shapes()), "pg_shapes")
+    cols = stacking_columns(len(stages.shapes()), "pg_shapes", "15rem")
     for col, (name, shape) in zip(cols, stages.shapes(), strict=True):
         col.caption(name)
         col.code(shape, language=None)
     st.subheader("Output size, per axis")
     st.caption("⌊(size + padding − dilation × (kernel − 1) − 1) / stride⌋ + 1, from PyTorch's docs")
-    c_left, c_right = stacking_columns(2, "pg_formulas")
+    c_left, c_right = stacking_columns(2, "pg_formulas", "27rem")
     with c_left:
         st.markdown("**conv_layer**")
         for axis in pg.conv_axes(conv, tuple(stages.input.shape[2:])):

@@ -40,9 +40,11 @@ def page_style() -> None:
     st.html(STACK_CSS)
 
 
-def stacking_columns(spec, key: str, **kwargs) -> list:
-    """`st.columns` that stack when the page is too narrow for each to keep 20rem (or the
-    --stack-min a page's style gives `.st-key-stack_<key>`), rather than squeeze what is in them."""
+def stacking_columns(spec, key: str, min_width: str | None = None, **kwargs) -> list:
+    """`st.columns` that stack when the page is too narrow for each to keep 20rem (or
+    `min_width`, a CSS length), rather than squeeze what is in them."""
+    if min_width is not None:
+        st.html(f"<style>.st-key-stack_{key} {{--stack-min: {min_width};}}</style>")
     return st.container(key=f"stack_{key}").columns(spec, **kwargs)
 
 
