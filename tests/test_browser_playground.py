@@ -47,6 +47,24 @@ def test_the_kernel_slide_plays_and_pauses(page, app_url):
     assert title.text_content() == paused_at
 
 
+def test_the_keyboard_plays_and_pauses_the_slide_from_one_place(page, app_url):
+    """Space on Play, then Space again, pauses: the focus follows Play to the Pause button
+    that replaces it (while playing the controls are other widgets: ui.slide_player)."""
+    page.set_default_timeout(WAIT)
+    page.goto(app_url + "/playground")
+    title = page.locator(".gtitle").first
+    expect(title).to_contain_text("frame 1 of 3844", timeout=WAIT)
+    focused = page.locator("[class*='st-key-slidectl_'] button:focus")
+    page.get_by_role("button", name=re.compile("Play")).first.focus()
+    page.keyboard.press("Space")
+    expect(focused).to_contain_text("Pause", timeout=WAIT)
+    expect(title).not_to_contain_text("frame 1 of", timeout=WAIT)  # playing
+    page.keyboard.press("Space")
+    expect(focused).to_contain_text("Play", timeout=WAIT)
+    page.keyboard.press("Tab")  # and the order goes on from there
+    expect(focused).to_contain_text("Step")
+
+
 def test_feature_maps_keep_their_colour_bars_by_the_tiles(page, app_url):
     """The notebook's 3-channel input is three tiles: drawn at their own width, not stretched
     across the page, so the colour bar stands by them."""

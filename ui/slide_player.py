@@ -69,11 +69,42 @@ CONTROLS_CSS = """<style>
 [class*="st-key-slidectl_"] [data-testid="stColumn"]:not(:last-child) {
     flex: 1 0 auto; width: auto; min-width: fit-content;}
 [class*="st-key-slidectl_"] [data-testid="stColumn"]:last-child {flex: 3 1 14rem; min-width: 14rem;}
+/* the focus keeper's script (FOCUS_JS) takes no room: no gap above the controls */
+[data-testid="stElementContainer"]:has(script[data-slide-focus]) {display: none;}
 @media (max-width: 640px) {  /* a phone: the panels stay big enough to read; it scrolls sideways */
   [class*="slide"][class*="_figure"] {overflow-x: auto;}
   [class*="slide"][class*="_figure"] > [data-testid="stFullScreenFrame"] {min-width: 620px;}
 }
 </style>"""
+
+
+# Keyboard users keep their place. Play and Pause (and the steps) are other widgets while the
+# slide plays (_button_key), so the button that had the focus is replaced and the focus falls to
+# the page: Space on Play could not then pause. After Space or Enter on a control, a lost focus
+# goes to the control drawn in the same column (Play's Pause; Play again when the slide ends),
+# until the next click or key elsewhere; a mouse click leaves the focus where the browser puts it.
+FOCUS_JS = """<script data-slide-focus>
+if (!window.__slideFocus) {
+  window.__slideFocus = true;
+  const BOX = '[class*="st-key-slidectl_"]';
+  const cols = box => [...box.querySelectorAll('[data-testid="stColumn"]')];
+  let last = null;
+  addEventListener('keydown', e => {
+    const btn = e.target.closest && e.target.closest(BOX + ' button');
+    if (!btn || (e.key !== ' ' && e.key !== 'Enter')) { last = null; return; }
+    const box = btn.closest(BOX);
+    const name = [...box.classList].find(c => c.startsWith('st-key-slidectl_'));
+    last = {name, col: cols(box).findIndex(c => c.contains(btn))};
+  }, true);
+  addEventListener('pointerdown', () => { last = null; }, true);
+  new MutationObserver(() => {
+    if (!last || (document.activeElement && document.activeElement !== document.body)) return;
+    const box = document.querySelector('.' + last.name);
+    const btn = box && cols(box)[last.col]?.querySelector('button:not(:disabled)');
+    if (btn) btn.focus({preventScroll: true});
+  }).observe(document.body, {childList: true, subtree: true});
+}
+</script>"""
 
 
 def _button_key(key: str, suffix: str, playing: bool) -> str:
@@ -88,6 +119,7 @@ def _controls(key: str, n: int, playing: bool) -> None:
     fk, _, sk, _ = _keys(key)
     frame = st.session_state[fk]
     st.html(CONTROLS_CSS)
+    st.html(FOCUS_JS, unsafe_allow_javascript=True)
     with st.container(key=f"slidectl_{key}"):
         b = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
     steps = (  # (column, label, key suffix, icon, help, cells to move; None: to the first)
