@@ -55,12 +55,14 @@ def pct(values: list[float], q: float) -> float:
     return round(values[min(len(values) - 1, int(q * len(values)))], 1)
 
 
-def browser_times(address: str, rounds: int) -> tuple[list[float], list[float], list[str]]:
+def browser_times(
+    address: str, rounds: int, viewport: tuple[int, int] = (1400, 1000)
+) -> tuple[list[float], list[float], list[str]]:
     """(driver-side, in-page) milliseconds per interaction, and what each was."""
     times, page_times, labels = [], [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
         page.add_init_script(MARK_INPUT)
         page.goto(address)
         page.evaluate(PAINTED, ["input"])
@@ -110,11 +112,14 @@ def server_times(rounds: int) -> list[float]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=3, help="passes over the 13 layers")
+    p.add_argument("--viewport", default="1400x1000", help="browser window, WIDTHxHEIGHT")
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="skip the same clicks on the empty page")  # fmt: skip
     args = p.parse_args()
+    viewport = tuple(int(v) for v in args.viewport.split("x"))
     with streamlit_server() as url:
-        clicks, in_page, labels = browser_times(url + "/explore?sample=0&layer=input", args.rounds)
+        address = url + "/explore?sample=0&layer=input"
+        clicks, in_page, labels = browser_times(address, args.rounds, viewport)
     slowest = sorted(zip(in_page, labels, strict=True), reverse=True)[:4]
     out = {
         "interactions": len(clicks),
@@ -127,8 +132,8 @@ def main() -> None:
     }  # fmt: skip
     if args.floor:
         with streamlit_server(script="bench/explore_floor_app.py") as url:
-            f_clicks, f_page, _ = browser_times(url + "/?sample=0", args.rounds)
-            _, g_page, _ = browser_times(url + "/?sample=0&figure=1", args.rounds)
+            f_clicks, f_page, _ = browser_times(url + "/?sample=0", args.rounds, viewport)
+            _, g_page, _ = browser_times(url + "/?sample=0&figure=1", args.rounds, viewport)
         out |= {"floor_page_p50_ms": pct(f_page, 0.5), "floor_page_p95_ms": pct(f_page, 0.95),
                 "floor_browser_p50_ms": pct(f_clicks, 0.5),
                 "floor_browser_p95_ms": pct(f_clicks, 0.95),
