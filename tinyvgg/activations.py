@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from tinyvgg.device import exact_fp32
 from tinyvgg.model import TinyVGG, count_params
 
 
@@ -45,6 +46,7 @@ def as_batch(x: torch.Tensor) -> torch.Tensor:
 def trace(model: TinyVGG, x: torch.Tensor) -> list[LayerRecord]:
     """Input, the twelve named layers, then softmax: each output as a CPU tensor."""
     device = next(model.parameters()).device
+    exact_fp32(device)  # the explained cells are checked against these outputs
     x = as_batch(x).to(device)
     records = [LayerRecord("input", "Input", x.detach().cpu(), 0)]
     for name, layer in model.named_layers():

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
 import sys
+from collections.abc import Iterator
 
 import torch
 
@@ -31,10 +33,26 @@ def pick_device(preference: str | None = None) -> torch.device:
     if kind not in CHOICES:
         raise DeviceError(f"Unknown device {pref!r}: choose one of {', '.join(CHOICES)}.")
     if kind == "auto":
-        return torch.device(next(k for k in ("cuda", "mps", "cpu") if _available(k)))
+        kind = pref = next(k for k in ("cuda", "mps", "cpu") if _available(k))
     if not _available(kind):
         raise DeviceError(f"Device {pref!r} is not available on this machine; use auto or cpu.")
-    return torch.device(pref)
+    device = torch.device(pref)
+    exact_fp32(device)
+    return device
+
+
+def exact_fp32(device: torch.device) -> None:
+    """On CUDA, make float32 convolutions full float32, as on the CPU (process-wide, idempotent).
+
+    PyTorch lets cuDNN compute float32 convolutions in TF32 (inputs rounded to 10 bits of
+    mantissa) on Ampere and later GPUs. On an H200 it picked TF32 kernels for the training
+    step's gradients, and the step was no faster for it; the forward pass of TinyVGG-10 and -32
+    used full float32 kernels either way (bench/cuda_probe.py). Turning TF32 off keeps a GPU
+    run's arithmetic the CPU's, and the explorer's 1e-5 check of every explained cell safe on
+    any GPU. (Matmuls are full float32 by PyTorch's default.)
+    """
+    if device.type == "cuda":
+        torch.backends.cudnn.allow_tf32 = False
 
 
 def describe(device: torch.device) -> str:
@@ -45,6 +63,25 @@ def describe(device: torch.device) -> str:
         n = torch.get_num_threads()
         return f"cpu ({n} thread{'' if n == 1 else 's'})"
     return device.type
+
+
+@contextlib.contextmanager
+def cudnn_settings(benchmark: bool = False) -> Iterator[None]:
+    """cuDNN's kernel choice for one training run, restored afterwards.
+
+    By default only deterministic kernels, chosen without timing them, so that a seeded run on
+    a GPU repeats exactly, as it does on the CPU. With `benchmark`, cuDNN times its kernels for
+    each shape and keeps the fastest, which may be a nondeterministic one, or another one on
+    the next run: two seeded runs on an H200 then ended up to 0.18 apart in a weight after one
+    epoch of 8,192 images. Training was no faster for it there (bench/cuda_probe.py).
+    """
+    cudnn = torch.backends.cudnn
+    saved = cudnn.benchmark, cudnn.deterministic
+    cudnn.benchmark, cudnn.deterministic = benchmark, not benchmark
+    try:
+        yield
+    finally:
+        cudnn.benchmark, cudnn.deterministic = saved
 
 
 _ALLOCATOR_TUNED = False

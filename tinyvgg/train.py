@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from tinyvgg.data import DataError, DeviceData, Split, load_split, subset_indices
-from tinyvgg.device import describe, keep_freed_memory, pick_device
+from tinyvgg.device import cudnn_settings, describe, keep_freed_memory, pick_device
 from tinyvgg.model import TinyVGG, TinyVGGConfig, build_model, save_checkpoint
 from tinyvgg.steps import make_stepper
 
@@ -51,6 +51,7 @@ class TrainConfig:
     log_every: int = 50  # steps between "step" events
     test_subset: int | None = None  # test images used per epoch (None: all 10k)
     cuda_graphs: bool = True  # replay the training step as a CUDA graph on CUDA
+    cudnn_benchmark: bool = False  # CUDA: autotuned kernels instead of reproducible ones
     threads: int | None = None  # CPU threads for torch (None: torch's default)
     step_weights: bool = False  # add conv_1_1's weights to every "step" event (live views)
 
@@ -183,14 +184,16 @@ def fit(
     cfg = cfg or TrainConfig()
     cfg.validate()
     cfg = replace(cfg, lr=cfg.learning_rate)  # record the learning rate actually used
-    emit = on_event or (lambda event: None)
+    with cudnn_settings(cfg.cudnn_benchmark):
+        return _fit(cfg, on_event or (lambda event: None), stop, train, test)
+
+
+def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test) -> FitResult:
     device = pick_device(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if device.type == "cpu":
         keep_freed_memory()
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
     train_data, test_data, test_all, fmt = _prepare(cfg, device, train, test)
     model = build_model(TinyVGGConfig(hidden_units=cfg.hidden_units), seed=cfg.seed)
     model = model.to(device=device, memory_format=fmt).train()
@@ -290,6 +293,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--log-every", type=int, default=d.log_every)
     p.add_argument("--no-cuda-graphs", action="store_true", help="eager steps on CUDA")
+    p.add_argument("--cudnn-benchmark", action="store_true",
+                   help="let cuDNN autotune (runs no longer repeat exactly)")  # fmt: skip
     p.add_argument("--name", default="TinyVGG", help="model_name in the results")
     p.add_argument("--out", default="runs/tinyvgg.pt", help="checkpoint path ('' to skip)")
     return p
@@ -345,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         subset=args.subset,
         seed=args.seed, device=args.device, log_every=args.log_every,
         test_subset=args.test_subset, cuda_graphs=not args.no_cuda_graphs, threads=args.threads,
+        cudnn_benchmark=args.cudnn_benchmark,
     )  # fmt: skip
     try:
         result = fit(cfg, on_event=_Printer())
