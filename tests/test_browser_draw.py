@@ -24,11 +24,44 @@ def _uploader(page):
     page.get_by_role("tab", name="Upload").click()
     expect(page.get_by_text("Upload a picture of a garment")).to_be_visible(timeout=T)
     # the tab's rerun over, as it is before a person has picked a file
-    expect(page.get_by_test_id("stApp")).to_have_attribute(
-        "data-test-script-state", "notRunning", timeout=T
-    )
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=T)
     # the main area's: the sidebar's checkpoint uploader is a file input too
-    return page.get_by_test_id("stMain").get_by_test_id("stFileUploaderDropzoneInput")
+    main = page.get_by_test_id("stMain")
+    # and taking files: Streamlit disables every widget while its websocket is not connected
+    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=T)
+    dropzone = main.get_by_test_id("stFileUploaderDropzone")
+    expect(dropzone).to_have_attribute("aria-disabled", "false", timeout=T)
+    return main.get_by_test_id("stFileUploaderDropzoneInput")
+
+
+def _reruns(frames: list) -> int:
+    """How many of the websocket messages the page sent asked the server for a rerun."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    msgs = [BackMsg.FromString(f) for f in frames if isinstance(f, bytes)]
+    return sum(m.WhichOneof("type") == "rerun_script" for m in msgs)
+
+
+def test_switching_tabs_asks_for_one_rerun_each_time(page, app_url):
+    """Only the page's and the tabs' own reruns: the canvas sends nothing of itself. With its
+    paper as a background image, it reported the image's fit once loaded, and that rerun
+    could drop a file being uploaded just then (Streamlit clears the pending reply with the
+    file's upload URL when a run starts)."""
+    sent: list = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(frame)))
+    _open(page, app_url)
+    expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=T)
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=T)
+    page.wait_for_timeout(1000)
+    assert _reruns(sent) == 1  # the page's first run
+    for tab in ("Upload", "Draw", "Upload"):
+        page.get_by_role("tab", name=tab).click()
+        expect(page.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
+        expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=T)
+        page.wait_for_timeout(1000)  # time for a late request to go out
+    assert _reruns(sent) == 1 + 3
 
 
 def test_draw_with_the_mouse_and_see_a_prediction(page, app_url):
@@ -66,6 +99,8 @@ def test_upload_a_garment(page, app_url, real_data):
     _uploader(page).set_input_files(
         {"name": "item0.png", "mimeType": "image/png", "buffer": buf.getvalue()}
     )
+    # the page took the file (its chip), then predicted
+    expect(page.get_by_test_id("stFileChip").filter(has_text="item0.png")).to_be_visible(timeout=T)
     expect(page.get_by_text(f"Prediction: {expected}")).to_be_visible(timeout=T)
     expect(page.get_by_text("input: upload: item0.png")).to_be_visible(timeout=T)
     expect(page.get_by_text("1. original · 28×28")).to_be_visible(timeout=T)

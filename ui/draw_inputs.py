@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
 from tinyvgg.preprocess import FORMAT_NAMES, check_file_size
@@ -28,16 +27,21 @@ def _clear() -> None:  # a new key gives a new, empty canvas
     st.session_state["draw_clears"] = st.session_state.get("draw_clears", 0) + 1
 
 
-@st.cache_resource(show_spinner=False)
-def _paper(colour: tuple[int, int, int]) -> Image.Image:
-    return Image.new("RGB", (CANVAS_PX, CANVAS_PX), colour)
+# The paper is the colour behind the transparent canvas. As a background image it made the
+# canvas report the image's fit once loaded: a rerun at a moment no one chose, which could
+# drop a file being uploaded just then (Streamlit clears the pending reply with the file's
+# upload URL when a run starts).
+PAPER_CSS = (
+    '<style>[class*="st-key-draw_canvas_"] [data-testid="stBidiComponentIsolated"] '
+    "{{background: {};}}</style>"
+)
 
 
 def canvas_ui() -> tuple[np.ndarray, tuple[int, int, int]] | None:
     """The canvas and its tools; (RGBA array, paper colour) once something is drawn.
 
-    The paper is a background image, which the canvas does not send back: its pixels arrive
-    as ink on a transparent background, and the page composites them onto the paper colour.
+    The paper is a colour behind the canvas, which the canvas does not send back: its pixels
+    arrive as ink on a transparent background, and the page composites them onto the paper.
     """
     c1, c2 = st.columns(2)
     paper = c1.radio("Paper", list(PAPER), key="draw_paper", on_change=_flip_ink, horizontal=True)
@@ -47,9 +51,10 @@ def canvas_ui() -> tuple[np.ndarray, tuple[int, int, int]] | None:
     width = c4.slider("Brush width", 2, 60, 22, key="draw_brush")
     colour = HEX[paper] if ink == "Eraser" else HEX[ink]
     clears = st.session_state.setdefault("draw_clears", 0)
+    st.html(PAPER_CSS.format(HEX[paper]))
     result = st_canvas(
         fill_color=colour, stroke_width=width, stroke_color=colour,
-        background_image=_paper(PAPER[paper]), height=CANVAS_PX, width=CANVAS_PX,
+        height=CANVAS_PX, width=CANVAS_PX,
         drawing_mode=TOOLS[tool], return_image_data=True, key=f"draw_canvas_{clears}",
     )  # fmt: skip
     st.caption(
