@@ -26,18 +26,22 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 CUDA = torch.device("cuda")
 
 
+def _spy_on_steppers(monkeypatch, module) -> list:
+    """Every stepper `module` makes from now on, in order."""
+    made = []
+
+    def spy(*args, **kwargs):
+        made.append(make_stepper(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(module, "make_stepper", spy)
+    return made
+
+
 @pytest.fixture
 def steppers(monkeypatch) -> list:
     """Every stepper fit() makes, in order."""
-    made = []
-    real = train_module.make_stepper
-
-    def spy(*args, **kwargs):
-        made.append(real(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(train_module, "make_stepper", spy)
-    return made
+    return _spy_on_steppers(monkeypatch, train_module)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
@@ -216,13 +220,7 @@ def test_a_worker_getting_ready_times_the_step_fit_runs(real_data, monkeypatch):
     """The training page's first estimate comes from these steps: on CUDA, graph replays."""
     from tinyvgg import worker_process
 
-    made = []
-
-    def spy(*args, **kwargs):
-        made.append(make_stepper(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(worker_process, "make_stepper", spy)
+    made = _spy_on_steppers(monkeypatch, worker_process)
     monkeypatch.setenv("TINYVGG_DEVICE", "cuda")
     train, _ = real_data
     assert worker_process._time_steps(train) > 0
