@@ -10,18 +10,28 @@ new layer's heading is shown, Streamlit's run has finished (the app's script sta
 server side of the same reruns with AppTest, and, with `--floor` (default on), the same
 clicks on explore_floor_app.py, a page with the same widgets and nothing to draw: what
 Streamlit and Chromium cost on this machine before the explorer draws anything; and the same
-page drawing one figure per click (the explorer's channel grid), what one plotly figure adds.
+page drawing one figure per click (the explorer's channel grid), what one plotly figure adds;
+and the three figures of a conv layer's step, through Streamlit's chart element and through a
+small component of our own that updates kept charts with `Plotly.react` (plotly.js served
+from the installed plotly package), what plotly costs there without Streamlit's remounts.
 Prints one JSON line, in milliseconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import http.server
 import json
 import statistics
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import plotly
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -34,7 +44,7 @@ from ui.explore_state import LAYERS  # noqa: E402
 # the input event's timestamp (same clock as performance.now()), kept by the page itself
 MARK_INPUT = """for (const kind of ['pointerdown', 'keydown'])
     addEventListener(kind, e => { window.__t0 = e.timeStamp; }, true);"""
-PAINTED = """([name]) => new Promise(resolve => {
+PAINTED = """([name, own]) => new Promise(resolve => {
     const done = () => {
         const h = [...document.querySelectorAll('h3')]
             .some(e => e.textContent.startsWith(name + ' · '));
@@ -42,7 +52,9 @@ PAINTED = """([name]) => new Promise(resolve => {
         const app = document.querySelector('[data-testid="stApp"]');
         const idle = app && app.getAttribute('data-test-script-state') === 'notRunning';
         const running = document.querySelector('[data-testid="stStatusWidget"]');
-        if (h && idle && !running) requestAnimationFrame(() => requestAnimationFrame(
+        // the floor page's own component (`own`): plotly has drawn its charts since the input
+        const drawn = !own || (window.__drawnAt ?? 0) > (window.__t0 ?? 0);
+        if (h && idle && !running && drawn) requestAnimationFrame(() => requestAnimationFrame(
             () => resolve(performance.now() - (window.__t0 ?? performance.now()))));
         else setTimeout(done, 5);
     };
@@ -56,9 +68,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def browser_times(
-    address: str, rounds: int, viewport: tuple[int, int] = (1400, 1000)
+    address: str, rounds: int, viewport: tuple[int, int] = (1400, 1000), own: bool = False
 ) -> tuple[list[float], list[float], list[str]]:
-    """(driver-side, in-page) milliseconds per interaction, and what each was."""
+    """(driver-side, in-page) milliseconds per interaction, and what each was. `own`: the
+    floor page's own component, whose charts count as painted once plotly has drawn them."""
     times, page_times, labels = [], [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
@@ -66,11 +79,13 @@ def browser_times(
         page.add_init_script(MARK_INPUT)
         page.goto(address)
         page.evaluate(PAINTED, ["input"])
+        if own:  # plotly.js loaded and the first charts drawn
+            page.wait_for_function("() => window.__drawnAt", timeout=60_000)
         for r in range(rounds):
             for name in LAYERS[1:]:
                 t = time.perf_counter()
                 page.get_by_role("button", name="Next ▶").click()
-                page_times.append(page.evaluate(PAINTED, [name]))
+                page_times.append(page.evaluate(PAINTED, [name, own]))
                 times.append((time.perf_counter() - t) * 1000)
                 labels.append(f"next to {name}")
             # another sample, at the first layer
@@ -109,6 +124,25 @@ def server_times(rounds: int) -> list[float]:
     return times
 
 
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def plotly_js() -> Iterator[str]:
+    """The installed plotly package's plotly.min.js, served locally; yields its URL."""
+    folder = Path(plotly.__file__).parent / "package_data"
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/plotly.min.js"
+    finally:
+        server.shutdown()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=3, help="passes over the 13 layers")
@@ -131,14 +165,21 @@ def main() -> None:
         "slowest": [f"{label}: {ms:.0f} ms" for ms, label in slowest],
     }  # fmt: skip
     if args.floor:
-        with streamlit_server(script="bench/explore_floor_app.py") as url:
+        floor = "bench/explore_floor_app.py"
+        with plotly_js() as js, streamlit_server({"FLOOR_PLOTLY_JS": js}, floor) as url:
             f_clicks, f_page, _ = browser_times(url + "/?sample=0", args.rounds, viewport)
             _, g_page, _ = browser_times(url + "/?sample=0&figure=1", args.rounds, viewport)
+            _, three, _ = browser_times(url + "/?sample=0&figure=3", args.rounds, viewport)
+            _, own, _ = browser_times(url + "/?sample=0&figure=own", args.rounds, viewport, True)
         out |= {"floor_page_p50_ms": pct(f_page, 0.5), "floor_page_p95_ms": pct(f_page, 0.95),
                 "floor_browser_p50_ms": pct(f_clicks, 0.5),
                 "floor_browser_p95_ms": pct(f_clicks, 0.95),
                 "floor_one_figure_page_p50_ms": pct(g_page, 0.5),
-                "floor_one_figure_page_p95_ms": pct(g_page, 0.95)}  # fmt: skip
+                "floor_one_figure_page_p95_ms": pct(g_page, 0.95),
+                "floor_three_figures_page_p50_ms": pct(three, 0.5),
+                "floor_three_figures_page_p95_ms": pct(three, 0.95),
+                "floor_three_figures_own_page_p50_ms": pct(own, 0.5),
+                "floor_three_figures_own_page_p95_ms": pct(own, 0.95)}  # fmt: skip
     server = server_times(args.rounds)
     out |= {"server_p50_ms": pct(server, 0.5), "server_p95_ms": pct(server, 0.95)}
     print(json.dumps(out))
