@@ -37,8 +37,32 @@ def test_conv_arithmetic_html_shows_every_number():
         for v in cell.kernel[k].flatten().tolist():
             assert f">{v:.3f}<" in html
     numbers = re.findall(r">(-?\d+\.\d{4})<", html)
-    products = [f"{v:.4f}" for v in cell.products[cell.window.inside.expand(10, 3, 3)].tolist()]
+    inside = cell.products[cell.window.inside.expand(10, 3, 3)]
+    products = [f"{v + 0.0:.4f}" for v in inside.tolist()]  # -0.0 is written 0.0000
     assert all(p in numbers for p in products)
+
+
+def _zero_times_negative():
+    """A cell whose channel 0 patch is all zeros under an all-negative kernel: its products
+    are -0.0 in floating point; channel 1's are a true -0.5."""
+    layer = torch.nn.Conv2d(2, 1, 3, padding=1)
+    with torch.no_grad():
+        layer.weight.fill_(-0.5)
+        layer.bias.zero_()
+    x = torch.zeros(1, 2, 5, 5)
+    x[0, 1] = 1.0
+    cell = conv_cell(x, layer, 0, 2, 2)
+    assert torch.signbit(cell.products[0]).all()
+    return cell
+
+
+def test_zero_products_are_written_without_a_minus_sign():
+    """0 × a negative weight is -0.0; a student should read 0.0000, not -0.0000. Negative
+    values keep their sign."""
+    page = conv_arithmetic_html(_zero_times_negative())
+    assert "-0.000" not in page
+    assert page.count(">0.0000<") == 9 + 1  # channel 0's products, and their sum
+    assert page.count(">-0.5000<") == 9 and ">-4.5000<" in page
 
 
 def _number(text: str) -> float:

@@ -136,3 +136,25 @@ def test_the_pool_text_names_the_max():
     x = torch.tensor([[[[0.1, 0.9], [0.3, 0.2]]]])
     text = multiply_add(slide_step(x, pool, 0, 0))
     assert "max(0.1000, 0.9000, 0.3000, 0.2000)" in text and text.count("0.9000") == 2
+
+
+def test_zero_products_are_written_without_a_minus_sign():
+    """0 × a negative weight is -0.0 in floating point: the slide writes 0.000, in the panel
+    under the window and in the multiply-add text; negative values keep their sign."""
+    layer = nn.Conv2d(2, 1, 3, padding=1)
+    with torch.no_grad():
+        layer.weight.fill_(-0.5)
+        layer.bias.zero_()
+    x = torch.zeros(1, 2, 5, 5)
+    x[0, 1] = 1.0
+    frame = 2 * 5 + 2  # the centre: no padding
+    step = slide_step(x, layer, 0, frame)
+    assert torch.signbit(step.cell.products[0]).all()
+    fig = slide_figure(x, layer, 0, frame)
+    texts = [t for tr in fig.data if tr.text is not None for row in tr.text for t in row]
+    assert texts.count("0.000") == 9 and texts.count("-0.500") == 9
+    assert not any(t.startswith("-0.000") for t in texts)
+    notes = " ".join(a.text for a in fig.layout.annotations)
+    assert "Σ = 0.0000" in notes and "Σ = -4.5000" in notes and "-0.0000" not in notes
+    text = multiply_add(step)
+    assert "-0.0000" not in text and "= 0.0000" in text and "(-0.5000)" in text

@@ -46,7 +46,7 @@ def _table(m: torch.Tensor, fmt: str, inside: torch.Tensor | None = None) -> str
             if inside is not None and not inside[a, b]:
                 cells.append('<td class="pad">pad</td>')
             else:
-                v = float(m[a, b])
+                v = float(m[a, b]) + 0.0  # 0 × a negative weight is -0.0: written 0.0000
                 cells.append(f'<td style="{_bg(v, vmax)}">{v:{fmt}}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return "<table>" + "".join(rows) + "</table>"

@@ -232,7 +232,7 @@ def _show_only(layout: dict, xa: str, ya: str, rows: range, cols: range) -> None
 def _middle(cell: ConvCell | PoolCell, k: int, in_scale: dict) -> go.Heatmap:
     """The window's arithmetic as a small grid: products x·w (conv) or values, max outlined."""
     if isinstance(cell, ConvCell):
-        z = cell.products[k].float()
+        z = cell.products[k].float() + 0.0  # 0 × a negative weight: 0.000, not -0.000
         text = [[f"{v:.3f}" for v in row] for row in z.tolist()]
         custom = np.stack([cell.patch[k].numpy(), cell.kernel[k].numpy()], axis=-1)
         hover = "x %{customdata[0]:.4f} × w %{customdata[1]:.4f} = %{z:.4f}"
