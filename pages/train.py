@@ -13,6 +13,9 @@ ensure_navigation()
 training.prepare()
 
 
+OPTIMIZERS = {"sgd": "SGD", "adam": "Adam"}  # as torch.optim spells them
+
+
 def settings() -> TrainConfig:
     """The run's settings, and a one-line estimate of how long it takes here."""
     with st.container(border=True):
@@ -20,8 +23,8 @@ def settings() -> TrainConfig:
         a.slider("Epochs", 1, 20, 3, key="train_epochs")
         a.selectbox("Training images", list(training.SUBSETS), key="train_subset",
                     index=list(training.SUBSETS).index(training.DEFAULT_SUBSET))  # fmt: skip
-        optimizer = b.radio("Optimizer", ["sgd", "adam"], format_func=str.upper, horizontal=True,
-                            key="train_optimizer")  # fmt: skip
+        optimizer = b.radio("Optimizer", ["sgd", "adam"], format_func=OPTIMIZERS.get,
+                            horizontal=True, key="train_optimizer")  # fmt: skip
         b.select_slider("Learning rate", training.LEARNING_RATES, key=f"train_lr_{optimizer}",
                         value=0.1 if optimizer == "sgd" else 0.001)  # fmt: skip
         c.select_slider("Batch size", training.BATCH_SIZES, value=32, key="train_batch")

@@ -54,6 +54,14 @@ def run_until(at: AppTest, done, timeout: float = 120.0, every: float = 0.3) -> 
         assert not at.exception, at.exception
 
 
+def test_the_optimizers_are_named_as_pytorch_names_them(train_page):
+    radio = train_page.radio(key="train_optimizer")
+    assert radio.options == ["SGD", "Adam"] and radio.value == "sgd"
+    radio.set_value("adam").run()
+    assert not train_page.exception
+    assert train_page.select_slider(key="train_lr_adam").value == 0.001
+
+
 def test_a_run_reaches_the_chart_and_the_comparison(train_page):
     at = train_page
     at.selectbox(key="train_subset").select("5,000")
