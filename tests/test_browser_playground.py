@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 WAIT = 60_000  # ms: a first run of the page on a busy two-core machine takes a while
@@ -83,6 +85,16 @@ def test_output_size_formulas_fit_a_phone(page, app_url):
     page.goto(app_url + "/playground")
     formulas = page.locator(".katex-display")
     expect(formulas).to_have_count(4)
+    # The page's own styles (`st.html`, the phone's smaller formulas among them) can take
+    # effect a moment after the formulas are drawn, even after the run has ended: caught once
+    # in twelve loads under load, formula 0 at 402 px in a 368 px box, then 330 in 330. What
+    # a phone keeps showing is the settled page, so that is what is measured.
+    with contextlib.suppress(PlaywrightTimeoutError):  # the asserts below say which formula
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.katex-display')]"
+            "  .every(e => e.scrollWidth <= e.clientWidth + 1)",
+            timeout=15_000,
+        )
     for k in range(4):
         formulas.nth(k).scroll_into_view_if_needed()
         assert formulas.nth(k).evaluate("e => e.scrollWidth <= e.clientWidth + 1"), k
