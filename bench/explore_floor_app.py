@@ -23,6 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ui.explore_state import LAYERS  # noqa: E402
+from ui.explore_view import TILE_PX  # noqa: E402
 from ui.figures.explore import cell_map, channel_grid  # noqa: E402
 
 OWN_JS = """
@@ -50,8 +51,8 @@ export default function ({ data, parentElement }) {
 def step_figures(i: int) -> list:
     maps = torch.randn(2, 10, 28, 28, generator=torch.Generator().manual_seed(i))
     return [
-        channel_grid(maps[0], f"input of {LAYERS[i]}", 0, 84),
-        channel_grid(maps[1], f"output: {LAYERS[i]}", 0, 84),
+        channel_grid(maps[0], f"input of {LAYERS[i]}", 0, TILE_PX),
+        channel_grid(maps[1], f"output: {LAYERS[i]}", 0, TILE_PX),
         cell_map(maps[1, 0], f"{LAYERS[i]}, channel 0", (3, 4)),
     ]
 
