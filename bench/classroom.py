@@ -4,7 +4,7 @@
     python bench/classroom.py --sessions 5 --seconds 30 --no-browser   # a quick check
     python bench/classroom.py --soak 600             # 10 minutes, tabs closing and reopening
 
-Starts the app (tests/servers.py), then opens `--sessions` real Streamlit sessions, a few
+Starts the app (harness/servers.py), then opens `--sessions` real Streamlit sessions, a few
 seconds apart (`--ramp`). `--trainers` of them (default 2) sit on /train: they pick a small
 subset and many epochs, press Start, let the live view refresh itself, and press Start again
 whenever their run ends, so one or two runs are always training or queued. Of the others, a
@@ -55,7 +55,7 @@ import classroom_monitor as mon  # noqa: E402
 from classroom_roles import ROLES, Context, garment_pngs  # noqa: E402
 from st_client import StClient  # noqa: E402
 
-from tests.servers import streamlit_server  # noqa: E402
+from harness.servers import streamlit_server  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -178,19 +178,15 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=20, help="trainers' epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--browser", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument("--profile", default=None, help="write the server's cProfile stats here")
     args = p.parse_args()
     args.trainers = min(args.trainers, args.sessions)
     if args.drawers is None:
         args.drawers = (args.sessions - args.trainers) // 3
     if args.soak:
         args.seconds = args.soak
-    (ROOT / ".pytest_cache").mkdir(exist_ok=True)  # tests/servers.py keeps the server's log there
+    (ROOT / ".pytest_cache").mkdir(exist_ok=True)  # harness/servers.py keeps the server's log there
     before = mon.machine_load()
     env = {"TINYVGG_MAX_RUNS": str(args.max_runs)} if args.max_runs else {}
-    if args.profile:  # every server thread under cProfile: slower, for finding the hot spots
-        env["PYTHONPATH"] = str(Path(__file__).resolve().parent / "server_profile")
-        env["CLASSROOM_PROFILE"] = str(Path(args.profile).resolve())
     with streamlit_server(env) as url:
         server = mon.server_of(url)
         monitor = mon.Monitor(server).start()
@@ -210,12 +206,6 @@ def main() -> None:
     after["server_log"] = str(log.relative_to(ROOT))
     after["server_log_tracebacks"] = log.read_text(errors="replace").count("Traceback")
     print(json.dumps(report(ctx, args, extra, before, after)))
-    if args.profile:
-        import pstats
-
-        stats = pstats.Stats(str(Path(args.profile).resolve()), stream=sys.stderr)
-        stats.sort_stats("cumulative").print_stats(r"(ui|pages|tinyvgg)/", 30)
-        stats.sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ from explore_latency import PAINTED, pct
 from PIL import Image, ImageOps
 from playwright.sync_api import expect, sync_playwright
 
-from tests.servers import CHROMIUM_ARGS, chromium_path
+from harness.servers import CHROMIUM_ARGS, chromium_path
 from tinyvgg.data import load_split
-from ui.explore_state import LAYERS
+from ui.explore.state import LAYERS
 
 T = 60_000  # ms
 
@@ -58,12 +58,12 @@ def cross_check(url: str, seed: int = 0, niceness: int = 10) -> dict:
             page.set_default_timeout(T)
             step = "open /explore"
             page.goto(url + f"/explore?sample={100 + seed}&layer=input")
-            page.evaluate(PAINTED, ["input"])
+            page.evaluate(PAINTED, "input")
             for name in LAYERS[1:]:
                 step = f"Next to {name}"
                 t = time.perf_counter()
                 page.get_by_role("button", name="Next ▶").click()
-                page.evaluate(PAINTED, [name])
+                page.evaluate(PAINTED, name)
                 times.append(time.perf_counter() - t)
                 for k, v in _problems(page).items():
                     problems[k] += v
@@ -88,7 +88,7 @@ def cross_check(url: str, seed: int = 0, niceness: int = 10) -> dict:
                 problems[k] += v
             step = "Explore layer by layer"
             page.get_by_role("button", name="Explore layer by layer").click()
-            page.evaluate(PAINTED, ["input"])
+            page.evaluate(PAINTED, "input")
             drawn = page.get_by_text("From the draw page: upload: garment.png")
             expect(drawn).to_be_visible(timeout=T)
             for k, v in _problems(page).items():

@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 from st_client import ClientError, Run, StClient
 
 from tinyvgg.data import load_split
-from ui.explore_state import LAYERS, N_TEST, SOURCES
+from ui.explore.state import LAYERS, N_TEST, SOURCES
 
 
 @dataclass

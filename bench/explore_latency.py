@@ -8,43 +8,34 @@ new layer's heading is shown, Streamlit's run has finished (the app's script sta
 `page_*` from the input event's own timestamp in the page (what a student's click costs),
 `browser_*` from Playwright's call (adds the driver's actionability checks). Also times the
 server side of the same reruns with AppTest, and, with `--floor` (default on), the same
-clicks on explore_floor_app.py, a page with the same widgets and nothing to draw: what
+clicks on the floor page (FLOOR_PAGE below), with the same widgets and nothing to draw: what
 Streamlit and Chromium cost on this machine before the explorer draws anything; and the same
-page drawing one figure per click (the explorer's channel grid), what one plotly figure adds;
-and the three figures of a conv layer's step, through Streamlit's chart element and through a
-small component of our own that updates kept charts with `Plotly.react` (plotly.js served
-from the installed plotly package), what plotly costs there without Streamlit's remounts.
-Prints one JSON line, in milliseconds.
+page drawing the three maps of a conv layer's step through `st.plotly_chart`, as the explorer
+draws them. Prints one JSON line, in milliseconds; bench/README.md has the latest figures.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
-import http.server
 import json
 import statistics
 import sys
-import threading
+import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import plotly
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.servers import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402
-from ui.explore_state import LAYERS  # noqa: E402
+from harness.servers import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402
+from ui.explore.state import LAYERS  # noqa: E402
 
 # the input event's timestamp (same clock as performance.now()), kept by the page itself
 MARK_INPUT = """for (const kind of ['pointerdown', 'keydown'])
     addEventListener(kind, e => { window.__t0 = e.timeStamp; }, true);"""
-PAINTED = """([name, own]) => new Promise(resolve => {
+PAINTED = """(name) => new Promise(resolve => {
     const done = () => {
         const h = [...document.querySelectorAll('h3')]
             .some(e => e.textContent.startsWith(name + ' · '));
@@ -52,14 +43,47 @@ PAINTED = """([name, own]) => new Promise(resolve => {
         const app = document.querySelector('[data-testid="stApp"]');
         const idle = app && app.getAttribute('data-test-script-state') === 'notRunning';
         const running = document.querySelector('[data-testid="stStatusWidget"]');
-        // the floor page's own component (`own`): plotly has drawn its charts since the input
-        const drawn = !own || (window.__drawnAt ?? 0) > (window.__t0 ?? 0);
-        if (h && idle && !running && drawn) requestAnimationFrame(() => requestAnimationFrame(
+        if (h && idle && !running) requestAnimationFrame(() => requestAnimationFrame(
             () => resolve(performance.now() - (window.__t0 ?? performance.now()))));
         else setTimeout(done, 5);
     };
     done();
 })"""
+
+# The floor: the explorer's widgets and clicks with nothing to draw (a Next button, a button per
+# layer, the sample box and the heading PAINTED waits for), served with the app's own config.
+# `?maps=3` adds the three maps of a conv layer's step (input grid, clickable output grid,
+# clickable cell map) through `st.plotly_chart`, as the explorer draws them.
+FLOOR_PAGE = f"""
+import sys
+
+import streamlit as st
+import torch
+
+sys.path.insert(0, {str(ROOT)!r})
+from ui.explore.state import LAYERS
+from ui.explore.view import TILE_PX
+from ui.figures.explore import cell_map, channel_grid
+
+st.session_state.setdefault("i", 0)
+for j, (col, name) in enumerate(zip(st.columns(len(LAYERS)), LAYERS, strict=True)):
+    if col.button(name, key=f"b{{j}}"):
+        st.session_state.i = j
+if st.button("Next ▶"):
+    st.session_state.i = (st.session_state.i + 1) % len(LAYERS)
+sample = st.number_input("Test image #", 0, 9999, 0)
+st.query_params["sample"] = str(sample)
+i = st.session_state.i
+st.markdown(f"### {{LAYERS[i]}} · sample {{sample}}")
+if st.query_params.get("maps") == "3":
+    maps = torch.randn(2, 10, 28, 28, generator=torch.Generator().manual_seed(i))
+    pick = dict(theme=None, on_select=lambda: None, selection_mode="points", width="content")
+    left, right = st.columns(2)
+    left.plotly_chart(channel_grid(maps[0], "input", 0, TILE_PX), key="before", theme=None,
+                      width="content")
+    right.plotly_chart(channel_grid(maps[1], "output", 0, TILE_PX), key="grid", **pick)
+    st.plotly_chart(cell_map(maps[1, 0], "channel 0", (3, 4)), key="cells", **pick)
+"""
 
 
 def pct(values: list[float], q: float) -> float:
@@ -68,36 +92,33 @@ def pct(values: list[float], q: float) -> float:
 
 
 def browser_times(
-    address: str, rounds: int, viewport: tuple[int, int] = (1400, 1000), own: bool = False
+    address: str, rounds: int, viewport: tuple[int, int] = (1400, 1000)
 ) -> tuple[list[float], list[float], list[str]]:
-    """(driver-side, in-page) milliseconds per interaction, and what each was. `own`: the
-    floor page's own component, whose charts count as painted once plotly has drawn them."""
+    """(driver-side, in-page) milliseconds per interaction, and what each was."""
     times, page_times, labels = [], [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
         page.add_init_script(MARK_INPUT)
         page.goto(address)
-        page.evaluate(PAINTED, ["input"])
-        if own:  # plotly.js loaded and the first charts drawn
-            page.wait_for_function("() => window.__drawnAt", timeout=60_000)
+        page.evaluate(PAINTED, "input")
         for r in range(rounds):
             for name in LAYERS[1:]:
                 t = time.perf_counter()
                 page.get_by_role("button", name="Next ▶").click()
-                page_times.append(page.evaluate(PAINTED, [name, own]))
+                page_times.append(page.evaluate(PAINTED, name))
                 times.append((time.perf_counter() - t) * 1000)
                 labels.append(f"next to {name}")
             # another sample, at the first layer
             page.get_by_role("button", name="input", exact=True).click()
-            page.evaluate(PAINTED, ["input"])
+            page.evaluate(PAINTED, "input")
             box = page.get_by_label("Test image #")
             box.fill(str(100 + r))
             t = time.perf_counter()
             box.press("Enter")
             # the page writes the new sample into the address bar at the end of its run
             page.wait_for_function("n => location.search.includes(n)", arg=f"sample={100 + r}")
-            page_times.append(page.evaluate(PAINTED, ["input"]))
+            page_times.append(page.evaluate(PAINTED, "input"))
             times.append((time.perf_counter() - t) * 1000)
             labels.append("another sample")
         browser.close()
@@ -124,25 +145,6 @@ def server_times(rounds: int) -> list[float]:
     return times
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def plotly_js() -> Iterator[str]:
-    """The installed plotly package's plotly.min.js, served locally; yields its URL."""
-    folder = Path(plotly.__file__).parent / "package_data"
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/plotly.min.js"
-    finally:
-        server.shutdown()
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=3, help="passes over the 13 layers")
@@ -165,21 +167,17 @@ def main() -> None:
         "slowest": [f"{label}: {ms:.0f} ms" for ms, label in slowest],
     }  # fmt: skip
     if args.floor:
-        floor = "bench/explore_floor_app.py"
-        with plotly_js() as js, streamlit_server({"FLOOR_PLOTLY_JS": js}, floor) as url:
-            f_clicks, f_page, _ = browser_times(url + "/?sample=0", args.rounds, viewport)
-            _, g_page, _ = browser_times(url + "/?sample=0&figure=1", args.rounds, viewport)
-            _, three, _ = browser_times(url + "/?sample=0&figure=3", args.rounds, viewport)
-            _, own, _ = browser_times(url + "/?sample=0&figure=own", args.rounds, viewport, True)
+        with tempfile.TemporaryDirectory() as tmp:
+            floor = Path(tmp) / "explore_floor.py"
+            floor.write_text(FLOOR_PAGE)
+            with streamlit_server(script=str(floor)) as url:
+                f_clicks, f_page, _ = browser_times(url + "/?sample=0", args.rounds, viewport)
+                _, three, _ = browser_times(url + "/?sample=0&maps=3", args.rounds, viewport)
         out |= {"floor_page_p50_ms": pct(f_page, 0.5), "floor_page_p95_ms": pct(f_page, 0.95),
                 "floor_browser_p50_ms": pct(f_clicks, 0.5),
                 "floor_browser_p95_ms": pct(f_clicks, 0.95),
-                "floor_one_figure_page_p50_ms": pct(g_page, 0.5),
-                "floor_one_figure_page_p95_ms": pct(g_page, 0.95),
-                "floor_three_figures_page_p50_ms": pct(three, 0.5),
-                "floor_three_figures_page_p95_ms": pct(three, 0.95),
-                "floor_three_figures_own_page_p50_ms": pct(own, 0.5),
-                "floor_three_figures_own_page_p95_ms": pct(own, 0.95)}  # fmt: skip
+                "floor_three_maps_page_p50_ms": pct(three, 0.5),
+                "floor_three_maps_page_p95_ms": pct(three, 0.95)}  # fmt: skip
     server = server_times(args.rounds)
     out |= {"server_p50_ms": pct(server, 0.5), "server_p95_ms": pct(server, 0.95)}
     print(json.dumps(out))

@@ -33,8 +33,8 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.servers import launch_browser, streamlit_server  # noqa: E402
-from tests.test_browser_train import POINTS_JS, choose, open_train_page  # noqa: E402
+from harness.pages import POINTS_JS, choose, open_train_page  # noqa: E402
+from harness.servers import launch_browser, streamlit_server  # noqa: E402
 from tinyvgg.model import load_checkpoint  # noqa: E402
 
 

@@ -8,6 +8,7 @@ ensure_navigation()
 
 from tinyvgg.predict import probabilities, top_k  # noqa: E402
 from tinyvgg.preprocess import Preprocessed, PreprocessError, preprocess  # noqa: E402
+from ui import styles  # noqa: E402
 from ui.draw_inputs import CANVAS_PX, camera_ui, canvas_ui, upload_ui  # noqa: E402
 from ui.figures.draw import input_preview, thumbnail, top_k_bars  # noqa: E402
 from ui.present import chart  # noqa: E402
@@ -45,14 +46,8 @@ def show_prediction(pre: Preprocessed, label: str) -> None:
     )  # fmt: skip
 
 
-# A thin frame round each step's image: a white garment on white paper still shows its edges.
-STEPS_CSS = """<style>
-.st-key-draw_steps [data-testid="stImage"] img {outline: 1px solid #c8c8c8; outline-offset: 0;}
-</style>"""
-
-
 def show_steps(pre: Preprocessed, per_row: int = 5) -> None:
-    st.html(STEPS_CSS)
+    st.html(styles.DRAW_STEPS)
     with st.container(key="draw_steps"):
         for i, step in enumerate(pre.steps):
             if i % per_row == 0:

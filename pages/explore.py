@@ -7,8 +7,8 @@ from ui.frame import ensure_navigation
 ensure_navigation()
 
 from tinyvgg.data import DataError  # noqa: E402
-from ui import explore_state as es  # noqa: E402
-from ui import explore_view as ev  # noqa: E402
+from ui.explore import state as es  # noqa: E402
+from ui.explore import view as ev  # noqa: E402
 from ui.present import controls, presenting  # noqa: E402
 from ui.resources import device_label  # noqa: E402
 from ui.state import model_in_use  # noqa: E402

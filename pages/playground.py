@@ -12,6 +12,7 @@ from tinyvgg import playground as pg  # noqa: E402
 from tinyvgg.data import DataError  # noqa: E402
 from tinyvgg.playground_code import pytorch_code  # noqa: E402
 from ui import playground_controls as controls  # noqa: E402
+from ui import styles  # noqa: E402
 from ui.figures import playground as figs  # noqa: E402
 from ui.present import chart  # noqa: E402
 from ui.resources import app_device  # noqa: E402
@@ -25,7 +26,7 @@ st.caption(
 # On a phone the output-size formulas shrink to fit (longer ones still scroll sideways). With
 # the sidebar open on a narrow laptop, the settings panels, shapes and formulas stack before
 # their contents are squeezed (labels broken mid-word, a formula cut off): stacking_columns.
-st.html("<style>@media (max-width: 640px) {.katex-display {font-size: 0.82em;}}</style>")
+st.html(styles.KATEX_PHONE)
 
 
 def settings():

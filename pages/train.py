@@ -3,7 +3,7 @@
 import streamlit as st
 
 from tinyvgg.data import CLASS_NAMES
-from tinyvgg.train import TrainConfig
+from tinyvgg.train import DEFAULT_LR, TrainConfig
 from ui import training
 from ui.figures import train as figs
 from ui.frame import ensure_navigation, stacking_columns
@@ -19,18 +19,19 @@ OPTIMIZERS = {"sgd": "SGD", "adam": "Adam"}  # as torch.optim spells them
 def settings() -> TrainConfig:
     """The run's settings, and a one-line estimate of how long it takes here."""
     with st.container(border=True):
-        a, b, c, d = st.columns(4)
-        a.slider("Epochs", 1, 20, 3, key="train_epochs")
+        a, b, c, e = st.columns(4)
+        d = training.DEFAULTS
+        a.slider("Epochs", 1, 20, d.epochs, key="train_epochs")
         a.selectbox("Training images", list(training.SUBSETS), key="train_subset",
                     index=list(training.SUBSETS).index(training.DEFAULT_SUBSET))  # fmt: skip
-        optimizer = b.radio("Optimizer", ["sgd", "adam"], format_func=OPTIMIZERS.get,
+        optimizer = b.radio("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get,
                             horizontal=True, key="train_optimizer")  # fmt: skip
         b.select_slider("Learning rate", training.LEARNING_RATES, key=f"train_lr_{optimizer}",
-                        value=0.1 if optimizer == "sgd" else 0.001)  # fmt: skip
-        c.select_slider("Batch size", training.BATCH_SIZES, value=32, key="train_batch")
-        c.number_input("Hidden units", 1, 128, 10, key="train_hidden")
-        d.number_input("Seed", 0, 2**31 - 1, 42, key="train_seed")
-        d.selectbox("Device", training.device_options(), key="train_device")
+                        value=DEFAULT_LR[optimizer])  # fmt: skip
+        c.select_slider("Batch size", training.BATCH_SIZES, value=d.batch_size, key="train_batch")
+        c.number_input("Hidden units", 1, 128, d.hidden_units, key="train_hidden")
+        e.number_input("Seed", 0, 2**31 - 1, d.seed, key="train_seed")
+        e.selectbox("Device", training.device_options(), key="train_device")
         cfg = training.settings_config()
         st.caption(training.estimate_line(cfg))
     return cfg

@@ -6,9 +6,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from harness.servers import streamlit_server
 from tinyvgg.model import LAYER_NAMES
-
-from .servers import streamlit_server
 
 SHAPES = {
     "input": "[1, 1, 28, 28]", "conv_1_1": "[1, 10, 28, 28]", "relu_1_1": "[1, 10, 28, 28]",

@@ -6,9 +6,8 @@ import re
 
 from playwright.sync_api import expect
 
+from harness.servers import streamlit_server
 from ui.frame import TITLE
-
-from .servers import streamlit_server
 
 
 def test_root_opens_the_explorer_at_its_own_address(page, app_url):

@@ -15,11 +15,12 @@ from tinyvgg import train as train_module
 from tinyvgg.activations import by_name, layer_input, trace
 from tinyvgg.data import DeviceData, to_float
 from tinyvgg.device import pick_device
+from tinyvgg.evaluate import evaluate
 from tinyvgg.explain import conv_cell
 from tinyvgg.model import build_model, load_checkpoint, load_shipped, save_checkpoint
 from tinyvgg.predict import probabilities
 from tinyvgg.steps import EagerStep, GraphStep, make_stepper
-from tinyvgg.train import TrainConfig, evaluate, fit
+from tinyvgg.train import TrainConfig, fit
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -198,8 +199,8 @@ def test_the_explorer_s_numbers_on_cuda(real_data, shipped_on_both, index):
 
 
 def test_a_training_worker_trains_on_cuda(real_data):
-    from tinyvgg import worker
-    from tinyvgg.worker import TrainingRun
+    from tinyvgg import runs
+    from tinyvgg.runs import TrainingRun
 
     try:
         run = TrainingRun(TrainConfig(epochs=1, subset=512, test_subset=100, log_every=4,
@@ -213,16 +214,16 @@ def test_a_training_worker_trains_on_cuda(real_data):
         assert metrics["model_acc"] == pytest.approx(cpu_acc, abs=0.03)
         assert run.test_preds.shape == (10_000,)
     finally:
-        worker.shutdown()
+        runs.shutdown()
 
 
 def test_a_worker_getting_ready_times_the_step_fit_runs(real_data, monkeypatch):
     """The training page's first estimate comes from these steps: on CUDA, graph replays."""
-    from tinyvgg import worker_process
+    from tinyvgg import worker
 
-    made = _spy_on_steppers(monkeypatch, worker_process)
+    made = _spy_on_steppers(monkeypatch, worker)
     monkeypatch.setenv("TINYVGG_DEVICE", "cuda")
     train, _ = real_data
-    assert worker_process._time_steps(train) > 0
+    assert worker._time_steps(train) > 0
     (stepper,) = made
     assert type(stepper) is GraphStep and isinstance(stepper.graph, torch.cuda.CUDAGraph)

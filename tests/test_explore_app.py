@@ -9,7 +9,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from tinyvgg.data import CLASS_NAMES
-from ui.explore_state import LAYERS, parse_query
+from ui.explore.state import LAYERS, parse_query
 from ui.state import DRAWN_KEY, DrawnInput
 
 APP = "../app.py"

@@ -14,7 +14,7 @@ from tinyvgg.activations import by_name, layer_input, trace
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.explain import conv_cell, pool_cell, softmax_steps, unflatten_index
 from tinyvgg.model import build_model
-from ui.explore_view import _map_figure
+from ui.explore.view import _map_figure
 from ui.figures import explore as fx
 from ui.figures.arithmetic import conv_arithmetic_html, plain, softmax_table_html
 
@@ -218,7 +218,7 @@ def test_figures_built_without_checks_are_what_plotly_s_own_validation_makes():
 def test_layer_input_and_output_grids_put_channel_k_in_the_same_place():
     """Beside each other, the layer's input and output grids tile the channels alike, at the
     same height, and that height fits the tiles (no blank band under them)."""
-    from ui import explore_view as ev
+    from ui.explore import view as ev
 
     _, records = _records()
     rec = by_name(records)["conv_2_1"]
@@ -232,7 +232,7 @@ def test_linear_and_softmax_sides_are_titled_bars_with_room_for_the_class_names(
     """The logits and probabilities, on either side of the layer view, say what they are and
     name every class; their margins grow to fit the names and ticks (fixed 4 px margins under
     plotly's own theme cut the class names and the ticks off)."""
-    from ui import explore_view as ev
+    from ui.explore import view as ev
 
     _, records = _records()
     logits, probs = by_name(records)["linear"].output, by_name(records)["softmax"].output

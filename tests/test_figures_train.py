@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from tinyvgg.data import CLASS_NAMES, DeviceData
-from tinyvgg.metrics import confusion_matrix, pick_examples, predict
+from tinyvgg.evaluate import confusion_matrix, pick_examples, predict
 from tinyvgg.model import build_model
 from ui.figures import train as figs
 

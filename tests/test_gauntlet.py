@@ -17,7 +17,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from tinyvgg import worker
+from tinyvgg import runs
 from tinyvgg.model import build_model
 from ui.frame import PAGES
 
@@ -181,7 +181,7 @@ def test_playground_fields_at_their_extremes(kind, key, value):
 def train_page(real_data):
     at = _app("pages/train.py")
     yield at
-    worker.shutdown()
+    runs.shutdown()
 
 
 def test_stop_with_nothing_running(train_page):

@@ -13,7 +13,7 @@ from tinyvgg.model import SHIPPED_CHECKPOINT, build_model, save_checkpoint
 from tinyvgg.predict import main, probabilities, top_k
 from tinyvgg.preprocess import preprocess
 
-from .servers import ROOT
+from .conftest import ROOT
 from .test_preprocess import encode, garment
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from tinyvgg.data import DeviceData
+from tinyvgg.evaluate import evaluate
 from tinyvgg.model import SHIPPED_CHECKPOINT, load_shipped
-from tinyvgg.train import evaluate
 
 
 def test_shipped_checkpoint_is_small_and_tinyvgg_10():

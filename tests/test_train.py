@@ -13,8 +13,9 @@ import torch.nn.functional as F
 
 from tinyvgg.data import DeviceData
 from tinyvgg.device import DeviceError, pick_device
+from tinyvgg.evaluate import evaluate
 from tinyvgg.model import build_model, load_checkpoint
-from tinyvgg.train import TrainConfig, evaluate, fit
+from tinyvgg.train import TrainConfig, fit
 
 from .conftest import ROOT
 

@@ -13,11 +13,11 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from tinyvgg import worker
+from tinyvgg import runs
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.model import load_checkpoint
+from tinyvgg.runs import SPARES
 from tinyvgg.train import TrainConfig
-from tinyvgg.worker_process import SPARES
 from ui import training
 
 APP = "../app.py"
@@ -29,7 +29,7 @@ def train_page(real_data):
     at.switch_page("pages/train.py").run()
     assert not at.exception
     yield at
-    worker.shutdown()
+    runs.shutdown()
 
 
 def chart(at: AppTest, key: str) -> dict | None:
@@ -193,8 +193,8 @@ def test_a_crashed_worker_is_one_sentence_and_the_page_still_works(train_page):
 
 def test_a_run_waits_for_another_users_run(train_page, monkeypatch):
     # AppTest gives every instance the same session id, so the other user's run is made here.
-    monkeypatch.setattr(worker, "_slots", worker.RunSlots(1))
-    other = worker.TrainingRun(TrainConfig(epochs=1, device="cpu", log_every=1))
+    monkeypatch.setattr(runs, "_slots", runs.RunSlots(1))
+    other = runs.TrainingRun(TrainConfig(epochs=1, device="cpu", log_every=1))
     while other.status == "queued":
         time.sleep(0.05)
     at = train_page

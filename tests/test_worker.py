@@ -15,13 +15,13 @@ import psutil
 import pytest
 import torch
 
-from tinyvgg import worker
+from tinyvgg import runs
 from tinyvgg.data import DeviceData
-from tinyvgg.metrics import predict
+from tinyvgg.evaluate import predict
 from tinyvgg.model import load_checkpoint
+from tinyvgg.runs import SPARES, RunSlots, TrainingRun
 from tinyvgg.train import TrainConfig
-from tinyvgg.worker import RunSlots, TrainingRun, crash_sentence
-from tinyvgg.worker_process import SPARES, Worker
+from tinyvgg.worker import Worker, crash_sentence
 
 from .conftest import ROOT
 
@@ -43,7 +43,7 @@ def workers() -> list[psutil.Process]:
 @pytest.fixture(autouse=True)
 def nothing_left_behind():
     yield
-    worker.shutdown()
+    runs.shutdown()
     gone_by = time.monotonic() + 3
     while workers() and time.monotonic() < gone_by:
         time.sleep(0.05)
@@ -176,10 +176,10 @@ def test_runs_queue_for_slots_in_order(real_data):
 def test_a_warm_spare_is_used_and_refilled(real_data):
     if not SPARES.enabled():
         pytest.skip("TINYVGG_WARM_WORKER=0")
-    worker.warm_up()
+    runs.warm_up()
     spare = SPARES.pids()
     assert len(spare) == 1
-    run = TrainingRun(TrainConfig(epochs=1, threads=worker.threads_per_run(), **{
+    run = TrainingRun(TrainConfig(epochs=1, threads=runs.threads_per_run(), **{
         k: v for k, v in TINY.items() if k != "threads"
     }))  # fmt: skip
     follow(run)
@@ -219,7 +219,7 @@ def test_slots_wait_and_cancel():
 def test_a_worker_outlives_no_killed_server(real_data):
     code = (
         "import time\n"
-        "from tinyvgg.worker_process import Worker\n"
+        "from tinyvgg.worker import Worker\n"
         "w = Worker(threads=1)\n"
         "print(w.process.pid, flush=True)\n"
         "time.sleep(120)\n"

@@ -24,14 +24,21 @@ def stride_of(layer: nn.Conv2d | nn.MaxPool2d):
     return layer.stride if layer.stride is not None else layer.kernel_size
 
 
+def conv_pads(padding, kernel_size, dilation=1) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((top, bottom), (left, right)) zero padding of a conv's settings, as PyTorch pads:
+    "valid" is none, "same" pads d(k - 1) per axis with the odd one bottom/right."""
+    if padding == "same":
+        k, d = pair(kernel_size), pair(dilation)
+        totals = [d[a] * (k[a] - 1) for a in range(2)]
+        return tuple((t // 2, t - t // 2) for t in totals)  # type: ignore[return-value]
+    top, left = (0, 0) if padding == "valid" else pair(padding)
+    return (top, top), (left, left)
+
+
 def conv_padding(layer: nn.Conv2d) -> tuple[int, int]:
     """(top, left) zero padding, resolving "same" and "valid" as PyTorch does."""
-    if layer.padding == "valid":
-        return 0, 0
-    if layer.padding == "same":
-        k, d = pair(layer.kernel_size), pair(layer.dilation)
-        return tuple(d[a] * (k[a] - 1) // 2 for a in range(2))  # extra goes bottom/right
-    return pair(layer.padding)
+    (top, _), (left, _) = conv_pads(layer.padding, layer.kernel_size, layer.dilation)
+    return top, left
 
 
 def output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1,
@@ -221,11 +228,9 @@ def softmax(logits: torch.Tensor) -> torch.Tensor:
 
 def padding_sides(layer: nn.Conv2d | nn.MaxPool2d) -> tuple[tuple[int, int], tuple[int, int]]:
     """((top, bottom), (left, right)) padding; "same" puts an odd extra row/column last."""
-    if isinstance(layer, nn.Conv2d) and layer.padding == "same":
-        k, d = pair(layer.kernel_size), pair(layer.dilation)
-        totals = [d[a] * (k[a] - 1) for a in range(2)]
-        return tuple((t // 2, t - t // 2) for t in totals)  # type: ignore[return-value]
-    top, left = conv_padding(layer) if isinstance(layer, nn.Conv2d) else pair(layer.padding)
+    if isinstance(layer, nn.Conv2d):
+        return conv_pads(layer.padding, layer.kernel_size, layer.dilation)
+    top, left = pair(layer.padding)
     return (top, top), (left, left)
 
 

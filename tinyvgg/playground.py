@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from tinyvgg.explain import output_size, pair
+from tinyvgg.explain import conv_pads, output_size, pair
 
 MAX_VALUES = 2**24  # values per tensor: 64 MiB of float32, on a server a whole class shares
 MAX_MACS = 2 * 10**9  # multiply-adds per conv run: about a second on two CPU cores
@@ -124,12 +124,7 @@ class Axis:
 def conv_axes(conv: ConvSettings, hw: tuple[int, int]) -> tuple[Axis, Axis]:
     """The conv's two axes; padding "same" pads d(k - 1) in all, the odd one bottom/right."""
     k, s, d = pair(conv.kernel_size), pair(conv.stride), pair(conv.dilation)
-    if conv.padding == "same":
-        totals = [d[a] * (k[a] - 1) for a in (0, 1)]
-        pads = [(t // 2, t - t // 2) for t in totals]
-    else:
-        p = (0, 0) if conv.padding == "valid" else pair(conv.padding)  # type: ignore[arg-type]
-        pads = [(p[0], p[0]), (p[1], p[1])]
+    pads = conv_pads(conv.padding, conv.kernel_size, conv.dilation)
     return tuple(Axis("HW"[a], hw[a], k[a], s[a], *pads[a], d[a]) for a in (0, 1))  # type: ignore
 
 

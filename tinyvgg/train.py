@@ -25,22 +25,23 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from tinyvgg.data import DataError, DeviceData, Split, load_split, subset_indices
 from tinyvgg.device import cudnn_settings, describe, keep_freed_memory, pick_device
+from tinyvgg.evaluate import evaluate
 from tinyvgg.model import TinyVGG, TinyVGGConfig, build_model, save_checkpoint
 from tinyvgg.steps import make_stepper
 
 Event = dict[str, Any]
 CHANCE_LOSS = math.log(10)  # cross-entropy of a uniform guess over 10 classes: 2.3026
+DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3}  # the notebook's SGD; Adam's own default
 
 
 @dataclass
 class TrainConfig:
     epochs: int = 3  # passes over the training images
-    lr: float | None = None  # None: 0.1 for SGD (the notebook's), 0.001 for Adam
+    lr: float | None = None  # None: the optimizer's DEFAULT_LR
     batch_size: int = 32  # the notebook's BATCH_SIZE
     hidden_units: int = 10  # channels of every conv layer
     optimizer: str = "sgd"  # "sgd" or "adam"
@@ -57,11 +58,12 @@ class TrainConfig:
 
     @property
     def learning_rate(self) -> float:
-        return self.lr if self.lr is not None else (0.1 if self.optimizer == "sgd" else 1e-3)
+        """`lr`, or the optimizer's default when it is None."""
+        return self.lr if self.lr is not None else DEFAULT_LR.get(self.optimizer, 0.1)
 
     def validate(self) -> None:
         """Raise ValueError with one sentence for settings that cannot run."""
-        if self.optimizer not in ("sgd", "adam"):
+        if self.optimizer not in DEFAULT_LR:
             raise ValueError(f"Optimizer must be sgd or adam, not {self.optimizer!r}.")
         if self.schedule not in ("constant", "cosine"):
             raise ValueError(f"Schedule must be constant or cosine, not {self.schedule!r}.")
@@ -92,32 +94,6 @@ def _is_stopped(stop: Any) -> bool:
     return bool(stop.is_set() if hasattr(stop, "is_set") else stop())
 
 
-def evaluate(
-    model: torch.nn.Module, data: DeviceData, batch_size: int = 256, name: str | None = None
-) -> dict[str, Any]:
-    """The notebook's results dict: mean cross-entropy and accuracy (percent) over `data`.
-
-    Means are over images; the notebook averages per-batch means, which differs slightly when
-    the last batch is short. Batches of 256 fit the CPU caches (1000 was 4x slower here).
-    """
-    was_training = model.training
-    model.eval()
-    loss_sum = torch.zeros((), device=data.x.device)
-    correct = torch.zeros((), device=data.x.device, dtype=torch.long)
-    with torch.inference_mode():
-        for x, y in data.batches(batch_size):
-            logits = model(x)
-            loss_sum += F.cross_entropy(logits, y, reduction="sum")
-            correct += (logits.argmax(dim=1) == y).sum()
-    model.train(was_training)
-    n = max(len(data), 1)
-    return {
-        "model_name": name or type(model).__name__,
-        "model_loss": loss_sum.item() / n,
-        "model_acc": 100.0 * correct.item() / n,
-    }
-
-
 MIN_STEPS_BEFORE_WARNING = 100  # the first steps of any run sit near chance
 
 
@@ -128,7 +104,8 @@ def _stuck_message(loss: float, acc: float, steps: int, cfg: TrainConfig) -> str
     if not math.isfinite(loss) or loss > 10 * CHANCE_LOSS:
         return (
             f"Training diverged (loss {loss:.3g}): learning rate {cfg.learning_rate:g} is too "
-            "large for this model; try 0.1 with SGD or 0.001 with Adam."
+            f"large for this model; try {DEFAULT_LR['sgd']:g} with SGD or "
+            f"{DEFAULT_LR['adam']:g} with Adam."
         )
     if not (CHANCE_LOSS - 0.02 <= loss <= CHANCE_LOSS + 0.15) or acc > 12.0:
         return None
@@ -281,10 +258,15 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tinyvgg.train", description=__doc__.split("\n")[0])
     d = TrainConfig()
     p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--lr", type=float, default=None, help="default 0.1 (sgd), 0.001 (adam)")
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help=", ".join(f"default {v:g} ({k})" for k, v in DEFAULT_LR.items()),
+    )
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--hidden-units", type=int, default=d.hidden_units)
-    p.add_argument("--optimizer", choices=("sgd", "adam"), default=d.optimizer)
+    p.add_argument("--optimizer", choices=tuple(DEFAULT_LR), default=d.optimizer)
     p.add_argument("--schedule", choices=("constant", "cosine"), default=d.schedule)
     p.add_argument("--subset", type=int, default=None, help="train on N random images")
     p.add_argument("--test-subset", type=int, default=None, help="test on N images per epoch")

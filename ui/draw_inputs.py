@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from tinyvgg.preprocess import FORMAT_NAMES, check_file_size
+from ui import styles
 
 CANVAS_PX = 320
 PAPER = {"White": (255, 255, 255), "Black": (0, 0, 0)}
@@ -27,16 +28,6 @@ def _clear() -> None:  # a new key gives a new, empty canvas
     st.session_state["draw_clears"] = st.session_state.get("draw_clears", 0) + 1
 
 
-# The paper is the colour behind the transparent canvas. As a background image it made the
-# canvas report the image's fit once loaded: a rerun at a moment no one chose, which could
-# drop a file being uploaded just then (Streamlit clears the pending reply with the file's
-# upload URL when a run starts).
-PAPER_CSS = (
-    '<style>[class*="st-key-draw_canvas_"] [data-testid="stBidiComponentIsolated"] '
-    "{{background: {};}}</style>"
-)
-
-
 def canvas_ui() -> tuple[np.ndarray, tuple[int, int, int]] | None:
     """The canvas and its tools; (RGBA array, paper colour) once something is drawn.
 
@@ -51,7 +42,7 @@ def canvas_ui() -> tuple[np.ndarray, tuple[int, int, int]] | None:
     width = c4.slider("Brush width", 2, 60, 22, key="draw_brush")
     colour = HEX[paper] if ink == "Eraser" else HEX[ink]
     clears = st.session_state.setdefault("draw_clears", 0)
-    st.html(PAPER_CSS.format(HEX[paper]))
+    st.html(styles.paper(HEX[paper]))
     result = st_canvas(
         fill_color=colour, stroke_width=width, stroke_color=colour,
         height=CANVAS_PX, width=CANVAS_PX,

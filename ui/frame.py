@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import state
+from ui import state, styles
 from ui.present import controls, presenting
 from ui.resources import device_label, model_summary
 
@@ -21,30 +21,16 @@ PAGES = [
 ]
 
 
-# Columns in a container keyed "stack_..." stack, each full width, once the page is too narrow
-# for every column to keep its --stack-min (20rem unless set): a 1024 px laptop or projector
-# with the sidebar open leaves the page about 37rem. Streamlit's own stack only under 640 px.
-STACK_CSS = """<style>
-[class*="st-key-stack_"] > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"] {
-  flex-wrap: wrap;}
-[class*="st-key-stack_"] > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"]
-  > [data-testid="stColumn"] {min-width: min(100%, var(--stack-min, 20rem));}
-/* a metric's value (a model's name, a class) wraps in a narrow column, never "Pretrained (shi…" */
-:is([data-testid="stMetricValue"], [data-testid="stMetricDelta"])
-  :is(.stMarkdownEllipsis, .stMarkdownEllipsis p) {white-space: normal; overflow-wrap: anywhere;}
-</style>"""
-
-
 def page_style() -> None:
     """Styles every page relies on (app.py runs this before the page)."""
-    st.html(STACK_CSS)
+    st.html(styles.STACK)
 
 
 def stacking_columns(spec, key: str, min_width: str | None = None, **kwargs) -> list:
     """`st.columns` that stack when the page is too narrow for each to keep 20rem (or
     `min_width`, a CSS length), rather than squeeze what is in them."""
     if min_width is not None:
-        st.html(f"<style>.st-key-stack_{key} {{--stack-min: {min_width};}}</style>")
+        st.html(styles.stack_min(key, min_width))
     return st.container(key=f"stack_{key}").columns(spec, **kwargs)
 
 

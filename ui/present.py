@@ -11,14 +11,10 @@ from typing import Any
 
 import streamlit as st
 
+from ui import styles
+
 KEY = "present_mode"
 SCALE = 1.35  # figure heights when presenting
-CSS = """<style>
-html { font-size: 19px; }
-[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] {display: none;}
-[class*="st-key-ctl-"] {display: none !important;}
-[data-testid="stMainBlockContainer"] {padding-top: 1.5rem; max-width: 100%;}
-</style>"""
 
 
 def presenting() -> bool:
@@ -32,7 +28,7 @@ def presenting() -> bool:
 def apply() -> None:
     """Called by app.py every run: the teacher-mode styles, when on."""
     if presenting():
-        st.html(CSS)
+        st.html(styles.PRESENT)
 
 
 def controls(name: str):

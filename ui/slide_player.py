@@ -12,6 +12,7 @@ import streamlit as st
 import torch
 
 from tinyvgg.slide import Layer, frame_count, multiply_add, slide_step
+from ui import styles
 from ui.figures.slide import slide_figure
 from ui.present import chart
 
@@ -62,22 +63,6 @@ def _advance(key: str, n: int, per_tick: int) -> None:
         st.session_state[pk] = False  # the next tick sees this and stops the timer
 
 
-# The buttons keep their whole labels: in a narrow column (the explorer's) the speed slider
-# wraps under them instead of squeezing them to "F…", "B…"; wide, all five share one row.
-CONTROLS_CSS = """<style>
-[class*="st-key-slidectl_"] [data-testid="stHorizontalBlock"] {flex-wrap: wrap; row-gap: 0.5rem;}
-[class*="st-key-slidectl_"] [data-testid="stColumn"]:not(:last-child) {
-    flex: 1 0 auto; width: auto; min-width: fit-content;}
-[class*="st-key-slidectl_"] [data-testid="stColumn"]:last-child {flex: 3 1 14rem; min-width: 14rem;}
-/* the focus keeper's script (FOCUS_JS) takes no room: no gap above the controls */
-[data-testid="stElementContainer"]:has(script[data-slide-focus]) {display: none;}
-@media (max-width: 640px) {  /* a phone: the panels stay big enough to read; it scrolls sideways */
-  [class*="slide"][class*="_figure"] {overflow-x: auto;}
-  [class*="slide"][class*="_figure"] > [data-testid="stFullScreenFrame"] {min-width: 620px;}
-}
-</style>"""
-
-
 # Keyboard users keep their place. Play and Pause (and the steps) are other widgets while the
 # slide plays (_button_key), so the button that had the focus is replaced and the focus falls to
 # the page: Space on Play could not then pause. After Space or Enter on a control, a lost focus
@@ -118,7 +103,7 @@ def _button_key(key: str, suffix: str, playing: bool) -> str:
 def _controls(key: str, n: int, playing: bool) -> None:
     fk, _, sk, _ = _keys(key)
     frame = st.session_state[fk]
-    st.html(CONTROLS_CSS)
+    st.html(styles.SLIDE_CONTROLS)
     st.html(FOCUS_JS, unsafe_allow_javascript=True)
     with st.container(key=f"slidectl_{key}"):
         b = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")

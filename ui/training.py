@@ -1,6 +1,6 @@
 """The training page's session glue: one worker run per session, its live record, its results.
 
-The run itself is a `tinyvgg.worker.TrainingRun`, held in a session-scoped resource whose
+The run itself is a `tinyvgg.runs.TrainingRun`, held in a session-scoped resource whose
 release (the tab closed, the session ended) ends the worker. What the page shows is copied into
 `st.session_state` (a `LiveRun`, and finished models as `ui.state.TrainedRun`), so it survives
 reruns and page switches.
@@ -21,10 +21,10 @@ from streamlit.errors import StreamlitAPIException
 
 from tinyvgg.data import CLASS_NAMES, load_split
 from tinyvgg.device import CHOICES, pick_device
-from tinyvgg.metrics import confusion_matrix, pick_examples
+from tinyvgg.evaluate import confusion_matrix, pick_examples
 from tinyvgg.model import TinyVGG, TinyVGGConfig, checkpoint_bytes, load_checkpoint
-from tinyvgg.train import TrainConfig
-from tinyvgg.worker import FINAL, TrainingRun, default_slots, estimate_seconds, warm_up
+from tinyvgg.runs import FINAL, TrainingRun, default_slots, estimate_seconds, warm_up
+from tinyvgg.train import DEFAULT_LR, TrainConfig
 from ui.resources import app_device
 from ui.state import TrainedRun, add_trained_run, trained_runs
 
@@ -40,6 +40,7 @@ SUBSETS = {"1,000": 1000, "5,000": 5000, "10,000": 10_000, "all 60,000": None}
 DEFAULT_SUBSET = "5,000"
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]
+DEFAULTS = TrainConfig()  # the page starts from the engine's defaults
 
 
 @dataclass
@@ -122,13 +123,14 @@ def settings_config() -> TrainConfig:
 
     Start's callback reads it at click time, so a value changed together with the click counts.
     """
-    get = st.session_state.get
-    optimizer = get("train_optimizer", "sgd")
+    get, d = st.session_state.get, DEFAULTS
+    optimizer = get("train_optimizer", d.optimizer)
     return make_config(
-        epochs=get("train_epochs", 3), lr=get(f"train_lr_{optimizer}", 0.1 if optimizer == "sgd"
-        else 0.001), batch_size=get("train_batch", 32), hidden_units=int(get("train_hidden", 10)),
-        optimizer=optimizer, subset=SUBSETS[get("train_subset", DEFAULT_SUBSET)],
-        seed=int(get("train_seed", 42)), device=get("train_device", "auto"),
+        epochs=get("train_epochs", d.epochs), batch_size=get("train_batch", d.batch_size),
+        lr=get(f"train_lr_{optimizer}", DEFAULT_LR[optimizer]),
+        hidden_units=int(get("train_hidden", d.hidden_units)), optimizer=optimizer,
+        subset=SUBSETS[get("train_subset", DEFAULT_SUBSET)], seed=int(get("train_seed", d.seed)),
+        device=get("train_device", d.device),
     )  # fmt: skip
 
 

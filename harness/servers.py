@@ -13,8 +13,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -23,6 +21,7 @@ CHROMIUM_ARGS = [
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -30,8 +29,8 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(env: dict[str, str] | None = None, script: str = "app.py") -> Iterator[str]:
-    """A freshly started `streamlit run app.py` (or `script`, relative to the repository);
-    yields its base URL, stops it afterwards."""
+    """A freshly started `streamlit run app.py` (or `script`, relative to the repository or
+    absolute), run from the repository; yields its base URL, stops it afterwards."""
     port = free_port()
     cmd = [
         sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
@@ -69,16 +68,20 @@ def streamlit_server(env: dict[str, str] | None = None, script: str = "app.py") 
 
 
 def chromium_path() -> str | None:
+    """$CHROMIUM, Debian's /usr/bin/chromium, or one on PATH; None if there is none."""
     for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
         if candidate and Path(candidate).exists():
             return candidate
     return None
 
 
+class BrowserNotFound(RuntimeError):
+    """No Chromium here: install Debian's chromium or set $CHROMIUM."""
+
+
 def launch_browser(playwright):
+    """Headless Chromium with the flags this machine needs; BrowserNotFound without one."""
     path = chromium_path()
     if path is None:
-        if os.environ.get("TINYVGG_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required here (TINYVGG_REQUIRE_BROWSER=1) but not found")
-        pytest.skip("Chromium not found (install Debian's chromium)")
+        raise BrowserNotFound("Chromium not found (install Debian's chromium or set $CHROMIUM)")
     return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)

@@ -10,8 +10,9 @@ import torch
 from tinyvgg.activations import LayerRecord, by_name, layer_input
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.explain import flatten_index, source_cells, unflatten_index
-from ui import explore_state as es
-from ui.explain_view import explain_layer
+from ui import styles
+from ui.explore import state as es
+from ui.explore.explain import explain_layer
 from ui.figures import explore as fx
 from ui.figures.common import feature_maps, image, subtitled
 from ui.frame import stacking_columns
@@ -19,51 +20,6 @@ from ui.memo import memo
 from ui.present import chart, presenting
 from ui.resources import test_split
 from ui.state import drawn_input
-
-# The layer strip: tiles in rows of equal length that fit the strip's own width: 14 layers as
-# 1 row of 14, 2 of 7 (a laptop or a 1920 px screen), 5+5+4, or 4+4+4+2 (a phone, instead of
-# 14 stacked full-width), the most a row whose tiles stay 7.5rem wide or more (10rem at most).
-# Teacher mode's tiles are smaller, one row on a 1080p projector.
-STRIP_CSS = """<style>
-.st-key-ex_strip {container-type: inline-size;}
-.st-key-ex_strip [data-testid="stHorizontalBlock"] {
-  display: grid; row-gap: 0.6rem; grid-template-columns: repeat(4, minmax(0, 10rem));}
-.st-key-ex_strip [data-testid="stColumn"] {width: auto; min-width: 0; max-width: none;}
-@container (min-width: 41.5rem) {
-  .st-key-ex_strip [data-testid="stHorizontalBlock"] {
-    grid-template-columns: repeat(5, minmax(0, 10rem));}}
-@container (min-width: 58.5rem) {
-  .st-key-ex_strip [data-testid="stHorizontalBlock"] {
-    grid-template-columns: repeat(7, minmax(0, 10rem));}}
-@container (min-width: 118rem) {
-  .st-key-ex_strip [data-testid="stHorizontalBlock"] {
-    grid-template-columns: repeat(14, minmax(0, 10rem));}}
-@media (max-width: 640px) {
-  [class*="st-key-ex_pick_"] button {padding: 0.2rem 0.1rem;}
-  [class*="st-key-ex_pick_"] button p {font-size: 0.72rem;}
-  .st-key-ex_flat .ytick text {display: none;}  /* rows too thin for the channel numbers */
-}
-</style>"""
-COMPACT_STRIP_CSS = """<style>
-.st-key-ex_strip [data-testid="stHorizontalBlock"] {flex-wrap: wrap; row-gap: 0.4rem;}
-.st-key-ex_strip [data-testid="stColumn"] {min-width: 4.4rem; max-width: 6.5rem; flex: 1 1 4.4rem;}
-[class*="st-key-ex_pick_"] button {padding: 0.2rem 0.1rem; min-height: 2rem;}
-[class*="st-key-ex_pick_"] button p {font-size: 0.66rem;}
-</style>"""
-
-# Prev and Next show their keys (PageUp, PageDown) only where the label fits beside them: a
-# 1024 px screen with the sidebar open cut "Next ▶" to "N…" to keep "PageDown" whole.
-STEPPER_CSS = """<style>
-.st-key-ex_stepper [data-testid="stColumn"] {container-type: inline-size;}
-@container (max-width: 9rem) {.st-key-ex_stepper kbd {display: none;}}
-</style>"""
-# The prediction in a narrow column (a 1024 px screen with the sidebar open): a smaller
-# class name (on two lines if it must, as every metric: ui.frame), never "Ankle …".
-PREDICTION_CSS = """<style>
-.st-key-ex_pred {container-type: inline-size;}
-@container (max-width: 12rem) {
-  .st-key-ex_pred [data-testid="stMetricValue"] {font-size: 1.6rem;}}
-</style>"""
 
 
 def _jump_to_class() -> None:
@@ -105,7 +61,7 @@ def input_ui() -> None:
 
 
 def prediction_card(records: list[LayerRecord], inp: es.ExploreInput) -> None:
-    st.html(PREDICTION_CSS)
+    st.html(styles.PREDICTION)
     with st.container(key="ex_pred"):
         _prediction(records, inp)
 
@@ -134,7 +90,7 @@ def overview_ui(records: list[LayerRecord]) -> None:
     heading gives its kind and parameters), so the maps come up on the first screen."""
     selected = st.session_state[es.K_LAYER]
     compact = presenting()
-    st.html((COMPACT_STRIP_CSS if compact else STRIP_CSS) + STEPPER_CSS)
+    st.html((styles.COMPACT_STRIP if compact else styles.STRIP) + styles.STEPPER)
     with st.container(key="ex_strip"):
         for col, rec in zip(st.columns(len(records), gap="small"), records, strict=True):
             with col:

@@ -20,7 +20,7 @@ from tinyvgg.explain import (
     stride_of,
     unflatten_index,
 )
-from ui import explore_state as es
+from ui.explore import state as es
 from ui.figures import explore as fx
 from ui.figures.arithmetic import conv_arithmetic_html, softmax_table_html
 from ui.memo import memo

@@ -1,0 +1,117 @@
+"""Every style rule aimed at Streamlit's own markup (`data-testid`, `st-key-*` classes), in one
+place: when Streamlit changes its markup, this is the file to check (tests/test_browser_layout.py
+measures the result). Pages inject them with `st.html`.
+"""
+
+from __future__ import annotations
+
+# Columns in a container keyed "stack_..." stack, each full width, once the page is too narrow
+# for every column to keep its --stack-min (20rem unless set): a 1024 px laptop or projector
+# with the sidebar open leaves the page about 37rem. Streamlit's own stack only under 640 px.
+STACK = """<style>
+[class*="st-key-stack_"] > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"] {
+  flex-wrap: wrap;}
+[class*="st-key-stack_"] > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"]
+  > [data-testid="stColumn"] {min-width: min(100%, var(--stack-min, 20rem));}
+/* a metric's value (a model's name, a class) wraps in a narrow column, never "Pretrained (shi…" */
+:is([data-testid="stMetricValue"], [data-testid="stMetricDelta"])
+  :is(.stMarkdownEllipsis, .stMarkdownEllipsis p) {white-space: normal; overflow-wrap: anywhere;}
+</style>"""
+
+# Teacher mode: larger type, no Streamlit header, controls in `controls()` hidden.
+PRESENT = """<style>
+html { font-size: 19px; }
+[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] {display: none;}
+[class*="st-key-ctl-"] {display: none !important;}
+[data-testid="stMainBlockContainer"] {padding-top: 1.5rem; max-width: 100%;}
+</style>"""
+
+# The layer strip: tiles in rows of equal length that fit the strip's own width: 14 layers as
+# 1 row of 14, 2 of 7 (a laptop or a 1920 px screen), 5+5+4, or 4+4+4+2 (a phone, instead of
+# 14 stacked full-width), the most a row whose tiles stay 7.5rem wide or more (10rem at most).
+# Teacher mode's tiles are smaller, one row on a 1080p projector.
+STRIP = """<style>
+.st-key-ex_strip {container-type: inline-size;}
+.st-key-ex_strip [data-testid="stHorizontalBlock"] {
+  display: grid; row-gap: 0.6rem; grid-template-columns: repeat(4, minmax(0, 10rem));}
+.st-key-ex_strip [data-testid="stColumn"] {width: auto; min-width: 0; max-width: none;}
+@container (min-width: 41.5rem) {
+  .st-key-ex_strip [data-testid="stHorizontalBlock"] {
+    grid-template-columns: repeat(5, minmax(0, 10rem));}}
+@container (min-width: 58.5rem) {
+  .st-key-ex_strip [data-testid="stHorizontalBlock"] {
+    grid-template-columns: repeat(7, minmax(0, 10rem));}}
+@container (min-width: 118rem) {
+  .st-key-ex_strip [data-testid="stHorizontalBlock"] {
+    grid-template-columns: repeat(14, minmax(0, 10rem));}}
+@media (max-width: 640px) {
+  [class*="st-key-ex_pick_"] button {padding: 0.2rem 0.1rem;}
+  [class*="st-key-ex_pick_"] button p {font-size: 0.72rem;}
+  .st-key-ex_flat .ytick text {display: none;}  /* rows too thin for the channel numbers */
+}
+</style>"""
+
+COMPACT_STRIP = """<style>
+.st-key-ex_strip [data-testid="stHorizontalBlock"] {flex-wrap: wrap; row-gap: 0.4rem;}
+.st-key-ex_strip [data-testid="stColumn"] {min-width: 4.4rem; max-width: 6.5rem; flex: 1 1 4.4rem;}
+[class*="st-key-ex_pick_"] button {padding: 0.2rem 0.1rem; min-height: 2rem;}
+[class*="st-key-ex_pick_"] button p {font-size: 0.66rem;}
+</style>"""
+
+# Prev and Next show their keys (PageUp, PageDown) only where the label fits beside them: a
+# 1024 px screen with the sidebar open cut "Next ▶" to "N…" to keep "PageDown" whole.
+STEPPER = """<style>
+.st-key-ex_stepper [data-testid="stColumn"] {container-type: inline-size;}
+@container (max-width: 9rem) {.st-key-ex_stepper kbd {display: none;}}
+</style>"""
+
+# The prediction in a narrow column (a 1024 px screen with the sidebar open): a smaller
+# class name (on two lines if it must, as every metric: ui.frame), never "Ankle …".
+PREDICTION = """<style>
+.st-key-ex_pred {container-type: inline-size;}
+@container (max-width: 12rem) {
+  .st-key-ex_pred [data-testid="stMetricValue"] {font-size: 1.6rem;}}
+</style>"""
+
+# The buttons keep their whole labels: in a narrow column (the explorer's) the speed slider
+# wraps under them instead of squeezing them to "F…", "B…"; wide, all five share one row.
+SLIDE_CONTROLS = """<style>
+[class*="st-key-slidectl_"] [data-testid="stHorizontalBlock"] {flex-wrap: wrap; row-gap: 0.5rem;}
+[class*="st-key-slidectl_"] [data-testid="stColumn"]:not(:last-child) {
+    flex: 1 0 auto; width: auto; min-width: fit-content;}
+[class*="st-key-slidectl_"] [data-testid="stColumn"]:last-child {flex: 3 1 14rem; min-width: 14rem;}
+/* the focus keeper's script (FOCUS_JS) takes no room: no gap above the controls */
+[data-testid="stElementContainer"]:has(script[data-slide-focus]) {display: none;}
+@media (max-width: 640px) {  /* a phone: the panels stay big enough to read; it scrolls sideways */
+  [class*="slide"][class*="_figure"] {overflow-x: auto;}
+  [class*="slide"][class*="_figure"] > [data-testid="stFullScreenFrame"] {min-width: 620px;}
+}
+</style>"""
+
+# A thin frame round each step's image: a white garment on white paper still shows its edges.
+DRAW_STEPS = """<style>
+.st-key-draw_steps [data-testid="stImage"] img {outline: 1px solid #c8c8c8; outline-offset: 0;}
+</style>"""
+
+# The paper is the colour behind the transparent canvas. As a background image it made the
+# canvas report the image's fit once loaded: a rerun at a moment no one chose, which could
+# drop a file being uploaded just then (Streamlit clears the pending reply with the file's
+# upload URL when a run starts).
+PAPER = (
+    '<style>[class*="st-key-draw_canvas_"] [data-testid="stBidiComponentIsolated"] '
+    "{{background: {};}}</style>"
+)
+
+
+def paper(colour: str) -> str:
+    """The draw page's paper: `colour` behind the transparent canvas."""
+    return PAPER.format(colour)
+
+
+def stack_min(key: str, min_width: str) -> str:
+    """The width under which the columns of `stacking_columns(..., key)` stack."""
+    return f"<style>.st-key-stack_{key} {{--stack-min: {min_width};}}</style>"
+
+
+# Formulas on a phone: a little smaller, so the playground's output-size formulas fit.
+KATEX_PHONE = "<style>@media (max-width: 640px) {.katex-display {font-size: 0.82em;}}</style>"
