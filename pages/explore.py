@@ -27,20 +27,20 @@ try:
 except DataError as e:
     st.error(str(e))
     st.stop()
-records = es.traced(current, inp)
+tr = es.traced(current, inp)
 if presenting():  # the pickers are hidden: say what the input is
     top_left.subheader(inp.caption)
 with top_right:
-    ev.prediction_card(records, inp)
+    ev.prediction_card(tr, inp)
     st.caption(f"{current.name} on {device_label()}")
 
 
 @st.fragment
 def layer_view() -> None:
     """Stepping and cell picks rerun only this part of the page: less to send and repaint."""
-    ev.overview_ui(records)
+    ev.overview_ui(tr)
     ev.stepper_ui()
-    ev.layer_ui(records, current.model, inp)
+    ev.layer_ui(tr, inp)
     es.write_query()
 
 

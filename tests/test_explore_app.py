@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from tinyvgg.data import CLASS_NAMES
+from tinyvgg.activations import trace
+from tinyvgg.data import CLASS_NAMES, to_float
+from tinyvgg.model import load_shipped
 from ui.explore.state import LAYERS, parse_query
 from ui.state import DRAWN_KEY, DrawnInput
 
@@ -308,3 +313,53 @@ def test_max_pool_shows_its_output_size(real_data, layer, size):
     at = _explore({"sample": "3", "layer": layer})
     _ok(at)
     assert size in _text(at)
+
+
+def _array(plotly_json) -> np.ndarray:
+    """A plotly JSON array: a list, or typed {"dtype", "bdata": base64}."""
+    if isinstance(plotly_json, dict):
+        raw = base64.b64decode(plotly_json["bdata"])
+        return np.frombuffer(raw, dtype=plotly_json["dtype"]).astype(float)
+    return np.asarray(plotly_json, dtype=float)
+
+
+def test_python_reuses_the_id_of_a_freed_trace(real_data):
+    """Why no cache may be keyed on id(): traces made one after another, each dropped, soon
+    get the id of an earlier trace of another input."""
+    model = load_shipped()[0]
+    images = to_float(real_data[1].images[:50])
+    first: dict[int, int] = {}  # id of a trace's records -> the first image it was made for
+    for i in range(50):
+        records = trace(model, images[i : i + 1])
+        if first.setdefault(id(records), i) != i:
+            return
+        del records
+    pytest.fail("no id was reused in 50 traces")
+
+
+def test_maps_follow_the_input_whatever_the_trace_s_id(real_data, monkeypatch):
+    """Caches are keyed on content (model, input, layer, cell), never on id(). Here every trace
+    reaches the page in the same list object, the extreme case of Python reusing an id: the
+    clickable map must still show each new sample's own conv_1_1 channel 0."""
+    from ui.explore import state as es
+
+    same_list: list = []
+
+    def one_id_for_all(model, x):
+        same_list[:] = trace(model, x)
+        return same_list
+
+    monkeypatch.setattr(es, "trace", one_id_for_all)
+    conv = load_shipped()[0].layer("conv_1_1")
+    images = real_data[1].images
+    at = _explore({"sample": "0", "layer": "conv_1_1", "cell": "0,0,0"})
+    for i in range(1, 12):
+        at.number_input(key="ex_sample").set_value(i).run()
+        _ok(at)
+        fig = next(
+            json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.key == "ex_cellmap"
+        )
+        with torch.no_grad():
+            want = F.conv2d(to_float(images[i : i + 1]), conv.weight, conv.bias, padding=1)
+        shown = _array(fig["data"][1]["customdata"])  # the value under each clickable cell
+        assert np.allclose(shown, want[0, 0].flatten().numpy(), atol=1e-6), f"sample {i}"

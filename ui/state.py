@@ -14,6 +14,7 @@ import torch
 from streamlit.errors import StreamlitAPIException
 
 from tinyvgg.model import CheckpointError, TinyVGG, build_model, infer_config, load_checkpoint
+from ui.memo import digest, memo
 from ui.resources import app_device, shipped_model
 
 MODEL_KEY = "model_choice"  # the sidebar's selectbox: which model the pages use
@@ -41,9 +42,12 @@ class TrainedRun:
 
 @dataclass
 class UploadedModel:
+    """The last good checkpoint uploaded in this session."""
+
     name: str  # the file name
     model: TinyVGG  # on the app's device, eval mode
     metrics: dict[str, Any]
+    digest: str  # of the file's bytes: another file under the same name is another model
 
 
 @dataclass
@@ -52,13 +56,20 @@ class DrawnInput:
 
     tensor: torch.Tensor  # (1, 28, 28) float in [0, 1]
     label: str  # e.g. "drawing" or "upload: shirt.png"
+    key: str = field(init=False)  # its values' digest, for caches
+
+    def __post_init__(self) -> None:
+        self.key = f"drawn:{digest(self.tensor)}"
 
 
 @dataclass
 class ModelInUse:
+    """The model the pages use, and a key that changes whenever its weights do."""
+
     name: str  # as shown in the sidebar
     model: TinyVGG  # on the app's device, eval mode; the shared one is read-only
     metrics: dict[str, Any]
+    key: str  # e.g. "pretrained", "run:run 2 (...)", "upload:<digest>"
 
 
 def note_page(url_path: str) -> None:
@@ -116,13 +127,14 @@ def _untrained() -> TinyVGG:
 
 
 def _trained_model(run: TrainedRun) -> TinyVGG:
-    # Rebuilt per session on demand and kept beside the run, never shared between sessions.
-    cache = st.session_state.setdefault("_trained_models", {})
-    if run.name not in cache:
+    """The run's model, rebuilt per session on demand, never shared between sessions."""
+
+    def build() -> TinyVGG:
         model = TinyVGG(infer_config(run.state_dict))
         model.load_state_dict(run.state_dict)
-        cache[run.name] = model.to(app_device()).eval()
-    return cache[run.name]
+        return model.to(app_device()).eval()
+
+    return memo(("trained model", run.name), build)  # a session's run names are unique
 
 
 def load_upload(name: str, data: bytes) -> str | None:
@@ -131,7 +143,8 @@ def load_upload(name: str, data: bytes) -> str | None:
         model, metrics = load_checkpoint(data)
     except CheckpointError as e:
         return f"{name}: {e}"
-    st.session_state[UPLOAD_KEY] = UploadedModel(name, model.to(app_device()).eval(), metrics)
+    model = model.to(app_device()).eval()
+    st.session_state[UPLOAD_KEY] = UploadedModel(name, model, metrics, digest(data))
     st.session_state[MODEL_KEY] = UPLOADED
     return None
 
@@ -140,11 +153,11 @@ def model_in_use() -> ModelInUse:
     """The model the sidebar has selected (the pretrained one by default)."""
     choice = st.session_state.get(MODEL_KEY, PRETRAINED)
     if choice == UNTRAINED:
-        return ModelInUse(UNTRAINED, _untrained(), {})
+        return ModelInUse(UNTRAINED, _untrained(), {}, "untrained")
     if choice == UPLOADED and (up := st.session_state.get(UPLOAD_KEY)) is not None:
-        return ModelInUse(f"{UPLOADED}: {up.name}", up.model, up.metrics)
+        return ModelInUse(f"{UPLOADED}: {up.name}", up.model, up.metrics, f"upload:{up.digest}")
     for run in trained_runs():
         if run.name == choice:
-            return ModelInUse(run.name, _trained_model(run), run.results)
+            return ModelInUse(run.name, _trained_model(run), run.results, f"run:{run.name}")
     model, metrics = shipped_model()
-    return ModelInUse(PRETRAINED, model, metrics)
+    return ModelInUse(PRETRAINED, model, metrics, "pretrained")

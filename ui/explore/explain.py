@@ -23,7 +23,7 @@ from tinyvgg.explain import (
 from ui.explore import state as es
 from ui.figures import explore as fx
 from ui.figures.arithmetic import conv_arithmetic_html, softmax_table_html
-from ui.memo import memo
+from ui.memo import digest, memo
 from ui.present import chart, controls
 from ui.slide_player import slide_player
 
@@ -56,9 +56,9 @@ def _cell_inputs(
     return cell
 
 
-def _conv(records, model, rec: LayerRecord, cell, wide=None) -> None:
-    layer = model.layer(rec.name)
-    source = layer_input(records, rec.name)
+def _conv(tr: es.Trace, rec: LayerRecord, cell, wide=None) -> None:
+    layer = tr.model.layer(rec.name)
+    source = layer_input(tr.records, rec.name)
     x_in = source.output
     (k, _), (s, _), (p, _) = layer.kernel_size, layer.stride, conv_padding(layer)
     st.code(f"nn.Conv2d(in_channels={layer.in_channels}, out_channels={layer.out_channels}, "
@@ -71,7 +71,7 @@ def _conv(records, model, rec: LayerRecord, cell, wide=None) -> None:
     if st.toggle(f"Show the kernels ({shapes})", key="ex_kernels_on"):
         c = cell[0]
         title = f"{rec.name}: kernel {c} (outlined) makes output channel {c}"
-        fig = memo((id(model), rec.name, "kernels", c),
+        fig = memo(("kernels", tr.key[0], rec.name, c),
                    lambda: fx.kernels(layer.weight, title, c))  # fmt: skip
         chart(fig, key="ex_kernels")
     c, i, j = _cell_inputs(rec.shape, cell)
@@ -81,7 +81,7 @@ def _conv(records, model, rec: LayerRecord, cell, wide=None) -> None:
     st.markdown(f"Output `{rec.name}[0, {c}, {i}, {j}]` = Σ over {x_in.shape[1]} input channels "
                 f"of (input rows {rows[0]}…{rows[-1]}, columns {cols[0]}…{cols[-1]}) × "
                 f"kernel {c} + bias. Cells marked *pad* are the zero padding.")  # fmt: skip
-    st.html(memo((id(records), rec.name, "arith", cell),
+    st.html(memo(("arith", *tr.key, rec.name, cell),
                  lambda: conv_arithmetic_html(ex, source.name)))  # fmt: skip
     sums = " + ".join(f"{v:.4f}" for v in ex.channel_sums.tolist())
     st.markdown(f"Per-channel sums {sums} \\+ bias {ex.bias:.4f} = **{ex.value:.6f}**")
@@ -138,16 +138,17 @@ def _flatten(records, rec: LayerRecord, cell) -> None:
     _check(float(src[0, c, i, j]), float(rec.output[0, k]))
 
 
-def _linear(records, model, rec: LayerRecord) -> None:
-    feats = by_name(records)["flatten"].output
-    pooled = by_name(records)["max_pool_2"].output
+def _linear(tr: es.Trace, rec: LayerRecord) -> None:
+    feats = by_name(tr.records)["flatten"].output
+    pooled = by_name(tr.records)["max_pool_2"].output
     pred = int(rec.output[0].argmax())
     # one picker per trace: a new input or model starts again at its predicted class
+    key = f"ex_lin_{digest(repr(tr.key).encode())}"
     cls = st.columns([1, 2])[0].selectbox(
-        "Class to explain", range(len(CLASS_NAMES)), index=pred, key=f"ex_lin_{id(records)}",
+        "Class to explain", range(len(CLASS_NAMES)), index=pred, key=key,
         format_func=lambda k: CLASS_NAMES[k] + (" (predicted)" if k == pred else ""),
     )  # fmt: skip
-    con = linear_contributions(feats, model.layer("linear"), cls)
+    con = linear_contributions(feats, tr.model.layer("linear"), cls)
     st.markdown(f"logit[{CLASS_NAMES[cls]}] = bias {con.bias:.4f} + Σ weight · feature over "
                 f"{feats.shape[1]} features = **{con.logit:.6f}**")  # fmt: skip
     _check(con.logit, float(rec.output[0, cls]))
@@ -175,19 +176,19 @@ def _softmax(records, rec: LayerRecord) -> None:
                f"{worst:.1e}.")  # fmt: skip
 
 
-def explain_layer(records, model, rec: LayerRecord, cell, inp, wide=None) -> None:
+def explain_layer(tr: es.Trace, rec: LayerRecord, cell, inp, wide=None) -> None:
     """The arithmetic of the selected layer, by kind. `wide`: a container across the page
     for what does not fit the current column (the kernel slide)."""
     st.markdown("#### What this layer does")
     if rec.kind == "Conv2d":
-        _conv(records, model, rec, cell, wide)
+        _conv(tr, rec, cell, wide)
     elif rec.kind == "ReLU":
-        _relu(records, rec, cell)
+        _relu(tr.records, rec, cell)
     elif rec.kind == "MaxPool2d":
-        _pool(records, model, rec, cell)
+        _pool(tr.records, tr.model, rec, cell)
     elif rec.kind == "Flatten":
-        _flatten(records, rec, cell)
+        _flatten(tr.records, rec, cell)
     elif rec.kind == "Linear":
-        _linear(records, model, rec)
+        _linear(tr, rec)
     elif rec.kind == "Softmax":
-        _softmax(records, rec)
+        _softmax(tr.records, rec)

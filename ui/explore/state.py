@@ -17,7 +17,8 @@ import torch
 from tinyvgg.activations import LayerRecord, trace
 from tinyvgg.data import CLASS_NAMES, to_float
 from tinyvgg.explain import unflatten_index
-from tinyvgg.model import LAYER_NAMES
+from tinyvgg.model import LAYER_NAMES, TinyVGG
+from ui.memo import memo
 from ui.present import query_extra
 from ui.resources import test_split
 from ui.state import ModelInUse, drawn_input, entered_page
@@ -38,7 +39,7 @@ N_TEST = 10_000
 @dataclass(frozen=True)
 class ExploreInput:
     tensor: torch.Tensor  # (1, 28, 28) float
-    key: str  # identifies the input for caching
+    key: str  # what the tensor's values depend on, e.g. "sample:123": a cache key
     caption: str
     true_label: int | None = None
     source: str = "sample"  # one of SOURCES
@@ -132,7 +133,7 @@ def current_input() -> ExploreInput:
         caption = f"torch.randn(1, 28, 28), seed {s[K_SEED]}"
         return ExploreInput(x, f"random:{s[K_SEED]}", caption, source="random")
     if s[K_SOURCE] == "drawing" and (drawn := drawn_input()) is not None:
-        return ExploreInput(drawn.tensor, f"drawn:{id(drawn)}", drawn.label, source="drawing")
+        return ExploreInput(drawn.tensor, drawn.key, drawn.label, source="drawing")
     split = test_split()
     i = int(s[K_SAMPLE])
     label = int(split.labels[i])
@@ -140,14 +141,22 @@ def current_input() -> ExploreInput:
     return ExploreInput(x, f"sample:{i}", f"test image {i}: {CLASS_NAMES[label]}", label)
 
 
-def traced(current: ModelInUse, inp: ExploreInput) -> list[LayerRecord]:
-    """The trace of this input through this model, computed once and kept for the session."""
-    key = (current.name, id(current.model), inp.key)
-    cache = st.session_state.get("ex_trace")
-    if cache is None or cache[0] != key:
-        cache = (key, trace(current.model, inp.tensor))
-        st.session_state["ex_trace"] = cache
-    return cache[1]
+@dataclass(frozen=True)
+class Trace:
+    """An input's trace through a model, with what it depends on: the key of every cache
+    built from it (figures, thumbnails, arithmetic)."""
+
+    key: tuple[str, str]  # (model key, input key)
+    records: list[LayerRecord]  # input, conv_1_1, ..., softmax
+    model: TinyVGG
+
+
+def traced(current: ModelInUse, inp: ExploreInput) -> Trace:
+    """The trace of this input through this model, computed once per session and kept."""
+    key = (current.key, inp.key)
+    return memo(
+        ("trace", *key), lambda: Trace(key, trace(current.model, inp.tensor), current.model)
+    )
 
 
 def clamp_cell(shape: list[int]) -> tuple[int, int, int]:

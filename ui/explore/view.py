@@ -60,14 +60,15 @@ def input_ui() -> None:
         st.caption("Draw or upload a garment on the Draw page to explore it here.")
 
 
-def prediction_card(records: list[LayerRecord], inp: es.ExploreInput) -> None:
+def prediction_card(tr: es.Trace, inp: es.ExploreInput) -> None:
+    """The predicted class and its probability; the truth when the input has one."""
     st.html(styles.PREDICTION)
     with st.container(key="ex_pred"):
-        _prediction(records, inp)
+        _prediction(tr, inp)
 
 
-def _prediction(records: list[LayerRecord], inp: es.ExploreInput) -> None:
-    probs = records[-1].output[0]
+def _prediction(tr: es.Trace, inp: es.ExploreInput) -> None:
+    probs = tr.records[-1].output[0]
     pred = int(probs.argmax())
     st.metric("Prediction", CLASS_NAMES[pred], f"{float(probs[pred]):.1%} probability",
               delta_color="off")  # fmt: skip
@@ -83,7 +84,7 @@ def _select(name: str) -> None:
     st.session_state[es.K_LAYER] = name
 
 
-def overview_ui(records: list[LayerRecord]) -> None:
+def overview_ui(tr: es.Trace) -> None:
     """Every layer in order: thumbnail, name, kind, shape, parameters; click to select.
 
     On a projector (teacher mode) the strip shows the shapes only (the selected layer's
@@ -92,9 +93,11 @@ def overview_ui(records: list[LayerRecord]) -> None:
     compact = presenting()
     st.html((styles.COMPACT_STRIP if compact else styles.STRIP) + styles.STEPPER)
     with st.container(key="ex_strip"):
+        records = tr.records
         for col, rec in zip(st.columns(len(records), gap="small"), records, strict=True):
             with col:
-                st.image(_thumb(rec), width="stretch")
+                thumb = memo(("thumb", *tr.key, rec.name), lambda r=rec: fx.thumbnail_png(r.output))
+                st.image(thumb, width="stretch")
                 st.button(rec.name, key=f"ex_pick_{rec.name}", on_click=_select,
                           args=(rec.name,), width="stretch",
                           type="primary" if rec.name == selected else "secondary")  # fmt: skip
@@ -102,16 +105,6 @@ def overview_ui(records: list[LayerRecord]) -> None:
                     st.caption(f"`{rec.shape_text}`")
                 else:
                     st.caption(f"{rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
-
-
-def _thumb(rec: LayerRecord) -> bytes:
-    cache = st.session_state.setdefault("ex_thumbs", {})
-    key = (id(rec.output), rec.name)
-    if key not in cache:
-        if len(cache) > 64:
-            cache.clear()
-        cache[key] = fx.thumbnail_png(rec.output)
-    return cache[key]
 
 
 def stepper_ui() -> str:
@@ -193,7 +186,7 @@ def _input_note(inp: es.ExploreInput) -> str:
             "Fashion-MNIST pixels scaled as `ToTensor()` scales them.")  # fmt: skip
 
 
-def _flatten_ui(records, model, rec: LayerRecord, prev: LayerRecord, cell, inp) -> None:
+def _flatten_ui(tr: es.Trace, rec: LayerRecord, prev: LayerRecord, cell, inp) -> None:
     """Flatten: its input with the picked cell outlined beside the arithmetic, and the vector
     across the page under them (a row per channel, wide enough to click a cell of it)."""
     chw = tuple(prev.shape[1:])
@@ -201,24 +194,24 @@ def _flatten_ui(records, model, rec: LayerRecord, prev: LayerRecord, cell, inp) 
     left, right = stacking_columns(2, "ex_flat_io")
     with left:
         c, i, j = cell
-        fig = memo((id(records), rec.name, "in", cell), lambda: fx.outline_spans(
+        fig = memo(("in", *tr.key, rec.name, cell), lambda: fx.outline_spans(
             _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}"),
             [(c, (i, i), (j, j))]))  # fmt: skip
         chart(fig, key="ex_prev", theme=None, width=_width(fig))
     with right:
-        explain_layer(records, model, rec, cell, inp)
+        explain_layer(tr, rec, cell, inp)
     title = f"output: {rec.name} {rec.shape_text}"
-    fig = memo((id(records), rec.name, "flat", k),
+    fig = memo(("flat", *tr.key, rec.name, k),
                lambda: fx.flat_vector(rec.output[0], chw, title, k, prev.name))  # fmt: skip
     st.session_state["ex_flat_chw"] = chw
     chart(fig, key="ex_flat", theme=None, on_select=_on_flat_click, selection_mode="points",
           width=_width(fig))  # fmt: skip
 
 
-def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
+def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
     """The selected layer: its input beside its output, then what it does."""
     name = st.session_state[es.K_LAYER]
-    rec = by_name(records)[name]
+    rec = by_name(tr.records)[name]
     st.subheader(f"{rec.name} · {rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
     if name == "input":
         st.session_state.pop(es.K_CELL_LINK, None)  # a link's cell is for the layers with cells
@@ -233,39 +226,39 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
             st.caption(f"min {float(x.min()):.4f} · max {float(x.max()):.4f} · "
                        f"mean {float(x.mean()):.4f} · std {float(x.std()):.4f}")  # fmt: skip
         return
-    prev = layer_input(records, name)
+    prev = layer_input(tr.records, name)
     flat = rec.kind == "Flatten"
     cell, moved = es.linked_cell(prev.shape if flat else rec.shape, flat)
     st.session_state[es.K_CELL] = cell
     if moved and rec.kind not in ("Linear", "Softmax"):  # these two show no single cell
         st.warning(f"Ignored part of the link: {moved}")
     if flat:
-        _flatten_ui(records, model, rec, prev, cell, inp)
+        _flatten_ui(tr, rec, prev, cell, inp)
         return
     # the same tile layout on both sides: channel k under k
     left, right = stacking_columns(2, "ex_io")
     with left:
         spans = []  # the input cells the picked cell comes from, outlined
         if prev.output.dim() == 4:  # softmax, the one layer the model has not, reads a vector
-            spans = source_cells(model.layer(name), tuple(prev.shape[1:]), *cell)
+            spans = source_cells(tr.model.layer(name), tuple(prev.shape[1:]), *cell)
         title = f"input: {prev.name} {prev.shape_text}"
         if spans:  # as tall as the output's title beside it: channel k level with k
             title = subtitled(title, "outlined: where the picked cell comes from")
-        fig = memo((id(records), name, "in", cell),
+        fig = memo(("in", *tr.key, name, cell),
                    lambda: fx.outline_spans(_map_figure(prev.output, title), spans))  # fmt: skip
         chart(fig, key="ex_prev", theme=None, width=_width(fig))
     with right:
         out = rec.output
         if out.dim() == 4:
             title = subtitled(f"output: {name} {rec.shape_text}", "click a channel")
-            fig = memo((id(records), name, "grid", cell[0]),
+            fig = memo(("grid", *tr.key, name, cell[0]),
                        lambda: fx.channel_grid(out[0], title, cell[0], TILE_PX))  # fmt: skip
             st.session_state["ex_grid_channels"] = out.shape[1]
             chart(fig, key="ex_grid", theme=None, on_select=_on_channel_click,
                   selection_mode="points", width=_width(fig))  # fmt: skip
         else:
             title = f"output: {name} {rec.shape_text}"
-            fig = memo((id(records), name, "out"),
+            fig = memo(("out", *tr.key, name),
                        lambda: _map_figure(out, title, softmax=name == "softmax"))  # fmt: skip
             chart(fig, key="ex_out", theme=None, width=_width(fig))  # as the input beside it
     if rec.output.dim() == 4:
@@ -273,11 +266,11 @@ def layer_ui(records: list[LayerRecord], model, inp: es.ExploreInput) -> None:
         wide = st.container()  # under both columns, across the page
         with big:
             title = subtitled(f"{name}, channel {cell[0]}", "click a cell")
-            fig = memo((id(records), name, "cells", cell),
+            fig = memo(("cells", *tr.key, name, cell),
                        lambda: fx.cell_map(rec.output[0, cell[0]], title, cell[1:]))  # fmt: skip
             chart(fig, key="ex_cellmap", theme=None, on_select=_on_cell_click,
                   selection_mode="points", width=_width(fig))  # fmt: skip
         with rest:
-            explain_layer(records, model, rec, cell, inp, wide)
+            explain_layer(tr, rec, cell, inp, wide)
     else:
-        explain_layer(records, model, rec, cell, inp)
+        explain_layer(tr, rec, cell, inp)
