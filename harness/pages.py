@@ -32,3 +32,41 @@ def choose(page: Page, label: str, option: str) -> None:
             if attempt == 3:
                 raise
     expect(box.get_by_role("combobox")).to_have_value(option)
+
+
+def wait_idle(page: Page) -> None:
+    """Until the app has finished its run (Streamlit's running indicator is gone)."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+
+
+# Resolves once every plotly chart has drawn and the page's layout (its height, and the place,
+# size and content width of every chart, canvas, formula and column) has stayed the same for
+# `frames` animation frames in a row, with the fonts loaded; or after `limit` ms.
+SETTLED_JS = """([frames, limit]) => new Promise(resolve => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const watched = '.js-plotly-plot, canvas, .katex-display, [data-testid="stColumn"]';
+  const layout = () => {
+    if ([...document.querySelectorAll('.js-plotly-plot')].some(p => !p._fullLayout)) return null;
+    const boxes = [...main.querySelectorAll(watched)].map(e => {
+      const b = e.getBoundingClientRect();
+      return [b.x, b.y, b.width, b.height, e.scrollWidth].map(Math.round).join(',');
+    });
+    return document.fonts.status + main.scrollHeight + boxes.join(';');
+  };
+  const start = performance.now();
+  let last = null, same = 0;
+  const tick = () => {
+    const now = layout();
+    same = now !== null && now === last ? same + 1 : 0;
+    last = now;
+    if (same >= frames || performance.now() - start > limit) resolve(same >= frames);
+    else requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})"""
+
+
+def wait_settled(page: Page, frames: int = 12, limit_ms: int = 15_000) -> bool:
+    """Until the app's run has ended and its layout has stopped moving; False on `limit_ms`."""
+    wait_idle(page)
+    return page.evaluate(SETTLED_JS, [frames, limit_ms])

@@ -19,6 +19,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TINYVGG_CACHE", tempfile.mkdtemp(prefix="tinyvgg-test-cache-"))
 os.environ["TINYVGG_NO_DOWNLOAD"] = "1"  # tests never reach for the network
 os.environ.setdefault("TINYVGG_DEVICE", "cpu")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Test processes share the cores: one thread each (and in what they start), as torch's
+    # threads spin-wait for each other when there are more of them than cores.
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from tinyvgg import data  # noqa: E402
 

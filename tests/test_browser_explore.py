@@ -6,6 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from harness.pages import wait_idle
 from harness.servers import streamlit_server
 from tinyvgg.model import LAYER_NAMES
 
@@ -189,11 +190,6 @@ def _click(page: Page, chart, axis: int, x: float, y: float, label_text: str) ->
         page.mouse.click(px, py)
         return
     raise AssertionError(f"could not hover {label_text!r}")
-
-
-def wait_idle(page: Page) -> None:
-    """Until the app has finished its run (Streamlit's running indicator is gone)."""
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
 
 
 def test_click_a_cell_and_see_its_arithmetic(page, app_url):

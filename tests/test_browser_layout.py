@@ -9,10 +9,12 @@ plot's edge or over another.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import Page, expect
 
-from .test_browser_explore import wait_idle
+from harness.pages import wait_settled
 
 # Text Streamlit shortens with an ellipsis when its box is too narrow, and what sticks out
 # of its column (or the page) without a scroll bar to reach it.
@@ -60,15 +62,16 @@ PROBLEMS = """() => {
 }"""
 
 
-def layout_problems(page: Page) -> list[str]:
-    """What is cut on the page once its run has ended and its layout has settled."""
-    wait_idle(page)
-    page.wait_for_timeout(1_500)  # plotly and the canvas lay themselves out after the run
-    page.evaluate("document.fonts.ready")
-    if found := page.evaluate(PROBLEMS):  # what lasts: not a moment of a layout settling
-        page.wait_for_timeout(2_000)
-        found = sorted(set(found) & set(page.evaluate(PROBLEMS)))
-    return found
+def layout_problems(page: Page, lasting_s: float = 3.0) -> list[str]:
+    """What is cut on the page once its run has ended and its layout has settled, and is still
+    cut `lasting_s` later: a style can take effect a moment after the layout looked settled."""
+    wait_settled(page)
+    found = set(page.evaluate(PROBLEMS))
+    deadline = time.monotonic() + lasting_s
+    while found and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        found &= set(page.evaluate(PROBLEMS))
+    return sorted(found)
 
 
 PAGES = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from harness.pages import wait_settled
+
 from .test_browser_explore import strip_rows
 
 
@@ -56,7 +58,7 @@ def test_present_mode_puts_the_input_name_level_with_the_prediction(page, app_ur
     card = page.get_by_test_id("stMetric")
     expect(name).to_be_visible()
     expect(card).to_be_visible()
-    page.wait_for_timeout(500)
+    wait_settled(page)
     box = page.get_by_test_id("stColumn").filter(has=card).first.bounding_box()
     mid = name.bounding_box()["y"] + name.bounding_box()["height"] / 2
     assert abs(mid - (box["y"] + box["height"] / 2)) < 40, (mid, box)

@@ -178,7 +178,8 @@ def test_playground_fields_at_their_extremes(kind, key, value):
 
 
 @pytest.fixture
-def train_page(real_data):
+def train_page(real_data, monkeypatch):
+    monkeypatch.setenv("TINYVGG_WARM_WORKER", "0")  # no spare started only to be ended
     at = _app("pages/train.py")
     yield at
     runs.shutdown()

@@ -74,20 +74,24 @@ def test_cli_matches_the_model_on_a_checkpoint(tmp_path, capsys):
 
 
 def test_cli_as_a_process_has_no_tracebacks(tmp_path):
+    """`python -m tinyvgg.predict`: a good file predicted, bad ones one error line each."""
     good, junk, empty = _files(tmp_path)
-    bad_ckpt = tmp_path / "bad.pt"
-    bad_ckpt.write_bytes(b"junk")
-    run = lambda *args: subprocess.run(
-        [sys.executable, "-m", "tinyvgg.predict", *args],
+    assert SHIPPED_CHECKPOINT.is_file()
+    bad = subprocess.run(
+        [sys.executable, "-m", "tinyvgg.predict", str(good), str(junk), str(empty)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    ok = run(str(good))
-    assert ok.returncode == 0, ok.stderr
-    assert CLASS_NAMES.index(_lines(ok.stdout)[0]["top"][0]["class"]) >= 0
-    assert SHIPPED_CHECKPOINT.is_file()
-    bad = run(str(good), str(junk), str(empty))
     assert bad.returncode == 1 and "Traceback" not in bad.stderr + bad.stdout
-    assert ["error" in line for line in _lines(bad.stdout)] == [False, True, True]
-    no_model = run("--checkpoint", str(bad_ckpt), str(good))
-    assert no_model.returncode == 2 and no_model.stderr.startswith("error: ")
-    assert "Traceback" not in no_model.stderr
+    lines = _lines(bad.stdout)
+    assert ["error" in line for line in lines] == [False, True, True]
+    assert CLASS_NAMES.index(lines[0]["top"][0]["class"]) >= 0
+
+
+def test_cli_with_a_bad_checkpoint_is_one_line(tmp_path, capsys):
+    good, _, _ = _files(tmp_path)
+    bad_ckpt = tmp_path / "bad.pt"
+    bad_ckpt.write_bytes(b"junk")
+    assert main([str(good)]) == 0  # the shipped model
+    assert main(["--checkpoint", str(bad_ckpt), str(good)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.strip().count("\n") == 0 and "Traceback" not in err

@@ -206,16 +206,22 @@ def test_train_cli_then_evaluate_cli(real_data, tmp_path):
     assert evaluated["model_acc"] == pytest.approx(results["model_acc"])
 
 
-def test_cli_errors_are_one_line(tmp_path):
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    """What a user gets wrong on the command line: exit code 2 and one line, no traceback.
+    (The CLIs as real processes: test_train_cli_then_evaluate_cli.)"""
+    from tinyvgg import evaluate as evaluate_cli
+    from tinyvgg import train as train_cli
+
     junk = tmp_path / "junk.pt"
     junk.write_text("not a model")
-    p = _cli("tinyvgg.evaluate", "--checkpoint", str(junk))
-    assert p.returncode != 0
-    assert "Traceback" not in p.stderr and p.stderr.strip().count("\n") == 0
-    p = _cli("tinyvgg.train", "--epochs", "0")
-    assert p.returncode != 0 and "Traceback" not in p.stderr
-    p = _cli("tinyvgg.train", "--device", "tpu", "--epochs", "1")
-    assert p.returncode != 0 and "Traceback" not in p.stderr
+    for main, args in (
+        (evaluate_cli.main, ["--checkpoint", str(junk)]),
+        (train_cli.main, ["--epochs", "0", "--out", ""]),
+        (train_cli.main, ["--device", "tpu", "--epochs", "1", "--out", ""]),
+    ):
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.strip().count("\n") == 0, (args, err)
 
 
 def test_a_failed_cuda_graph_capture_falls_back_to_eager_steps(monkeypatch):
@@ -326,6 +332,5 @@ def test_fit_on_the_cpu_keeps_freed_memory_for_reuse():
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for b in range(3, 10):
         step(torch.arange(32 * b, 32 * (b + 1)))
-    assert (
-        resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 7 * 100
-    )  # was ~1,200 a step
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    assert faults < 7 * 400, faults  # ~1,200 a step with glibc's defaults; a few dozen now

@@ -24,7 +24,10 @@ APP = "../app.py"
 
 
 @pytest.fixture
-def train_page(real_data):
+def train_page(real_data, monkeypatch):
+    # Runs start their own worker (the warm spare: tests/test_worker.py and the browser tests):
+    # a spare started after every run would only be ended unused.
+    monkeypatch.setenv("TINYVGG_WARM_WORKER", "0")
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page("pages/train.py").run()
     assert not at.exception
@@ -152,8 +155,9 @@ def test_history_survives_a_page_switch(train_page):
     at.button(key="train_start").click().run()
     live = at.session_state[training.LIVE_KEY]
     at.switch_page("pages/home.py").run()
-    time.sleep(3)
-    at.run()
+    run = next(r for r in runs._LIVE if r.id == live.run_id)
+    # it trains on while another page is up
+    run_until(at, lambda: any(e["kind"] == "step" for e in run.events_since(0)))
     at.switch_page("pages/train.py").run()
     assert at.session_state[training.LIVE_KEY] is live
     run_until(at, lambda: not live.active)

