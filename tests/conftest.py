@@ -97,10 +97,19 @@ def app_url(real_data):
         yield url
 
 
-@pytest.fixture
-def page(browser):
+@pytest.fixture(scope="session")
+def browser_context(browser):
+    """One context for the tests' pages: from its HTTP cache, pages after the first load
+    Streamlit's and plotly's scripts without asking the server again."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    p = context.new_page()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser_context):
+    """A new tab, 1400x1000; each holds its own Streamlit session."""
+    p = browser_context.new_page()
     p.set_default_timeout(30_000)
     yield p
-    context.close()
+    p.close()

@@ -116,3 +116,28 @@ def test_subset_indices_are_seeded_and_sorted():
     assert torch.equal(a, data.subset_indices(100, 10, seed=1))
     assert len(a) == 10 and torch.all(a[1:] > a[:-1])
     assert torch.equal(data.subset_indices(5, None, seed=0), torch.arange(5))
+
+
+def test_the_reader_gives_what_torchvision_reads(real_data):
+    """read_idx against torchvision's own FashionMNIST reader, on the real files."""
+    root = data.dataset_root(download=False)
+    for split, got in zip(("train", "test"), real_data, strict=True):
+        images, labels = got.images, got.labels
+        ds = datasets.FashionMNIST(str(root), train=split == "train", download=False)
+        assert torch.equal(images, ds.data) and torch.equal(labels, ds.targets)
+        assert images.dtype == ds.data.dtype and labels.dtype == ds.targets.dtype
+
+
+def test_read_idx_refuses_what_is_not_idx(tmp_path):
+    bad = {
+        "text": b"these are notes",
+        "short": b"\x00\x00\x08",
+        "floats": b"\x00\x00\x0d\x01\x00\x00\x00\x01abcd",
+        "truncated": b"\x00\x00\x08\x02\x00\x00\x00\x02\x00\x00\x00\x02abc",
+    }
+    for name, blob in bad.items():
+        (tmp_path / name).write_bytes(blob)
+        with pytest.raises(ValueError, match=name):
+            data.read_idx(tmp_path / name)
+    (tmp_path / "ok").write_bytes(b"\x00\x00\x08\x02\x00\x00\x00\x02\x00\x00\x00\x02abcd")
+    assert data.read_idx(tmp_path / "ok").tolist() == [[97, 98], [99, 100]]

@@ -4,26 +4,32 @@ Where the data comes from, in order:
 1. `$TINYVGG_DATA`: a folder with the four IDX files, gzipped or not;
 2. Debian's package `dataset-fashion-mnist` (`/usr/share/datasets/fashion-mnist/`);
 3. torchvision's `FashionMNIST(..., download=True)` into the user cache folder.
-Sources 1 and 2 are laid out (decompressed or linked) in torchvision's folder layout under the
-cache, so torchvision's own reader serves all three.
+Sources 1 and 2 are laid out (decompressed) in torchvision's folder layout under the cache, so
+one reader serves all three: `read_idx`, which gives what torchvision's reader gives without
+importing torchvision (a second of every process's start); torchvision downloads.
 """
 
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
+import math
 import os
 import shutil
+import struct
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torchvision import datasets
-from torchvision.datasets.utils import extract_archive
 
-CLASS_NAMES: tuple[str, ...] = tuple(datasets.FashionMNIST.classes)
+# As torchvision's FashionMNIST.classes spells them (tests/test_data.py checks).
+CLASS_NAMES: tuple[str, ...] = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -84,10 +90,11 @@ def _layout(source: Path) -> Path | None:
             continue
         # Write beside the target, then rename: the app and a training worker may race here.
         with tempfile.TemporaryDirectory(dir=raw) as tmp:
+            made = Path(tmp) / name
             if path.suffix == ".gz":
-                made = Path(extract_archive(str(path), tmp))
+                with gzip.open(path) as src, open(made, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
             else:
-                made = Path(tmp) / name
                 shutil.copyfile(path, made)
             os.replace(made, target)
         stamp_file.write_text(stamp)
@@ -115,6 +122,8 @@ def dataset_root(download: bool = True) -> Path:
     if (root / "FashionMNIST" / "raw" / FILES["test"][0]).is_file():
         return root
     if download and os.environ.get("TINYVGG_NO_DOWNLOAD") != "1":
+        from torchvision import datasets  # only here: importing it takes a second
+
         try:
             for train in (True, False):
                 datasets.FashionMNIST(str(root), train=train, download=True)
@@ -131,13 +140,30 @@ def load_split(split: str = "train", download: bool = True) -> Split:
     return _read_split(split, dataset_root(download))
 
 
+def read_idx(path: Path) -> torch.Tensor:
+    """An IDX file of unsigned bytes (big-endian header: 0, 0, 0x08, ndim, then ndim sizes) as a
+    uint8 tensor of that shape. ValueError names what is wrong with a file that is not one."""
+    raw = path.read_bytes()
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08":
+        raise ValueError(f"{path.name} is not an IDX file of unsigned bytes")
+    ndim = raw[3]
+    start = 4 + 4 * ndim
+    if len(raw) < start:
+        raise ValueError(f"{path.name} ends inside its header")
+    shape = struct.unpack(f">{ndim}I", raw[4:start])
+    if len(raw) - start != math.prod(shape):
+        raise ValueError(f"{path.name} holds {len(raw) - start} bytes for a {list(shape)} array")
+    return torch.frombuffer(bytearray(raw[start:]), dtype=torch.uint8).view(*shape)
+
+
 @functools.lru_cache(maxsize=4)
 def _read_split(split: str, root: Path) -> Split:
+    raw = root / "FashionMNIST" / "raw"
     try:
-        ds = datasets.FashionMNIST(str(root), train=split == "train", download=False)
-    except Exception as e:
+        images, labels = (read_idx(raw / name) for name in FILES[split])
+    except (OSError, ValueError) as e:
         raise DataError(f"The Fashion-MNIST files under {root} could not be read ({e}).") from e
-    images, labels = ds.data, ds.targets
+    labels = labels.long()
     if images.dtype != torch.uint8 or images.shape[1:] != (28, 28) or len(images) != len(labels):
         raise DataError(f"The Fashion-MNIST {split} files under {root} have the wrong shape.")
     if labels.min() < 0 or labels.max() >= len(CLASS_NAMES):
