@@ -57,6 +57,14 @@ def run_until(at: AppTest, done, timeout: float = 120.0, every: float = 0.3) -> 
         assert not at.exception, at.exception
 
 
+def until_ended(at: AppTest, live: training.LiveRun, timeout: float = 120.0) -> None:
+    """Wait for the session's run to end without rerunning the page meanwhile (each rerun
+    draws it again, CPU the worker would rather have), then rerun until the page knows."""
+    run = next(r for r in runs._LIVE if r.id == live.run_id)
+    assert run.wait(timeout), f"{run} did not end"
+    run_until(at, lambda: not live.active)
+
+
 def test_the_optimizers_are_named_as_pytorch_names_them(train_page):
     radio = train_page.radio(key="train_optimizer")
     assert radio.options == ["SGD", "Adam"] and radio.value == "sgd"
@@ -108,7 +116,7 @@ def test_the_kept_model_is_the_workers(train_page, real_data):
     at.slider(key="train_epochs").set_value(1)
     at.button(key="train_start").click().run()
     live = at.session_state[training.LIVE_KEY]
-    run_until(at, lambda: not live.active)
+    until_ended(at, live)
     assert live.kept
     kept = at.session_state["trained_runs"][-1]
     model, _ = load_checkpoint(training.checkpoint_of(kept))
@@ -126,7 +134,7 @@ def test_a_stuck_run_shows_fits_warning(train_page):
     at.select_slider(key="train_lr_sgd").set_value(0.3)
     at.button(key="train_start").click().run()
     live = at.session_state[training.LIVE_KEY]
-    run_until(at, lambda: not live.active)
+    until_ended(at, live)
     messages = [w.value for w in at.warning]
     assert any("stuck at chance" in m for m in messages), messages
 
@@ -160,7 +168,7 @@ def test_history_survives_a_page_switch(train_page):
     run_until(at, lambda: any(e["kind"] == "step" for e in run.events_since(0)))
     at.switch_page("pages/train.py").run()
     assert at.session_state[training.LIVE_KEY] is live
-    run_until(at, lambda: not live.active)
+    until_ended(at, live)
     assert live.kept and train_points(at) == len(live.of_kind("step")) > 0
 
 
@@ -174,7 +182,7 @@ def test_a_new_run_ends_the_old_one(train_page):
     second = at.session_state[training.LIVE_KEY]
     assert second.run_id != first.run_id
     assert not psutil.wait_procs([psutil.Process(old[0])], timeout=5)[1]  # the old one is gone
-    run_until(at, lambda: not second.active)
+    until_ended(at, second)
     assert second.kept and [r.name for r in at.session_state["trained_runs"]] == [second.name]
 
 
@@ -183,7 +191,7 @@ def test_a_crashed_worker_is_one_sentence_and_the_page_still_works(train_page):
     live = _start_full_run(at)
     (pid,) = _run_worker_pids()
     psutil.Process(pid).kill()
-    run_until(at, lambda: not live.active)
+    until_ended(at, live)
     assert live.status == "failed"
     errors = [e.value for e in at.error]
     assert any("exited unexpectedly" in e for e in errors), errors
@@ -191,7 +199,7 @@ def test_a_crashed_worker_is_one_sentence_and_the_page_still_works(train_page):
     at.selectbox(key="train_subset").select("1,000")
     at.button(key="train_start").click().run()
     again = at.session_state[training.LIVE_KEY]
-    run_until(at, lambda: not again.active)
+    until_ended(at, again)
     assert again.status == "finished" and not at.error
 
 
@@ -211,5 +219,5 @@ def test_a_run_waits_for_another_users_run(train_page, monkeypatch):
     assert any("number 1 in the queue" in i for i in infos), infos
     other.stop()
     waiting = at.session_state[training.LIVE_KEY]
-    run_until(at, lambda: not waiting.active)
+    until_ended(at, waiting)
     assert waiting.status == "finished"
