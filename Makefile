@@ -13,8 +13,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 run: setup dataset
 	$(VENV)/bin/streamlit run app.py
 
+# Test processes (pytest-xdist): most tests wait on a browser, a server or a worker process.
+TEST_PROCS ?= 2
+
 test: setup-dev dataset chromium
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_PROCS) --dist worksteal
 
 setup: $(VENV)/.stamp-runtime
 setup-dev: $(VENV)/.stamp-dev
