@@ -59,6 +59,7 @@ from harness.servers import streamlit_server  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float | None:
+    """The q-quantile of `values`, rounded."""
     if not values:
         return None
     values = sorted(values)
@@ -66,6 +67,7 @@ def pct(values: list[float], q: float) -> float | None:
 
 
 def times(records: list[dict]) -> dict:
+    """Count, p50, p95 and max of these timed interactions, in milliseconds."""
     s = [r["s"] for r in records]
     return {"n": len(s), "p50_ms": pct(s, 0.5), "p95_ms": pct(s, 0.95),
             "max_ms": round(1000 * max(s), 1) if s else None}  # fmt: skip
@@ -110,6 +112,7 @@ async def slot(i: int, role: str, ctx: Context) -> None:
 
 
 async def classroom(ctx: Context, args) -> dict:
+    """Every session, started a few seconds apart (`--ramp`), for the measured time."""
     roles = ["trainer"] * args.trainers + ["drawer"] * args.drawers
     roles += ["student"] * (args.sessions - len(roles))
     warm = StClient(ctx.url, "explore", timeout=120)  # the server's first run loads everything
@@ -132,6 +135,7 @@ async def classroom(ctx: Context, args) -> dict:
 
 
 def report(ctx: Context, args, extra: dict, before: dict, after: dict) -> dict:
+    """The JSON line's dict."""
     t0, t1 = ctx.window
     inside = [r for r in ctx.records if t0 <= r["t"] < t1]
     acts = [r for r in inside if r["kind"] not in ("open", "refresh")]
@@ -162,6 +166,7 @@ def report(ctx: Context, args, extra: dict, before: dict, after: dict) -> dict:
 
 
 def main() -> None:
+    """Run the classroom benchmark and print one JSON line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sessions", type=int, default=30)
     p.add_argument("--seconds", type=float, default=120, help="measured time after the ramp")

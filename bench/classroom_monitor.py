@@ -47,6 +47,8 @@ def _busy_seconds(t) -> float:
 
 @dataclass
 class Sample:
+    """One reading of the server's memory and CPU."""
+
     t: float  # seconds since the monitor started
     rss_mb: float  # server + children
     server_rss_mb: float
@@ -78,14 +80,17 @@ class Monitor:
         self._thread = threading.Thread(target=self._loop, name="classroom-monitor", daemon=True)
 
     def start(self) -> Monitor:
+        """Sample in a background thread."""
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop sampling."""
         self._stop.set()
         self._thread.join(5)
 
     def now(self) -> float:
+        """Seconds since the monitor started."""
         return time.monotonic() - self._t0
 
     def _cpu_seconds(self, proc: psutil.Process) -> float:

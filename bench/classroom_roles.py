@@ -57,6 +57,7 @@ class Context:
             return False
 
     async def think_pause(self, rng: random.Random) -> bool:
+        """A student's pause between actions; True when the run is stopping."""
         return await self.pause(rng.uniform(*self.think))
 
     def fail(self, kind: str, action: str, text: str) -> None:
@@ -130,6 +131,7 @@ async def explore_step(tab: StClient, ctx: Context, rng: random.Random) -> None:
 
 
 async def student(tab: StClient, ctx: Context, rng: random.Random, end: float) -> None:
+    """Step through the explorer until the time is up."""
     while time.monotonic() < end and not await ctx.think_pause(rng):
         await explore_step(tab, ctx, rng)
 
@@ -154,6 +156,7 @@ async def draw_visit(tab: StClient, ctx: Context, rng: random.Random) -> None:
 
 
 async def drawer(tab: StClient, ctx: Context, rng: random.Random, end: float) -> None:
+    """A student who also uploads a garment on /draw now and then."""
     until_draw = rng.randint(2, 8)
     while time.monotonic() < end and not await ctx.think_pause(rng):
         until_draw -= 1
@@ -165,6 +168,7 @@ async def drawer(tab: StClient, ctx: Context, rng: random.Random, end: float) ->
 
 
 async def trainer(tab: StClient, ctx: Context, rng: random.Random, end: float) -> None:
+    """Start runs on /train, again whenever one ends."""
     await ctx.measured("train_setting", tab, tab.set("train_subset", ctx.subset))
     await ctx.measured("train_setting", tab, tab.set("train_epochs", ctx.epochs))
     while time.monotonic() < end and not ctx.stop.is_set():

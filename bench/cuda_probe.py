@@ -53,6 +53,7 @@ def errors(model, x: torch.Tensor) -> float:
 
 
 def timed_fit(cfg: TrainConfig, train, test) -> tuple[float, torch.nn.Module]:
+    """fit()'s wall time with these settings, and its model."""
     t0 = time.perf_counter()
     result = fit(cfg, train=train, test=test)
     return time.perf_counter() - t0, result.model
@@ -69,6 +70,7 @@ def cold(mode: str, epochs: int) -> float:
 
 
 def main() -> None:
+    """Run the CUDA probes and print one JSON line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--images", type=int, default=10)

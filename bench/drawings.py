@@ -101,6 +101,7 @@ def draw(name: str, style: str, background: str, canvas: tuple[int, int], rng: r
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Draw the garments, classify them and print one JSON line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT))
     p.add_argument("--per-cell", type=int, default=2, help="pictures per class/style/bg/size")

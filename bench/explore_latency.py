@@ -87,6 +87,7 @@ if st.query_params.get("maps") == "3":
 
 
 def pct(values: list[float], q: float) -> float:
+    """The q-quantile of `values`, rounded."""
     values = sorted(values)
     return round(values[min(len(values) - 1, int(q * len(values)))], 1)
 
@@ -126,6 +127,7 @@ def browser_times(
 
 
 def server_times(rounds: int) -> list[float]:
+    """Milliseconds per rerun of the same steps through AppTest (the server alone)."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -146,6 +148,7 @@ def server_times(rounds: int) -> list[float]:
 
 
 def main() -> None:
+    """Run the latency benchmark and print one JSON line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=3, help="passes over the 13 layers")
     p.add_argument("--viewport", default="1400x1000", help="browser window, WIDTHxHEIGHT")

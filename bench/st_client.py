@@ -62,6 +62,8 @@ class Run:
 
 @dataclass
 class Widget:
+    """A widget the server drew: its id, kind, label and value."""
+
     id: str
     kind: str  # the Element oneof name: "button", "selectbox", ..., or "tab_container"
     proto: Any
@@ -98,6 +100,7 @@ class StClient:
         return await self.rerun(page_name=self.page)
 
     async def close(self) -> None:
+        """Close the websocket."""
         if self._ws is not None:
             await self._ws.close()
         if self._reader is not None:
@@ -129,6 +132,7 @@ class StClient:
         return run
 
     async def click(self, label: str | None = None, key: str | None = None) -> Run:
+        """Press a button and wait for the run it starts."""
         w = self.find(label=label, key=key, kind="button")
         return await self.rerun([WidgetState(id=w.id, trigger_value=True)])
 
@@ -149,6 +153,7 @@ class StClient:
         return await self.rerun([ws])
 
     async def auto_rerun(self, fragment_id: str) -> Run:
+        """Answer the page's own timed reruns (a fragment's run_every)."""
         return await self.rerun(fragment_id=fragment_id, auto=True)
 
     async def upload(self, key: str, name: str, data: bytes, mime: str) -> Run:
@@ -203,6 +208,7 @@ class StClient:
         raise ClientError(f"no widget {label or key!r} on the page {self.page!r}")
 
     def has_text(self, fragment: str) -> bool:
+        """Whether any element of the page shows `fragment`."""
         return any(fragment in t for t in self.texts)
 
     # ------------------------------------------------------------------ reading the stream

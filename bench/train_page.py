@@ -39,6 +39,7 @@ from tinyvgg.model import load_checkpoint  # noqa: E402
 
 
 def server_of(url: str) -> psutil.Process:
+    """The Streamlit server process listening at `url`."""
     port = url.rsplit(":", 1)[1]
     return next(p for p in psutil.Process().children() if port in p.cmdline())
 
@@ -80,6 +81,7 @@ class OtherLoad:
 
 
 def cpu_seconds(procs: list[psutil.Process]) -> float:
+    """CPU seconds used so far by these processes."""
     total = 0.0
     for p in procs:
         try:
@@ -99,6 +101,7 @@ def browser_procs() -> list[psutil.Process]:
 
 
 def app_trial(page, url: str, server: psutil.Process, subset: str, epochs: int) -> dict:
+    """One run started from the page: first chart point, speeds, results."""
     open_train_page(page, url)
     choose(page, "Training images", subset)
     slider = page.get_by_test_id("stSlider").filter(has_text="Epochs").get_by_role("slider")
@@ -127,6 +130,7 @@ def app_trial(page, url: str, server: psutil.Process, subset: str, epochs: int) 
 
 
 def cli_trial(cfg: dict) -> dict:
+    """The same run through `python -m tinyvgg.train`."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cli.pt"
         args = [sys.executable, "-m", "tinyvgg.train", "--epochs", str(cfg["epochs"]),
@@ -146,11 +150,13 @@ def cli_trial(cfg: dict) -> dict:
 
 
 def overall(metrics: dict) -> float:
+    """Training images per second over the whole run."""
     cfg = metrics["train_config"]
     return (cfg["subset"] or 60_000) * metrics["epochs_done"] / metrics["train_time_s"]
 
 
 def main() -> None:
+    """Run the trials and print one JSON line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--trials", type=int, default=3)
     p.add_argument("--subset", default="all 60,000", help="the page's option label")

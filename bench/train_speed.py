@@ -36,6 +36,7 @@ from tinyvgg.train import TrainConfig, fit  # noqa: E402
 
 
 def accuracy_fn(y_true: torch.Tensor, y_pred: torch.Tensor) -> float:
+    """The notebook's accuracy in percent."""
     correct = torch.eq(y_true, y_pred).sum().item()
     return (correct / len(y_pred)) * 100
 
@@ -77,6 +78,7 @@ def reference(epochs: int, device: torch.device) -> tuple[float, float]:
 
 
 def main() -> None:
+    """Run both loops and print one JSON line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--device", default="auto")

@@ -33,6 +33,7 @@ def _explore(drawn: DrawnInput) -> None:
 
 
 def show_prediction(pre: Preprocessed, label: str) -> None:
+    """The top 3 of the model in use, the input it saw, and the way to the explorer."""
     current = model_in_use()
     top = top_k(probabilities(current.model, pre.tensor, app_device()), 3)
     st.markdown(f"Prediction: **{top[0][0]}** ({100 * top[0][1]:.1f}%)")
@@ -47,6 +48,7 @@ def show_prediction(pre: Preprocessed, label: str) -> None:
 
 
 def show_steps(pre: Preprocessed, per_row: int = 5) -> None:
+    """Each preprocessing step's image, with what it did."""
     st.html(styles.DRAW_STEPS)
     with st.container(key="draw_steps"):
         for i, step in enumerate(pre.steps):

@@ -49,6 +49,7 @@ def settings():
 
 
 def shapes_and_formulas(stages: pg.Stages, conv, pool) -> None:
+    """The shapes as PyTorch prints them, and each output-size formula with its numbers."""
     st.subheader("Shapes")
     cols = stacking_columns(len(stages.shapes()), "pg_shapes", "15rem")
     for col, (name, shape) in zip(cols, stages.shapes(), strict=True):
@@ -68,6 +69,7 @@ def shapes_and_formulas(stages: pg.Stages, conv, pool) -> None:
 
 
 def parameters(layer: torch.nn.Conv2d) -> None:
+    """The conv's weights and bias."""
     weights, biases = pg.param_counts(layer)
     o, i, kh, kw = layer.weight.shape
     st.subheader("Parameters")
@@ -78,6 +80,7 @@ def parameters(layer: torch.nn.Conv2d) -> None:
 
 
 def maps_and_slides(stages: pg.Stages, conv_layer, pool_layer) -> None:
+    """Feature maps at each stage, and the animated slides."""
     img = slice(0, 1)  # the first image of the batch
     tabs = st.tabs(["Kernel slide", "Pooling slide", "Feature maps", "Kernels"])
     with tabs[0]:
@@ -106,6 +109,7 @@ def maps_and_slides(stages: pg.Stages, conv_layer, pool_layer) -> None:
 
 
 def maxpool_demo() -> None:
+    """The notebook's 2×2 max-pool on a small random tensor."""
     st.subheader("The 2×2 max-pool from the notebook")
     x, out = pg.maxpool_demo()
     printed = lambda t: "\n".join(f"# {line}" for line in f"{t}\n{t.shape}".splitlines())

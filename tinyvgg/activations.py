@@ -17,6 +17,8 @@ from tinyvgg.model import TinyVGG, count_params
 
 @dataclass(frozen=True)
 class LayerRecord:
+    """One layer of a trace: its name, kind, output and parameter count."""
+
     name: str  # "input", "conv_1_1", ..., "linear", "softmax"
     kind: str  # "Input", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "Softmax"
     output: torch.Tensor  # (1, C, H, W) or (1, F), detached, on the CPU
@@ -24,6 +26,7 @@ class LayerRecord:
 
     @property
     def shape(self) -> list[int]:
+        """The output's shape, e.g. [1, 10, 28, 28]."""
         return list(self.output.shape)
 
     @property

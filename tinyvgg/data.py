@@ -51,6 +51,8 @@ class DataError(RuntimeError):
 
 @dataclass(frozen=True)
 class Split:
+    """One split of the dataset, as stored: uint8 images and their labels."""
+
     images: torch.Tensor  # (N, 28, 28) uint8, as stored in the IDX file
     labels: torch.Tensor  # (N,) int64
 
@@ -201,6 +203,7 @@ class DeviceData:
         indices: torch.Tensor | None = None,
         memory_format: torch.memory_format = torch.contiguous_format,
     ) -> DeviceData:
+        """The split (or its `indices`) as float images on `device`, as ToTensor() scales."""
         images, labels = split.images, split.labels
         if indices is not None:
             images, labels = images[indices], labels[indices]

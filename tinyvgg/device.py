@@ -45,9 +45,8 @@ def exact_fp32(device: torch.device) -> None:
     """On CUDA, make float32 convolutions full float32, as on the CPU (process-wide, idempotent).
 
     PyTorch lets cuDNN compute float32 convolutions in TF32 (inputs rounded to 10 bits of
-    mantissa) on Ampere and later GPUs. On an H200 it picked TF32 kernels for the training
-    step's gradients, and the step was no faster for it; the forward pass of TinyVGG-10 and -32
-    used full float32 kernels either way (bench/cuda_probe.py). Turning TF32 off keeps a GPU
+    mantissa) on Ampere and later GPUs, which it may pick for the training step's gradients at
+    no gain in speed for a model this small (bench/README.md). Turning TF32 off keeps a GPU
     run's arithmetic the CPU's, and the explorer's 1e-5 check of every explained cell safe on
     any GPU. (Matmuls are full float32 by PyTorch's default.)
     """
@@ -72,8 +71,7 @@ def cudnn_settings(benchmark: bool = False) -> Iterator[None]:
     By default only deterministic kernels, chosen without timing them, so that a seeded run on
     a GPU repeats exactly, as it does on the CPU. With `benchmark`, cuDNN times its kernels for
     each shape and keeps the fastest, which may be a nondeterministic one, or another one on
-    the next run: two seeded runs on an H200 then ended up to 0.18 apart in a weight after one
-    epoch of 8,192 images. Training was no faster for it there (bench/cuda_probe.py).
+    the next run, so seeded runs drift apart (bench/README.md has the figures).
     """
     cudnn = torch.backends.cudnn
     saved = cudnn.benchmark, cudnn.deterministic
@@ -91,9 +89,9 @@ def keep_freed_memory() -> bool:
     """Let glibc keep freed blocks for reuse instead of returning them to the OS (once per process).
 
     A CPU training step frees and reallocates a few MB of activations. With glibc's defaults
-    those blocks go back to the OS and come back as fresh pages: about 1,200 page faults per
-    step here, a third of the step's time. Blocks under 32 MB now stay in the heap, and up to
-    256 MB of free heap is kept; bigger blocks (a dataset) are still returned. True if set.
+    those blocks go back to the OS and come back as fresh pages, page faults that can take a
+    third of a small step's time. Blocks under 32 MB stay in the heap, and up to 256 MB of free
+    heap is kept; bigger blocks (a dataset) are still returned. True if set.
     """
     global _ALLOCATOR_TUNED
     if _ALLOCATOR_TUNED or not sys.platform.startswith("linux"):

@@ -28,7 +28,7 @@ def evaluate(
     """The notebook's results dict: mean cross-entropy and accuracy (percent) over `data`.
 
     Means are over images; the notebook averages per-batch means, which differs slightly when
-    the last batch is short. Batches of 256 fit the CPU caches (1000 was 4x slower here).
+    the last batch is short. Batches of 256 keep a forward pass in the CPU's caches.
     """
     was_training = model.training
     model.eval()

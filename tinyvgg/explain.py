@@ -53,6 +53,8 @@ def output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilat
 
 @dataclass(frozen=True)
 class Window:
+    """Where a kernel or pooling window sits over the input for one output cell."""
+
     rows: list[int]  # input row under each kernel row (outside [0, H) means padding)
     cols: list[int]  # input column under each kernel column
     inside: torch.Tensor  # (kh, kw) bool: True where the window covers real input
@@ -80,6 +82,8 @@ def _gather(x_chw: torch.Tensor, win: Window, fill: float) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class ConvCell:
+    """A conv output cell as arithmetic: patch × kernel per input channel, plus the bias."""
+
     channel: int
     row: int
     col: int
@@ -110,6 +114,8 @@ def conv_cell(x: torch.Tensor, layer: nn.Conv2d, c: int, i: int, j: int) -> Conv
 
 @dataclass(frozen=True)
 class PoolCell:
+    """A max-pool output cell: the window's values and which one is the largest."""
+
     channel: int
     row: int
     col: int
@@ -133,6 +139,8 @@ def pool_cell(x: torch.Tensor, layer: nn.MaxPool2d, c: int, i: int, j: int) -> P
 
 @dataclass(frozen=True)
 class ReluCell:
+    """A ReLU output cell: max(0, x), and how much of its map ReLU zeroed."""
+
     before: float
     after: float
     zeroed: int  # cells of the whole map that ReLU set to zero (they were negative)
@@ -183,6 +191,8 @@ def unflatten_index(chw: tuple[int, int, int], k: int) -> tuple[int, int, int]:
 
 @dataclass(frozen=True)
 class Contributions:
+    """A logit as bias + Σ weight × feature, with the largest contributions first."""
+
     cls: int
     logit: float  # bias + sum(products), float64
     bias: float
@@ -214,6 +224,7 @@ class SoftmaxSteps:
 
 
 def softmax_steps(logits: torch.Tensor) -> SoftmaxSteps:
+    """Softmax written out in float64: z, z − max z, exp, their sum and the probabilities."""
     z = logits.reshape(-1).detach().cpu().double()
     shifted = z - z.max()
     e = torch.exp(shifted)

@@ -26,6 +26,8 @@ SHIPPED_CHECKPOINT = WEIGHTS_DIR / "tinyvgg_fashion_mnist.pt"
 
 @dataclass(frozen=True)
 class TinyVGGConfig:
+    """What a TinyVGG is built from; checkpoints store it beside the weights."""
+
     input_shape: int = 1  # colour channels of the input image
     hidden_units: int = 10  # channels of every conv layer
     output_shape: int = 10  # number of classes
@@ -56,6 +58,7 @@ class TinyVGG(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, 28, 28) -> (B, classes)
+        """Logits (N, 10) for images (N, C, 28, 28)."""
         return self.classifier(self.conv_block_2(self.conv_block_1(x)))
 
     def named_layers(self) -> list[tuple[str, nn.Module]]:

@@ -29,6 +29,8 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class RandomInput:
+    """The playground's random batch: its shape and seed."""
+
     batch: int = 32  # the notebook: torch.randn(size=(32, 3, 64, 64))
     channels: int = 3
     height: int = 64
@@ -44,6 +46,8 @@ class RandomInput:
 
 @dataclass(frozen=True)
 class ConvSettings:
+    """An nn.Conv2d's settings, as a user types them."""
+
     in_channels: int = 3  # the notebook's conv_layer = nn.Conv2d(3, 10, 3, 1, 0)
     out_channels: int = 10
     kernel_size: Size = 3
@@ -56,6 +60,8 @@ class ConvSettings:
 
 @dataclass(frozen=True)
 class PoolSettings:
+    """An nn.MaxPool2d's settings, as a user types them."""
+
     kernel_size: Size = 2  # the notebook's nn.MaxPool2d(kernel_size=2)
     stride: Size | None = None  # None: the kernel size, PyTorch's default
     padding: Size = 0
@@ -88,10 +94,12 @@ class Axis:
 
     @property
     def padded(self) -> int:
+        """The input's size along this axis with its padding."""
         return self.size + self.before + self.after
 
     @property
     def out(self) -> int:
+        """The output's size along this axis, as PyTorch computes it."""
         return output_size(
             self.size + self.after - self.before,
             self.kernel,
@@ -109,6 +117,7 @@ class Axis:
         )
 
     def latex(self) -> str:
+        """The output-size formula with this axis's numbers filled in, as LaTeX."""
         pad = (
             rf"2 \times {self.before}"
             if self.before == self.after
@@ -129,6 +138,7 @@ def conv_axes(conv: ConvSettings, hw: tuple[int, int]) -> tuple[Axis, Axis]:
 
 
 def pool_axes(pool: PoolSettings, hw: tuple[int, int]) -> tuple[Axis, Axis]:
+    """The pool's two axes; without a stride it strides by its kernel size, as PyTorch does."""
     k, p = pair(pool.kernel_size), pair(pool.padding)
     s = pair(pool.stride) if pool.stride is not None else k
     return tuple(Axis("HW"[a], hw[a], k[a], s[a], p[a], p[a]) for a in (0, 1))  # type: ignore
@@ -248,6 +258,7 @@ def build_conv(conv: ConvSettings) -> nn.Conv2d:
 
 
 def build_pool(pool: PoolSettings) -> nn.MaxPool2d:
+    """The nn.MaxPool2d these settings describe."""
     return nn.MaxPool2d(pool.kernel_size, stride=pool.stride, padding=pool.padding)
 
 
@@ -272,6 +283,7 @@ class Stages:
 
     @property
     def pool_input(self) -> torch.Tensor:
+        """What the max-pool reads: the ReLU's output when there is one, else the conv's."""
         return self.relu if self.relu is not None else self.conv
 
 

@@ -51,6 +51,7 @@ def _kwargs(**kw: object) -> str:
 
 
 def random_input_code(spec: RandomInput) -> list[str]:
+    """The notebook's lines that make this random batch."""
     feed = "images" if spec.whole_batch else "images[0].unsqueeze(dim=0)"
     return [
         f"torch.manual_seed({spec.seed})",
@@ -60,6 +61,7 @@ def random_input_code(spec: RandomInput) -> list[str]:
 
 
 def image_input_code(index: int, label: str) -> list[str]:
+    """The lines that load a Fashion-MNIST image as the input."""
     return [
         'test_data = datasets.FashionMNIST(root="data", train=False, transform=ToTensor())',
         f"test_image = test_data[{index}][0].unsqueeze(dim=0)  # {label}",
@@ -67,6 +69,7 @@ def image_input_code(index: int, label: str) -> list[str]:
 
 
 def drawn_input_code(label: str) -> list[str]:
+    """The lines that stand for the drawing as the input."""
     return [f"test_image = drawing.unsqueeze(dim=0)  # {label}: (1, 28, 28) in [0, 1]"]
 
 

@@ -75,6 +75,7 @@ def _positive(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Predict images from the command line: one JSON line per image; exit code 1 if any failed."""
     p = argparse.ArgumentParser(
         prog="python -m tinyvgg.predict", description=__doc__.split("\n")[0]
     )

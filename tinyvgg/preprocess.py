@@ -48,6 +48,7 @@ class Step:
 
     @property
     def size(self) -> tuple[int, int]:  # (width, height), as Pillow gives it
+        """(width, height) of this step's image."""
         return self.image.size
 
     def __repr__(self) -> str:
@@ -58,6 +59,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Preprocessed:
+    """The tensor the model sees, and every step that led there."""
+
     tensor: torch.Tensor  # (1, 28, 28) float32 in [0, 1]
     steps: tuple[Step, ...]  # original first, the model's input last
     inverted: bool  # the colours were inverted (a light background)

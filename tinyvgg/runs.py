@@ -65,7 +65,8 @@ def threads_per_run(limit: int | None = None) -> int:
     """Torch threads per worker: $TINYVGG_RUN_THREADS, else the cores left after one for the
     server, shared by the runs.
 
-    On a busy 2-core machine one thread trained 2x faster than two (which wait on each other).
+    Threads beyond the free cores only wait on each other: on a busy 2-core machine one thread
+    trains about twice as fast as two.
     """
     raw = os.environ.get("TINYVGG_RUN_THREADS", "").strip()
     if raw.isdigit() and int(raw) > 0:
@@ -87,10 +88,12 @@ class RunSlots:
 
     @property
     def running(self) -> int:
+        """Runs holding a slot now."""
         return len(self._running)
 
     @property
     def waiting(self) -> int:
+        """Runs waiting for a slot."""
         return len(self._waiting)
 
     def enqueue(self, ticket: object) -> None:
@@ -115,15 +118,18 @@ class RunSlots:
                 self._cond.notify_all()
 
     def release(self, ticket: object) -> None:
+        """Give the slot back and wake the next in line."""
         with self._cond:
             self._running.discard(ticket)
             self._cond.notify_all()
 
     def holds(self, ticket: object) -> bool:
+        """Whether `ticket` holds a slot."""
         with self._cond:
             return ticket in self._running
 
     def position(self, ticket: object) -> int:
+        """1 for the first in line, 2 for the next, ...; 0 when not waiting."""
         with self._cond:
             return self._waiting.index(ticket) + 1 if ticket in self._waiting else 0
 
@@ -138,6 +144,7 @@ class Spares:
 
     @staticmethod
     def enabled() -> bool:
+        """False when $TINYVGG_WARM_WORKER=0."""
         return os.environ.get("TINYVGG_WARM_WORKER", "1") != "0"
 
     def take(self, threads: int) -> Worker:
@@ -185,10 +192,12 @@ class Spares:
             self._speed = worker.speed.value
 
     def pids(self) -> list[int]:
+        """The idle spare's process id, if there is one."""
         spare = self._spare
         return [spare.process.pid] if spare is not None and spare.alive() else []
 
     def shutdown(self) -> None:
+        """End the spare worker."""
         with self._lock:
             spare, self._spare = self._spare, None
         if spare is not None:
@@ -245,6 +254,7 @@ class TrainingRun:
 
     @property
     def done(self) -> bool:
+        """Whether the run has ended (one of FINAL)."""
         return self.status in FINAL
 
     def position(self) -> int:

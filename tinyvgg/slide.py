@@ -32,6 +32,8 @@ def frame_cell(x: torch.Tensor, layer: Layer, frame: int) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class SlideStep:
+    """One frame of the kernel slide: which output cell, and its exact arithmetic."""
+
     frame: int
     frames: int
     channel: int  # output channel
@@ -41,6 +43,7 @@ class SlideStep:
 
     @property
     def value(self) -> float:
+        """The output cell's value."""
         return self.cell.value
 
 

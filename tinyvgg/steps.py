@@ -26,6 +26,7 @@ class EagerStep:
         self.correct = torch.zeros((), device=device, dtype=torch.long)
 
     def reset(self) -> None:
+        """Start the running loss and accuracy of a new epoch."""
         self.loss_sum.zero_()
         self.correct.zero_()
 

@@ -40,6 +40,8 @@ DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3}  # the notebook's SGD; Adam's own defaul
 
 @dataclass
 class TrainConfig:
+    """Everything a training run is made from; the CLI's flags and the page's settings."""
+
     epochs: int = 3  # passes over the training images
     lr: float | None = None  # None: the optimizer's DEFAULT_LR
     batch_size: int = 32  # the notebook's BATCH_SIZE
@@ -83,6 +85,8 @@ class TrainConfig:
 
 @dataclass
 class FitResult:
+    """What fit() returns: the trained model, the results dict and the per-epoch history."""
+
     model: TinyVGG
     results: dict[str, Any]  # the notebook's dict plus train_time_s, device, stopped
     history: list[Event]  # the "epoch" events
@@ -318,6 +322,7 @@ class _Printer:
             tqdm.write(f"Train time on {r['device']}: {r['train_time_s']:.3f} seconds")
 
     def close(self) -> None:
+        """End the epoch's progress bar."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None

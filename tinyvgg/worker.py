@@ -167,6 +167,7 @@ class Worker:
         return f"Worker(pid={self.process.pid}, alive={self.alive()})"
 
     def alive(self) -> bool:
+        """Whether the process is running."""
         return self.process.is_alive()
 
     def close(self, grace: float = 0.5) -> None:

@@ -24,6 +24,8 @@ K = "pg_"  # session-state key prefix of every playground widget
 
 @dataclass
 class InputChoice:
+    """The playground's input: the tensor, the code that makes it, and a note under it."""
+
     x: torch.Tensor | None  # what the conv gets, (B, C, H, W); None: nothing to show yet
     code: list[str]  # the PyTorch lines that make it
     note: str = ""  # shown under the input; why x is None when it is

@@ -84,6 +84,7 @@ def entered_page() -> bool:
 
 
 def trained_runs() -> list[TrainedRun]:
+    """This session's trained runs, oldest first."""
     return st.session_state.setdefault(RUNS_KEY, [])
 
 
@@ -102,10 +103,12 @@ def select_model(name: str) -> None:
 
 
 def drawn_input() -> DrawnInput | None:
+    """The image from the draw page, if this session has one."""
     return st.session_state.get(DRAWN_KEY)
 
 
 def set_drawn_input(drawn: DrawnInput) -> None:
+    """Keep an image from the draw page for the explorer and the playground."""
     st.session_state[DRAWN_KEY] = drawn
 
 

@@ -58,15 +58,15 @@ COMPACT_STRIP = """<style>
 [class*="st-key-ex_pick_"] button p {font-size: 0.66rem;}
 </style>"""
 
-# Prev and Next show their keys (PageUp, PageDown) only where the label fits beside them: a
-# 1024 px screen with the sidebar open cut "Next ▶" to "N…" to keep "PageDown" whole.
+# Prev and Next show their keys (PageUp, PageDown) only where the label fits beside them, so
+# a 1024 px screen with the sidebar open reads "Next ▶", not "N…" beside "PageDown".
 STEPPER = """<style>
 .st-key-ex_stepper [data-testid="stColumn"] {container-type: inline-size;}
 @container (max-width: 9rem) {.st-key-ex_stepper kbd {display: none;}}
 </style>"""
 
 # The prediction in a narrow column (a 1024 px screen with the sidebar open): a smaller
-# class name (on two lines if it must, as every metric: ui.frame), never "Ankle …".
+# class name (on two lines if it must, as every metric: STACK), never "Ankle …".
 PREDICTION = """<style>
 .st-key-ex_pred {container-type: inline-size;}
 @container (max-width: 12rem) {
@@ -93,10 +93,10 @@ DRAW_STEPS = """<style>
 .st-key-draw_steps [data-testid="stImage"] img {outline: 1px solid #c8c8c8; outline-offset: 0;}
 </style>"""
 
-# The paper is the colour behind the transparent canvas. As a background image it made the
-# canvas report the image's fit once loaded: a rerun at a moment no one chose, which could
-# drop a file being uploaded just then (Streamlit clears the pending reply with the file's
-# upload URL when a run starts).
+# The paper is a colour behind the transparent canvas, not a background image: the canvas
+# reports an image's fit once it has loaded, a rerun at a moment no one chose, which can drop a
+# file being uploaded just then (Streamlit clears the pending reply with the file's upload URL
+# when a run starts).
 PAPER = (
     '<style>[class*="st-key-draw_canvas_"] [data-testid="stBidiComponentIsolated"] '
     "{{background: {};}}</style>"

@@ -63,6 +63,7 @@ class LiveRun:
 
     @property
     def active(self) -> bool:
+        """Whether the run has not ended yet."""
         return self.status not in FINAL
 
     def refresh_every(self) -> float | None:
@@ -72,9 +73,11 @@ class LiveRun:
         return REFRESH_S if self.of_kind("step") else FIRST_REFRESH_S
 
     def of_kind(self, kind: str) -> list[dict]:
+        """The events of one kind, in order."""
         return [e for e in self.events if e["kind"] == kind]
 
     def first(self, kind: str) -> dict | None:
+        """The first event of a kind, or None."""
         return next((e for e in self.events if e["kind"] == kind), None)
 
 
@@ -85,17 +88,20 @@ class SessionRuns:
         self.run: TrainingRun | None = None
 
     def replace(self, run: TrainingRun) -> None:
+        """Hold `run`, ending the session's previous one if it still trains."""
         old, self.run = self.run, run
         if old is not None and not old.done:
             old.terminate(wait=False)
 
     def close(self) -> None:
+        """End the session's run (the tab was closed)."""
         if self.run is not None:
             self.run.terminate(wait=False)  # never block the server's event loop
 
 
 @st.cache_resource(scope="session", on_release=SessionRuns.close, show_spinner=False)
 def session_runs() -> SessionRuns:
+    """The session's run holder; released (its run ended) when the session ends."""
     return SessionRuns()
 
 
@@ -281,6 +287,7 @@ def comparison_rows() -> list[dict[str, Any]]:
 
 
 def find_run(name: str) -> TrainedRun | None:
+    """The session's trained run of that name."""
     return next((r for r in trained_runs() if r.name == name), None)
 
 
@@ -293,6 +300,7 @@ def checkpoint_of(run: TrainedRun) -> bytes:
 
 
 def test_preds(name: str) -> torch.Tensor | None:
+    """A kept run's predicted class for each test image."""
     return st.session_state.get(PREDS_KEY, {}).get(name)
 
 

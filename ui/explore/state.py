@@ -38,6 +38,8 @@ N_TEST = 10_000
 
 @dataclass(frozen=True)
 class ExploreInput:
+    """The explorer's input as the model sees it, with a key of what it depends on."""
+
     tensor: torch.Tensor  # (1, 28, 28) float
     key: str  # what the tensor's values depend on, e.g. "sample:123": a cache key
     caption: str

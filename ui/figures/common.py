@@ -99,6 +99,7 @@ def image(hw: torch.Tensor, title: str | None = None, height: int = 280) -> go.F
 
 
 def grid_shape(n: int, max_cols: int = 5) -> tuple[int, int]:
+    """(rows, columns) for n tiles, at most `max_cols` a row."""
     cols = min(n, max_cols)
     return math.ceil(n / cols), cols
 
