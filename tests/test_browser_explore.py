@@ -58,10 +58,16 @@ def test_page_down_and_page_up_step_through_the_layers(page, app_url):
     page.keyboard.press("PageUp")
     expect(_heading(page)).to_contain_text("relu_1_1 · ")
     wait_idle(page)
-    page.get_by_label("Test image #").click()
-    page.keyboard.press("PageDown")
-    page.wait_for_timeout(1_000)
-    expect(_heading(page)).to_contain_text("relu_1_1 · ")
+    box = page.get_by_label("Test image #")
+    box.click()
+    page.keyboard.press("PageDown")  # the text box's: no step
+    wait_idle(page)
+    box.blur()
+    page.keyboard.press("PageDown")  # the page's: exactly one step from relu_1_1
+    expect(_heading(page)).to_contain_text("conv_1_2 · ")
+    wait_idle(page)
+    expect(_heading(page)).to_contain_text("conv_1_2 · ")
+    assert "layer=conv_1_2" in page.url
 
 
 def strip_rows(page: Page) -> list[int]:

@@ -213,10 +213,8 @@ def test_a_run_waits_for_another_users_run(train_page, monkeypatch):
     at.selectbox(key="train_subset").select("1,000").run()
     assert any("Other users' runs fill all 1 training slot" in c.value for c in at.caption)
     at.button(key="train_start").click().run()
-    time.sleep(0.5)
-    at.run()
-    infos = [i.value for i in at.info]
-    assert any("number 1 in the queue" in i for i in infos), infos
+    infos = lambda: [i.value for i in at.info]  # noqa: E731
+    run_until(at, lambda: any("number 1 in the queue" in i for i in infos()), timeout=30)
     other.stop()
     waiting = at.session_state[training.LIVE_KEY]
     until_ended(at, waiting)
