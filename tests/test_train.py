@@ -262,11 +262,12 @@ def test_a_failed_cuda_graph_capture_falls_back_to_eager_steps(monkeypatch):
     assert graph_step.running(256) == eager_step.running(256)
 
 
-@pytest.mark.parametrize("hidden_units", [10, 4])
-def test_the_written_out_sgd_step_matches_autograd_bit_for_bit(hidden_units):
+@pytest.mark.parametrize(("hidden_units", "clip_norm"), [(10, None), (4, None), (10, 0.1)])
+def test_the_written_out_sgd_step_matches_autograd_bit_for_bit(hidden_units, clip_norm):
     """SGDStep (the CPU's step) gives the weights, loss and accuracy of an autograd step with
     torch.optim.SGD exactly: zero backgrounds (ties in every pooling window), a short last
-    batch, and a learning rate that changes between steps (the cosine schedule)."""
+    batch, a learning rate that changes between steps (the cosine schedule), and gradients
+    clipped as torch.nn.utils.clip_grad_norm_ clips them."""
     from tinyvgg.model import TinyVGGConfig, build_model
     from tinyvgg.steps import EagerStep, SGDStep, make_stepper
 
@@ -281,8 +282,8 @@ def test_the_written_out_sgd_step_matches_autograd_bit_for_bit(hidden_units):
     models = [build_model(cfg, seed=5).to(memory_format=torch.channels_last) for _ in range(2)]
     opts = [torch.optim.SGD(m.parameters(), lr=0.1) for m in models]
     written, autograd = (
-        make_stepper(models[0], opts[0], data, 32, False),
-        EagerStep(models[1], opts[1], data),
+        make_stepper(models[0], opts[0], data, 32, False, clip_norm),
+        EagerStep(models[1], opts[1], data, clip_norm),
     )
     assert type(written) is SGDStep
     for step, lo in enumerate(range(0, 200, 32)):  # the last batch has 8 images
@@ -295,6 +296,14 @@ def test_the_written_out_sgd_step_matches_autograd_bit_for_bit(hidden_units):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert written.running(200) == autograd.running(200)
     assert written.running(200)[0] > 0
+    if clip_norm is not None:  # it clipped: the weights are not plain SGD's (norms ~0.36 here)
+        plain = build_model(cfg, seed=5).to(memory_format=torch.channels_last)
+        sgd = torch.optim.SGD(plain.parameters(), lr=0.1)
+        step = EagerStep(plain, sgd, data)
+        for k, lo in enumerate(range(0, 200, 32)):
+            sgd.param_groups[0]["lr"] = 0.1 / (1 + k)
+            step(torch.arange(lo, min(lo + 32, 200)))
+        assert not torch.equal(plain.layer("conv_1_1").weight, models[0].layer("conv_1_1").weight)
 
 
 def test_steppers_are_chosen_by_optimizer_and_device():

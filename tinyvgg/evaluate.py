@@ -22,10 +22,11 @@ from tinyvgg.device import DeviceError, pick_device
 from tinyvgg.model import SHIPPED_CHECKPOINT, CheckpointError, load_checkpoint
 
 
-def evaluate(
-    model: torch.nn.Module, data: DeviceData, batch_size: int = 256, name: str | None = None
-) -> dict[str, Any]:
-    """The notebook's results dict: mean cross-entropy and accuracy (percent) over `data`.
+def score(
+    model: torch.nn.Module, data: DeviceData, batch_size: int = 256
+) -> tuple[float, float, torch.Tensor]:
+    """(mean cross-entropy, accuracy in percent, predicted class per image) in one pass over
+    `data`; the predictions are (N,) int64 on the CPU.
 
     Means are over images; the notebook averages per-batch means, which differs slightly when
     the last batch is short. Batches of 256 keep a forward pass in the CPU's caches.
@@ -33,29 +34,35 @@ def evaluate(
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), device=data.x.device)
-    correct = torch.zeros((), device=data.x.device, dtype=torch.long)
+    preds = []
     with torch.inference_mode():
         for x, y in data.batches(batch_size):
             logits = model(x)
             loss_sum += F.cross_entropy(logits, y, reduction="sum")
-            correct += (logits.argmax(dim=1) == y).sum()
+            preds.append(logits.argmax(dim=1))
     model.train(was_training)
+    pred = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long, device=data.y.device)
     n = max(len(data), 1)
-    return {
-        "model_name": name or type(model).__name__,
-        "model_loss": loss_sum.item() / n,
-        "model_acc": 100.0 * correct.item() / n,
-    }
+    correct = (pred == data.y).sum().item()
+    return loss_sum.item() / n, 100.0 * correct / n, pred.cpu()
+
+
+def results_dict(name: str, loss: float, acc: float) -> dict[str, Any]:
+    """The notebook's results dict."""
+    return {"model_name": name, "model_loss": loss, "model_acc": acc}
+
+
+def evaluate(
+    model: torch.nn.Module, data: DeviceData, batch_size: int = 256, name: str | None = None
+) -> dict[str, Any]:
+    """The notebook's results dict: mean cross-entropy and accuracy (percent) over `data`."""
+    loss, acc, _ = score(model, data, batch_size)
+    return results_dict(name or type(model).__name__, loss, acc)
 
 
 def predict(model: torch.nn.Module, data: DeviceData, batch_size: int = 256) -> torch.Tensor:
     """The predicted class of every image in `data`, (N,) int64 on the CPU."""
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode():
-        preds = [model(x).argmax(dim=1) for x, _ in data.batches(batch_size)]
-    model.train(was_training)
-    return torch.cat(preds).cpu() if preds else torch.zeros(0, dtype=torch.long)
+    return score(model, data, batch_size)[2]
 
 
 def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:

@@ -17,10 +17,18 @@ from tinyvgg.data import DeviceData
 
 
 class EagerStep:
-    """One SGD/Adam step per call, in plain PyTorch."""
+    """One SGD/Adam step per call, in plain PyTorch; `clip_norm` clips the gradients' total
+    norm first (`torch.nn.utils.clip_grad_norm_`)."""
 
-    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, data: DeviceData):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        data: DeviceData,
+        clip_norm: float | None = None,
+    ):
         self.model, self.optimizer, self.data = model, optimizer, data
+        self.clip_norm = clip_norm
         device = data.x.device
         self.loss_sum = torch.zeros((), device=device)  # sum over samples of the batch-mean loss
         self.correct = torch.zeros((), device=device, dtype=torch.long)
@@ -35,6 +43,8 @@ class EagerStep:
         loss = F.cross_entropy(logits, y)
         self.optimizer.zero_grad(set_to_none=set_to_none)
         loss.backward()
+        if self.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
         self.optimizer.step()
         with torch.no_grad():
             self.loss_sum.add_(loss.detach() * y.shape[0])
@@ -60,8 +70,8 @@ class GraphStep(EagerStep):
 
     WARMUP = 3  # eager steps on a side stream before capture, as torch.cuda.graphs asks
 
-    def __init__(self, model, optimizer, data: DeviceData, batch_size: int):
-        super().__init__(model, optimizer, data)
+    def __init__(self, model, optimizer, data: DeviceData, batch_size: int, clip_norm=None):
+        super().__init__(model, optimizer, data, clip_norm)
         self.batch_size = batch_size
         self.static_idx = torch.zeros(batch_size, dtype=torch.long, device=data.x.device)
         self.graph: torch.cuda.CUDAGraph | None | bool = None  # False: capture failed
@@ -123,8 +133,14 @@ class SGDStep(EagerStep):
     S, P, D = [1, 1], [1, 1], [1, 1]  # stride, padding, dilation of every TinyVGG conv
     K = [2, 2]  # max-pool kernel and stride
 
-    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, data: DeviceData):
-        super().__init__(model, optimizer, data)
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        data: DeviceData,
+        clip_norm: float | None = None,
+    ):
+        super().__init__(model, optimizer, data, clip_norm)
         self.blocks = [(model.layer(a), model.layer(b)) for a, b in self.CONVS]
         self.linear = model.layer("linear")
         layers = [conv for block in self.blocks for conv in block] + [self.linear]
@@ -185,6 +201,9 @@ class SGDStep(EagerStep):
             g, dw1, db1 = self._conv_backward(g, x_in, first, first is not self.blocks[0][0])
             grads[:0] = [dw1, db1, dw2, db2]
             h = x_in
+        if self.clip_norm is not None:  # as clip_grad_norm_ does it, in the same order
+            total = torch.nn.utils.get_total_norm(grads)
+            torch._foreach_mul_(grads, torch.clamp(self.clip_norm / (total + 1e-6), max=1.0))
         torch._foreach_add_(self.params, grads, alpha=-self.optimizer.param_groups[0]["lr"])
         self.loss_sum.add_(loss * y.shape[0])
         self.correct.add_((logits.argmax(dim=1) == y).sum())
@@ -196,11 +215,12 @@ def make_stepper(
     data: DeviceData,
     batch_size: int,
     graphed: bool,
+    clip_norm: float | None = None,
 ) -> EagerStep:
     """A GraphStep on CUDA when asked and there are full batches to replay; an SGDStep for plain
-    SGD on the CPU; else an EagerStep."""
+    SGD on the CPU; else an EagerStep. Each clips the gradients' norm to `clip_norm` if given."""
     if graphed and data.x.device.type == "cuda" and len(data) >= batch_size * 8:
-        return GraphStep(model, optimizer, data, batch_size)
+        return GraphStep(model, optimizer, data, batch_size, clip_norm)
     if SGDStep.supports(model, optimizer):
-        return SGDStep(model, optimizer, data)
-    return EagerStep(model, optimizer, data)
+        return SGDStep(model, optimizer, data, clip_norm)
+    return EagerStep(model, optimizer, data, clip_norm)

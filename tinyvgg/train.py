@@ -9,7 +9,7 @@ Events are plain dicts (they cross process queues), each with a "kind":
           (+ conv_1_1: its weights as nested lists (C, 1, 3, 3) when cfg.step_weights)
   epoch   {epoch, train_loss, train_acc, test_loss, test_acc, elapsed_s}
   warning {message}                                                     e.g. stuck at chance
-  end     {results, stopped, history}
+  end     {results, stopped, history}   results["failed"]: why the run did not learn, or None
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from tinyvgg import health
 from tinyvgg.data import DataError, DeviceData, Split, load_split, subset_indices
 from tinyvgg.device import cudnn_settings, describe, keep_freed_memory, pick_device
-from tinyvgg.evaluate import evaluate
+from tinyvgg.evaluate import evaluate, results_dict, score
 from tinyvgg.model import TinyVGG, TinyVGGConfig, build_model, save_checkpoint
 from tinyvgg.steps import make_stepper
 
 Event = dict[str, Any]
-CHANCE_LOSS = math.log(10)  # cross-entropy of a uniform guess over 10 classes: 2.3026
 DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3}  # the notebook's SGD; Adam's own default
 
 
@@ -55,6 +55,7 @@ class TrainConfig:
     test_subset: int | None = None  # test images used per epoch (None: all 10k)
     cuda_graphs: bool = True  # replay the training step as a CUDA graph on CUDA
     cudnn_benchmark: bool = False  # CUDA: autotuned kernels instead of reproducible ones
+    clip_norm: float | None = None  # clip the gradients' total norm to this (None: never)
     threads: int | None = None  # CPU threads for torch (None: torch's default)
     step_weights: bool = False  # add conv_1_1's weights to every "step" event (live views)
 
@@ -77,6 +78,7 @@ class TrainConfig:
             (self.subset is None or self.subset >= 1, "Subset must be at least 1 image."),
             (self.test_subset is None or self.test_subset >= 1, "Test subset must be >= 1."),
             (self.log_every >= 1, "log_every must be at least 1."),
+            (self.clip_norm is None or self.clip_norm > 0, "clip_norm must be positive."),
         ]
         for ok, message in checks:
             if not ok:
@@ -88,8 +90,9 @@ class FitResult:
     """What fit() returns: the trained model, the results dict and the per-epoch history."""
 
     model: TinyVGG
-    results: dict[str, Any]  # the notebook's dict plus train_time_s, device, stopped
+    results: dict[str, Any]  # the notebook's dict plus train_time_s, device, stopped, failed
     history: list[Event]  # the "epoch" events
+    test_preds: torch.Tensor | None = None  # (10000,) the final model's class per test image
 
 
 def _is_stopped(stop: Any) -> bool:
@@ -98,27 +101,8 @@ def _is_stopped(stop: Any) -> bool:
     return bool(stop.is_set() if hasattr(stop, "is_set") else stop())
 
 
-MIN_STEPS_BEFORE_WARNING = 100  # the first steps of any run sit near chance
-
-
-def _stuck_message(loss: float, acc: float, steps: int, cfg: TrainConfig) -> str | None:
-    """A sentence for a run that cannot learn, or None while it looks healthy."""
-    if steps < MIN_STEPS_BEFORE_WARNING:
-        return None
-    if not math.isfinite(loss) or loss > 10 * CHANCE_LOSS:
-        return (
-            f"Training diverged (loss {loss:.3g}): learning rate {cfg.learning_rate:g} is too "
-            f"large for this model; try {DEFAULT_LR['sgd']:g} with SGD or "
-            f"{DEFAULT_LR['adam']:g} with Adam."
-        )
-    if not (CHANCE_LOSS - 0.02 <= loss <= CHANCE_LOSS + 0.15) or acc > 12.0:
-        return None
-    return (
-        f"Training is stuck at chance (loss {loss:.3f} ≈ ln 10 = 2.303, accuracy {acc:.1f}%): "
-        f"the first large {cfg.optimizer.upper()} steps at lr {cfg.learning_rate:g} pushed every "
-        f"ReLU to zero for seed {cfg.seed}, so no gradient flows and the model can only guess. "
-        "Try another seed, a smaller learning rate (0.01), or Adam."
-    )
+def _health(loss: float, acc: float, steps: int, cfg: TrainConfig) -> str | None:
+    return health.while_training(loss, acc, steps, cfg.learning_rate, cfg.optimizer, cfg.seed)
 
 
 def _step_weights(model: TinyVGG, cfg: TrainConfig) -> Event:
@@ -181,7 +165,7 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
     # A captured step bakes the learning rate in, so a schedule runs eagerly.
     graphed = cfg.cuda_graphs and device.type == "cuda" and cfg.schedule == "constant"
     optimizer = _make_optimizer(cfg, model, graphed)
-    stepper = make_stepper(model, optimizer, train_data, cfg.batch_size, graphed)
+    stepper = make_stepper(model, optimizer, train_data, cfg.batch_size, graphed, cfg.clip_norm)
 
     steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
     emit({
@@ -192,6 +176,7 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
     shuffle = torch.Generator().manual_seed(cfg.seed)
     history: list[Event] = []
     warned = stopped = False
+    steps_done = 0
     t0 = time.perf_counter()
     for epoch in range(cfg.epochs):
         stepper.reset()
@@ -205,6 +190,7 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
             if cfg.schedule == "cosine":
                 _set_lr(optimizer, cfg, epoch * steps_per_epoch + step, steps_per_epoch)
             stepper(idx)
+            steps_done += 1
             seen += len(idx)
             last = step == steps_per_epoch - 1
             if (step + 1) % cfg.log_every == 0 or last:
@@ -218,7 +204,7 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
                 })  # fmt: skip
                 t_mark, seen_mark = now, seen
                 done = epoch * steps_per_epoch + step + 1
-                if not warned and (message := _stuck_message(loss, acc, done, cfg)):
+                if not warned and (message := _health(loss, acc, done, cfg)):
                     emit({"kind": "warning", "message": message})
                     warned = True
         if stopped:
@@ -233,26 +219,31 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
         history.append(event)
         emit(event)
         done = (epoch + 1) * steps_per_epoch
-        if not warned and (message := _stuck_message(train_loss, train_acc, done, cfg)):
+        if not warned and (message := _health(train_loss, train_acc, done, cfg)):
             emit({"kind": "warning", "message": message})
             warned = True
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     train_time = time.perf_counter() - t0
+    preds = None
     if history and not stopped and test_data is test_all:  # the last epoch just measured it
-        last = history[-1]
-        results = {"model_name": type(model).__name__, "model_loss": last["test_loss"],
-                   "model_acc": last["test_acc"]}  # fmt: skip
-    else:
-        results = evaluate(model, test_all)
+        loss, acc = history[-1]["test_loss"], history[-1]["test_acc"]
+    else:  # one pass: the results and every test image's class
+        loss, acc, preds = score(model, test_all)
+    results = results_dict(type(model).__name__, loss, acc)
+    failed = health.verdict(results)
     results.update(
         train_time_s=round(train_time, 3),
         device=describe(device),
         epochs_done=len(history),
+        steps_done=steps_done,
+        total_steps=steps_per_epoch * cfg.epochs,
         stopped=stopped,
+        failed=failed[0] if failed else None,  # a short label: "near chance", ...
+        why=failed[1] if failed else None,  # a sentence: why, and what to try
     )
     emit({"kind": "end", "results": results, "stopped": stopped, "history": history})
-    return FitResult(model.to(memory_format=torch.contiguous_format), results, history)
+    return FitResult(model.to(memory_format=torch.contiguous_format), results, history, preds)
 
 
 # ---------------------------------------------------------------------------- CLI
@@ -279,6 +270,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--log-every", type=int, default=d.log_every)
     p.add_argument("--no-cuda-graphs", action="store_true", help="eager steps on CUDA")
+    p.add_argument("--clip-norm", type=float, default=None,
+                   help="clip the gradients' total norm to this (default: never)")  # fmt: skip
     p.add_argument("--cudnn-benchmark", action="store_true",
                    help="let cuDNN autotune (runs no longer repeat exactly)")  # fmt: skip
     p.add_argument("--name", default="TinyVGG", help="model_name in the results")
@@ -318,8 +311,10 @@ class _Printer:
             self.close()
             r = e["results"]
             if e["stopped"]:
-                tqdm.write("Stopped before the last epoch.")
+                tqdm.write(f"Stopped after {r['steps_done']} of {r['total_steps']} steps.")
             tqdm.write(f"Train time on {r['device']}: {r['train_time_s']:.3f} seconds")
+            if r["why"]:
+                tqdm.write(f"Warning: {r['why']}")
 
     def close(self) -> None:
         """End the epoch's progress bar."""
@@ -337,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         subset=args.subset,
         seed=args.seed, device=args.device, log_every=args.log_every,
         test_subset=args.test_subset, cuda_graphs=not args.no_cuda_graphs, threads=args.threads,
-        cudnn_benchmark=args.cudnn_benchmark,
+        cudnn_benchmark=args.cudnn_benchmark, clip_norm=args.clip_norm,
     )  # fmt: skip
     try:
         result = fit(cfg, on_event=_Printer())

@@ -86,11 +86,12 @@ def _run_job(job: dict[str, Any], events, stop, train, test) -> None:
         return
     try:
         result = fit(cfg, on_event=events.put, stop=stop, train=train, test=test)
-        model = result.model
-        device = next(model.parameters()).device
-        fmt = torch.channels_last if device.type == "cpu" else torch.contiguous_format
-        data = DeviceData.from_split(test, device, None, fmt)
-        preds = predict(model.to(memory_format=fmt), data)
+        model, preds = result.model, result.test_preds
+        if preds is None:  # the last epoch scored all of the test set: classes not kept
+            device = next(model.parameters()).device
+            fmt = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+            data = DeviceData.from_split(test, device, None, fmt)
+            preds = predict(model.to(memory_format=fmt), data)
         metrics = {**result.results, "history": result.history, "train_config": asdict(cfg)}
         events.put({
             "kind": "model", "checkpoint": checkpoint_bytes(model, metrics),

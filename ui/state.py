@@ -88,10 +88,11 @@ def trained_runs() -> list[TrainedRun]:
     return st.session_state.setdefault(RUNS_KEY, [])
 
 
-def add_trained_run(run: TrainedRun) -> None:
-    """Keep a finished run and make it the model in use."""
+def add_trained_run(run: TrainedRun, select: bool = True) -> None:
+    """Keep a finished run; make it the model in use unless `select` is False."""
     trained_runs().append(run)
-    select_model(run.name)
+    if select:
+        select_model(run.name)
 
 
 def select_model(name: str) -> None:

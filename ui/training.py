@@ -38,6 +38,11 @@ FIRST_REFRESH_S = 0.25  # ...and until its first chart point, so that Start show
 TEST_PER_EPOCH = 2000  # fixed test images scored after each epoch (all 10k at the end)
 SUBSETS = {"1,000": 1000, "5,000": 5000, "10,000": 10_000, "all 60,000": None}
 DEFAULT_SUBSET = "5,000"
+# Every run from the page, whatever its settings, trains with its gradients' norm clipped to
+# CLIP_NORM, and starts from a batch size that gives a small subset enough steps to leave the
+# plateau at chance (SGD at lr 0.1 needs about a hundred): bench/README.md has the sweep.
+CLIP_NORM = 2.0
+DEFAULT_BATCH = {1000: 8, 5000: 16, 10_000: 32, None: 32}
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]
 DEFAULTS = TrainConfig()  # the page starts from the engine's defaults
@@ -131,13 +136,23 @@ def settings_config() -> TrainConfig:
     """
     get, d = st.session_state.get, DEFAULTS
     optimizer = get("train_optimizer", d.optimizer)
+    subset = SUBSETS[get("train_subset", DEFAULT_SUBSET)]
     return make_config(
-        epochs=get("train_epochs", d.epochs), batch_size=get("train_batch", d.batch_size),
+        epochs=get("train_epochs", d.epochs), batch_size=get("train_batch", DEFAULT_BATCH[subset]),
         lr=get(f"train_lr_{optimizer}", DEFAULT_LR[optimizer]),
         hidden_units=int(get("train_hidden", d.hidden_units)), optimizer=optimizer,
-        subset=SUBSETS[get("train_subset", DEFAULT_SUBSET)], seed=int(get("train_seed", d.seed)),
-        device=get("train_device", d.device),
+        subset=subset, seed=int(get("train_seed", d.seed)), device=get("train_device", d.device),
     )  # fmt: skip
+
+
+def default_batch() -> int:
+    """The batch size the chosen number of training images starts from."""
+    return DEFAULT_BATCH[SUBSETS[st.session_state.get("train_subset", DEFAULT_SUBSET)]]
+
+
+def subset_changed() -> None:
+    """Another number of training images: the batch size moves to its default."""
+    st.session_state["train_batch"] = default_batch()
 
 
 def make_config(
@@ -152,7 +167,7 @@ def make_config(
         optimizer=optimizer, subset=subset, seed=seed,
         device=str(app_device()) if device.startswith("auto") else device,
         log_every=max(1, steps_per_epoch // 50),  # up to 50 chart points per epoch
-        test_subset=min(TEST_PER_EPOCH, n_train), step_weights=True,
+        test_subset=min(TEST_PER_EPOCH, n_train), step_weights=True, clip_norm=CLIP_NORM,
     )  # fmt: skip
 
 
@@ -244,20 +259,45 @@ def poll() -> LiveRun | None:
     return live
 
 
+def stopped_at(results: dict[str, Any], steps_per_epoch: int) -> str:
+    """Where a stopped run stopped, e.g. 'stopped at epoch 1, step 625 of 1,875'."""
+    done = results.get("steps_done", 0)
+    epoch, step = divmod(done, max(steps_per_epoch, 1))
+    if step == 0 and done:  # at the end of an epoch
+        epoch, step = epoch - 1, steps_per_epoch
+    return f"stopped at epoch {epoch + 1}, step {step:,} of {steps_per_epoch:,}"
+
+
 def _keep(live: LiveRun, run: TrainingRun) -> None:
-    """The finished model joins the session's trained runs and becomes the model in use."""
+    """The finished model joins the session's trained runs and, if it learned, becomes the
+    model in use. A stopped run's name says where it stopped."""
     model, _ = load_checkpoint(run.checkpoint)
     speeds = [e["images_per_s"] for e in live.of_kind("step")]
     speed = median(speeds[1:] or speeds)  # the first window pays one-off costs
+    if run.results.get("stopped"):
+        spe = (live.first("start") or {}).get("steps_per_epoch", 1)
+        live.name = f"{live.name.removesuffix(')')}; {stopped_at(run.results, spe)})"
     results = {**run.results, "model_name": live.name, "images_per_s": speed}
     state = {k: v.clone() for k, v in model.state_dict().items()}
     add_trained_run(
-        TrainedRun(live.name, state, model.config.hidden_units, results, run.history, live.config)
+        TrainedRun(live.name, state, model.config.hidden_units, results, run.history, live.config),
+        select=not results.get("failed"),
     )
     st.session_state.setdefault(PREDS_KEY, {})[live.name] = run.test_preds
     with contextlib.suppress(StreamlitAPIException):  # drawn already: it keeps its choice
         st.session_state[INSPECT_KEY] = live.name
     live.kept = True
+
+
+def end_message(results: dict[str, Any]) -> tuple[bool, str]:
+    """(whether the run learned, what the page says of its end)."""
+    how = "Stopped early" if results["stopped"] else "Finished"
+    scores = (f"test accuracy {results['model_acc']:.2f}%, loss {results['model_loss']:.4f} on "
+              "all 10,000 test images")  # fmt: skip
+    if results.get("failed"):
+        return False, (f"{how}: {scores}. {results['why']} The sidebar keeps the model in use; "
+                       "this one is in its list, marked in the table below.")  # fmt: skip
+    return True, f"{how}: {scores}; the model is now selected in the sidebar."
 
 
 def progress(live: LiveRun) -> dict[str, Any]:
@@ -281,9 +321,15 @@ def progress(live: LiveRun) -> dict[str, Any]:
 
 
 def comparison_rows() -> list[dict[str, Any]]:
-    """The notebook's comparison table, one row per run trained in this session."""
+    """The notebook's comparison table, one row per run trained in this session, with whether
+    each learned ('✗ near chance' for one that did not)."""
     keys = ("model_name", "model_loss", "model_acc", "train_time_s", "device", "images_per_s")
-    return [{k: r.results.get(k) for k in keys} for r in trained_runs()]
+    rows = []
+    for r in trained_runs():
+        failed = r.results.get("failed")
+        rows.append({**{k: r.results.get(k) for k in keys},
+                     "learned": f"✗ {failed}" if failed else "✓"})  # fmt: skip
+    return rows
 
 
 def find_run(name: str) -> TrainedRun | None:
