@@ -85,7 +85,9 @@ def test_stop_in_the_middle_of_a_run(page, app_url):
     step = int(re.search(r"step (\d+)/1875", progress).group(1))
     assert 0 < step < 1875, progress
     expect(page.get_by_role("button", name="Stop training")).to_be_disabled()
-    expect(page.get_by_test_id("stDataFrame")).to_contain_text("60,000 images")
+    table = page.get_by_test_id("stDataFrame")
+    expect(table).to_contain_text("60,000 images")
+    expect(table).to_contain_text(re.compile(r"stopped at epoch 1, step [\d,]+ of 1,875"))
 
 
 def _server_workers(port: int) -> list[psutil.Process]:

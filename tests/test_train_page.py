@@ -6,6 +6,7 @@ AppTest never fires `run_every` timers, so the tests call `at.run()` themselves.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import psutil
@@ -131,7 +132,7 @@ def test_a_stuck_run_shows_fits_warning(train_page):
     at = train_page
     at.selectbox(key="train_subset").select("10,000")
     at.slider(key="train_epochs").set_value(1)
-    at.select_slider(key="train_lr_sgd").set_value(0.3)
+    at.select_slider(key="train_lr_sgd").set_value(1.0)
     at.button(key="train_start").click().run()
     live = at.session_state[training.LIVE_KEY]
     until_ended(at, live)
@@ -219,3 +220,44 @@ def test_a_run_waits_for_another_users_run(train_page, monkeypatch):
     waiting = at.session_state[training.LIVE_KEY]
     until_ended(at, waiting)
     assert waiting.status == "finished"
+
+
+def test_the_batch_size_starts_from_the_subset_s_default(train_page):
+    at = train_page
+    assert at.select_slider(key="train_batch").value == training.DEFAULT_BATCH[5000]
+    at.selectbox(key="train_subset").select("1,000").run()
+    assert at.select_slider(key="train_batch").value == 8
+    at.select_slider(key="train_batch").set_value(64).run()  # the user's choice stands...
+    at.run()
+    assert at.select_slider(key="train_batch").value == 64
+    at.selectbox(key="train_subset").select("all 60,000").run()  # ...until the subset changes
+    assert at.select_slider(key="train_batch").value == 32
+
+
+def test_a_run_that_did_not_learn_is_marked_and_not_selected(train_page):
+    at = train_page
+    at.selectbox(key="train_subset").select("1,000")
+    at.slider(key="train_epochs").set_value(1)
+    at.select_slider(key="train_lr_sgd").set_value(1.0)
+    at.button(key="train_start").click().run()
+    live = at.session_state[training.LIVE_KEY]
+    until_ended(at, live)
+    assert live.kept and live.status == "finished"
+    errors = [e.value for e in at.error]
+    assert any("did not learn" in e and "Adam" in e for e in errors), errors
+    assert not any("Finished" in s.value for s in at.success)
+    assert at.sidebar.selectbox(key="model_choice").value != live.name  # not selected
+    table = at.dataframe[0].value
+    assert list(table["learned"]) == ["✗ near chance"]
+
+
+def test_a_stopped_run_is_named_where_it_stopped(train_page):
+    at = train_page
+    live = _start_full_run(at)
+    at.button(key="train_stop").click().run()
+    until_ended(at, live)
+    assert live.status == "stopped" and live.kept
+    (kept,) = at.session_state["trained_runs"]
+    assert re.search(r"; stopped at epoch 1, step [\d,]+ of 1,875\)$", kept.name), kept.name
+    assert list(at.dataframe[0].value["model_name"]) == [kept.name]
+    assert any(s.value.startswith("Stopped early") for s in at.success)
