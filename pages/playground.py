@@ -56,7 +56,7 @@ def shapes_and_formulas(stages: pg.Stages, conv, pool) -> None:
         col.caption(name)
         col.code(shape, language=None)
     st.subheader("Output size, per axis")
-    st.caption("⌊(size + padding − dilation × (kernel − 1) − 1) / stride⌋ + 1, from PyTorch's docs")
+    st.caption(f"{pg.OUTPUT_SIZE_RULE}, from PyTorch's docs")
     c_left, c_right = stacking_columns(2, "pg_formulas", "27rem")
     with c_left:
         st.markdown("**conv_layer**")

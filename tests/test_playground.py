@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import math
+import re
 
 import pytest
 import torch
@@ -30,6 +32,16 @@ def _torch_runs(fn) -> bool:
         return True
     except (RuntimeError, ValueError):
         return False
+
+
+def _evaluate_rule(**values: int) -> int:
+    """pg.OUTPUT_SIZE_RULE, as written on the page, evaluated for these values."""
+    expr = pg.OUTPUT_SIZE_RULE
+    for mark, python in (("⌊", "math.floor("), ("⌋", ")"), ("×", "*"), ("−", "-")):
+        expr = expr.replace(mark, python)
+    for name, value in values.items():
+        expr = re.sub(rf"\b{name}\b", str(value), expr)
+    return eval(expr, {"math": math})
 
 
 CONV_GRID = list(
@@ -61,6 +73,11 @@ def test_conv_shapes_and_formulas_equal_pytorch(hw, k, s, p, d):
     assert output_hw(pg.build_conv(settings), hw) == tuple(y.shape[2:])
     for ax, n in zip(axes, y.shape[2:], strict=True):
         assert ax.formula().endswith(f"= {n}") and ax.latex().endswith(f"= {n}")
+    for ax, n in zip(axes, y.shape[2:], strict=True):  # the page's caption, evaluated
+        if ax.before == ax.after:  # "same" with an even kernel pads unevenly: not this rule
+            values = dict(size=ax.size, padding=ax.before, dilation=ax.dilation,
+                          kernel=ax.kernel, stride=ax.stride)  # fmt: skip
+            assert _evaluate_rule(**values) == n
 
 
 POOL_GRID = list(

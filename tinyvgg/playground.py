@@ -20,6 +20,8 @@ MAX_VALUES = 2**24  # values per tensor: 64 MiB of float32, on a server a whole 
 MAX_MACS = 2 * 10**9  # multiply-adds per conv run: about a second on two CPU cores
 
 Size = int | tuple[int, int]
+# The output size per axis as the page states it, from PyTorch's Conv2d and MaxPool2d docs.
+OUTPUT_SIZE_RULE = "⌊(size + 2 × padding − dilation × (kernel − 1) − 1) / stride⌋ + 1"
 Padding = int | tuple[int, int] | str  # or "same" / "valid"
 
 
