@@ -363,3 +363,13 @@ def test_maps_follow_the_input_whatever_the_trace_s_id(real_data, monkeypatch):
             want = F.conv2d(to_float(images[i : i + 1]), conv.weight, conv.bias, padding=1)
         shown = _array(fig["data"][1]["customdata"])  # the value under each clickable cell
         assert np.allclose(shown, want[0, 0].flatten().numpy(), atol=1e-6), f"sample {i}"
+
+
+@pytest.mark.parametrize(
+    ("layer", "words"),
+    [("conv_1_1", "Σ over 1 input channel of"), ("conv_1_2", "Σ over 10 input channels of")],
+)
+def test_the_conv_sentence_agrees_with_its_number(real_data, layer, words):
+    at = _explore({"sample": "1", "layer": layer, "cell": "0,5,5"})
+    _ok(at)
+    assert words in _text(at)

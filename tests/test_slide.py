@@ -158,3 +158,11 @@ def test_zero_products_are_written_without_a_minus_sign():
     assert "Σ = 0.0000" in notes and "Σ = -4.5000" in notes and "-0.0000" not in notes
     text = multiply_add(step)
     assert "-0.0000" not in text and "= 0.0000" in text and "(-0.5000)" in text
+
+
+def test_one_input_channel_is_one_channel():
+    layer = nn.Conv2d(1, 2, 3, padding=1)
+    text = multiply_add(slide_step(torch.rand(1, 1, 5, 5), layer, 0, 6))
+    assert "its 1 input channel, + bias" in text and "channels" not in text.splitlines()[0]
+    layer = nn.Conv2d(3, 2, 3, padding=1)
+    assert "all 3 input channels" in multiply_add(slide_step(torch.rand(1, 3, 5, 5), layer, 0, 6))

@@ -79,10 +79,9 @@ def multiply_add(step: SlideStep, max_terms: int = 27) -> str:
         )
     pads = int((~cell.window.inside).sum()) * cell.patch.shape[0]
     on_pad = f"  ({pads} taps on padding: x = 0)" if pads else ""
-    lines = [
-        f"out[0, {c}, {i}, {j}] = Σ x·w over {where}, all {cell.patch.shape[0]} input "
-        f"channels, + bias{on_pad}"
-    ]
+    n = cell.patch.shape[0]
+    over = f"all {n} input channels" if n > 1 else "its 1 input channel"
+    lines = [f"out[0, {c}, {i}, {j}] = Σ x·w over {where}, {over}, + bias{on_pad}"]
     full = cell.patch.numel() <= max_terms
     for k in range(cell.patch.shape[0]):
         terms = (

@@ -36,6 +36,11 @@ def _check(explained: float, actual: float) -> None:
         st.error(f"✗ differs from the activation {actual:.6f} by {diff:.1e}")
 
 
+def channels(n: int) -> str:
+    """'1 input channel', '10 input channels'."""
+    return f"{n} input channel{'s' if n != 1 else ''}"
+
+
 def _set_cell(c: int, i: int, j: int) -> None:
     st.session_state[es.K_CELL] = (c, i, j)
 
@@ -78,7 +83,7 @@ def _conv(tr: es.Trace, rec: LayerRecord, cell, wide=None) -> None:
     ex = conv_cell(x_in, layer, c, i, j)
     actual = float(rec.output[0, c, i, j])
     rows, cols = ex.window.rows, ex.window.cols
-    st.markdown(f"Output `{rec.name}[0, {c}, {i}, {j}]` = Σ over {x_in.shape[1]} input channels "
+    st.markdown(f"Output `{rec.name}[0, {c}, {i}, {j}]` = Σ over {channels(x_in.shape[1])} "
                 f"of (input rows {rows[0]}…{rows[-1]}, columns {cols[0]}…{cols[-1]}) × "
                 f"kernel {c} + bias. Cells marked *pad* are the zero padding.")  # fmt: skip
     st.html(memo(("arith", *tr.key, rec.name, cell),
