@@ -14,8 +14,7 @@ from ui.resources import device_label  # noqa: E402
 from ui.state import model_in_use  # noqa: E402
 
 st.title("Layer explorer")
-for problem in es.init_state():
-    st.warning(f"Ignored part of the link: {problem}")
+st.session_state[es.K_LINK_PROBLEMS] = es.init_state()  # shown once, by the layer view
 
 current = model_in_use()
 # teacher mode: the input's name stands level with the prediction, not above a blank band
@@ -38,6 +37,8 @@ with top_right:
 @st.fragment
 def layer_view() -> None:
     """Stepping and cell picks rerun only this part of the page: less to send and repaint."""
+    for problem in st.session_state.pop(es.K_LINK_PROBLEMS, []):  # gone after the first step
+        st.warning(f"Ignored part of the link: {problem}")
     ev.overview_ui(tr)
     ev.stepper_ui()
     ev.layer_ui(tr, inp)

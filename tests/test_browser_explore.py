@@ -237,3 +237,17 @@ def test_deep_link_as_the_first_request_to_a_fresh_server(page, real_data):
         page.goto(url + "/explore?source=random&seed=42&layer=relu_1_1")
         expect(_heading(page)).to_contain_text("relu_1_1 · ReLU")
         expect(page.get_by_text("torch.randn(1, 28, 28), seed 42")).to_be_visible()
+
+
+def test_a_link_s_warning_goes_once_the_user_steps(page, app_url):
+    """What a link asked for that cannot be shown is said once: stepping to the next layer
+    (a rerun of the layer view alone) leaves the warning behind."""
+    page.goto(app_url + "/explore?sample=99999&layer=conv_1_1&cell=3,99,5")
+    warnings = page.get_by_test_id("stAlertContentWarning")
+    expect(warnings.filter(has_text="sample must be")).to_have_count(1)
+    expect(warnings.filter(has_text="cell=3,99,5 is not there")).to_have_count(1)
+    wait_idle(page)
+    page.get_by_role("button", name="Next ▶").click()
+    expect(_heading(page)).to_contain_text("relu_1_1 · ")
+    wait_idle(page)
+    expect(warnings).to_have_count(0)

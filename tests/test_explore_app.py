@@ -144,8 +144,8 @@ def test_a_far_cell_in_a_link_says_where_it_went(real_data):
     at = _explore({"sample": "3", "layer": "max_pool_1", "cell": "12,99,5"})
     _ok(at)
     assert [w.value for w in at.warning] == [
-        "Ignored part of the link: cell=12,99,5 lies outside `[1, 10, 14, 14]`: showing 9,13,5, "
-        "the nearest cell."
+        "Ignored part of the link: cell=12,99,5 is not there: max_pool_1 has channels 0 to 9, "
+        "rows 0 to 13 and columns 0 to 13. Showing 9,13,5."
     ]
     assert "max_pool_1[0, 9, 13, 5]" in _text(at) and at.query_params["cell"] == "9,13,5"
     at.button[[b.label for b in at.button].index("Next ▶")].click().run()
@@ -165,8 +165,8 @@ def test_a_single_number_is_an_index_into_flatten(real_data, index, shown):
     if index == shown:
         assert warnings == []
     else:
-        assert warnings == [f"Ignored part of the link: cell={index} lies outside `[1, 490]`: "
-                            f"showing index {shown}, the nearest cell."]  # fmt: skip
+        assert warnings == [f"Ignored part of the link: cell={index} is not there: flatten has "
+                            f"490 values, numbered 0 to 489. Showing index {shown}."]  # fmt: skip
 
 
 def test_a_cell_in_a_link_to_a_layer_without_cells_is_quiet(real_data):

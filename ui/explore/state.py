@@ -33,6 +33,7 @@ K_SOURCE, K_SAMPLE, K_SEED, K_LAYER, K_CELL = (
     "ex_cell",
 )
 K_CELL_LINK = "ex_cell_link"  # the cell a link asked for, until the page has drawn its layer
+K_LINK_PROBLEMS = "ex_link_problems"  # what a link asked for that the page could not show
 N_TEST = 10_000
 
 
@@ -169,7 +170,9 @@ def clamp_cell(shape: list[int]) -> tuple[int, int, int]:
     return (min(c, shape[1] - 1), min(i, shape[2] - 1), min(j, shape[3] - 1))
 
 
-def linked_cell(shape: list[int], flat: bool = False) -> tuple[tuple[int, int, int], str]:
+def linked_cell(
+    shape: list[int], layer: str, flat: bool = False
+) -> tuple[tuple[int, int, int], str]:
     """The selected cell inside `shape` (what clamp_cell gives), and, the first time after a
     link gave a cell, a sentence when that cell had to move to fit. `flat`: the layer is
     flatten and `shape` its input, where a link's single number is an index of the vector."""
@@ -187,7 +190,9 @@ def linked_cell(shape: list[int], flat: bool = False) -> tuple[tuple[int, int, i
         got, shown = cell, ",".join(map(str, cell))
     if wanted == got:
         return cell, ""
-    return cell, (
-        f"cell={','.join(map(str, asked))} lies outside `{list(shape)}`: showing "
-        f"{shown}, the nearest cell."
-    )
+    if len(shape) == 2:
+        where = f"{layer} has {shape[1]:,} values, numbered 0 to {shape[1] - 1:,}"
+    else:
+        where = (f"{layer} has channels 0 to {shape[1] - 1}, rows 0 to {shape[2] - 1} and "
+                 f"columns 0 to {shape[3] - 1}")  # fmt: skip
+    return cell, f"cell={','.join(map(str, asked))} is not there: {where}. Showing {shown}."
