@@ -54,6 +54,12 @@ PROBLEMS = """() => {
     for (const [text, box] of titles)
       if (box.left < edge.left - 1 || box.right > edge.right + 1)
         found.push('plot title cut: ' + text);
+    // plotly's toolbar, laid out even while hidden (it shows on hover), clear of the title
+    const bar = plot.querySelector('.modebar');
+    const title = plot.querySelector('.gtitle');
+    if (bar && title && bar.getBoundingClientRect().width && title.getBoundingClientRect().width
+        && !apart(bar.getBoundingClientRect(), title.getBoundingClientRect()))
+      found.push('toolbar over the title: ' + title.textContent.slice(0, 40));
     titles.forEach(([text, a], i) => titles.slice(i + 1).forEach(([other, b]) => {
       if (!apart(a, b)) found.push(`plot titles overlap: ${text} / ${other}`);
     }));

@@ -13,6 +13,9 @@ STACK = """<style>
   flex-wrap: wrap;}
 [class*="st-key-stack_"] > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"]
   > [data-testid="stColumn"] {min-width: min(100%, var(--stack-min, 20rem));}
+/* plotly's toolbar (shown while the pointer is on a chart) under the chart's title, one or
+   two lines, instead of over it */
+.js-plotly-plot .plotly .modebar-container {top: 3.4rem !important;}
 /* a metric's value (a model's name, a class) wraps in a narrow column, never "Pretrained (shi…" */
 :is([data-testid="stMetricValue"], [data-testid="stMetricDelta"])
   :is(.stMarkdownEllipsis, .stMarkdownEllipsis p) {white-space: normal; overflow-wrap: anywhere;}
