@@ -251,3 +251,15 @@ def test_a_link_s_warning_goes_once_the_user_steps(page, app_url):
     expect(_heading(page)).to_contain_text("relu_1_1 · ")
     wait_idle(page)
     expect(warnings).to_have_count(0)
+
+
+def test_a_touch_screen_shows_no_key_hints(browser, app_url):
+    """PageUp and PageDown beside Prev and Next mean nothing on a phone or a tablet."""
+    for touch, shown in ((True, 0), (False, 2)):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, has_touch=touch,
+                                      is_mobile=touch)  # fmt: skip
+        page = context.new_page()
+        page.goto(app_url + "/explore?sample=0&layer=conv_1_1")
+        expect(page.get_by_role("button", name=re.compile("Next"))).to_be_visible()
+        expect(page.locator(".st-key-ex_stepper kbd:visible")).to_have_count(shown)
+        context.close()

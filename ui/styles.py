@@ -62,10 +62,12 @@ COMPACT_STRIP = """<style>
 </style>"""
 
 # Prev and Next show their keys (PageUp, PageDown) only where the label fits beside them, so
-# a 1024 px screen with the sidebar open reads "Next ▶", not "N…" beside "PageDown".
+# a 1024 px screen with the sidebar open reads "Next ▶", not "N…" beside "PageDown", and only
+# where there is a keyboard.
 STEPPER = """<style>
 .st-key-ex_stepper [data-testid="stColumn"] {container-type: inline-size;}
 @container (max-width: 9rem) {.st-key-ex_stepper kbd {display: none;}}
+@media (hover: none) {.st-key-ex_stepper kbd {display: none;}}  /* a touch screen has no keys */
 </style>"""
 
 # The prediction in a narrow column (a 1024 px screen with the sidebar open): a smaller
