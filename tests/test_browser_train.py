@@ -63,6 +63,9 @@ def test_train_one_epoch_and_compare(page, app_url):
     for column in ("model_name", "model_loss", "model_acc", "train_time_s", "device"):
         expect(table).to_contain_text(column)
     expect(page.get_by_test_id("stSidebar")).to_contain_text("run 1 (sgd")
+    picker = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Model")
+    expect(picker).to_have_value("run 1: SGD 0.1, 1 ep, 10k")
+    assert picker.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the run's name is cut"
     # the results beside an open sidebar on a 1024 px laptop: the gallery's titles whole
     page.set_viewport_size({"width": 1024, "height": 800})
     expect(page.locator(".st-key-train_gallery .js-plotly-plot")).to_be_visible(timeout=LONG)

@@ -261,3 +261,19 @@ def test_a_stopped_run_is_named_where_it_stopped(train_page):
     assert re.search(r"; stopped at epoch 1, step [\d,]+ of 1,875\)$", kept.name), kept.name
     assert list(at.dataframe[0].value["model_name"]) == [kept.name]
     assert any(s.value.startswith("Stopped early") for s in at.success)
+
+
+def test_the_sidebar_names_a_run_in_a_few_words(train_page):
+    """The picker shows 'run 1: SGD 0.1, 1 ep, 1k' (a long name is cut in the sidebar's box);
+    the whole name is under 'Model in use'."""
+    at = train_page
+    at.selectbox(key="train_subset").select("1,000")
+    at.slider(key="train_epochs").set_value(1)
+    at.button(key="train_start").click().run()
+    live = at.session_state[training.LIVE_KEY]
+    until_ended(at, live)
+    picker = at.sidebar.selectbox(key="model_choice")
+    assert picker.value == live.name
+    assert picker.options[-1] == "run 1: SGD 0.1, 1 ep, 1k"  # as the page shows them
+    assert picker.options[0] == "Pretrained (shipped)"
+    assert live.name in " ".join(m.value for m in at.sidebar.markdown)

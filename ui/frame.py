@@ -62,7 +62,7 @@ def model_picker() -> None:
         st.session_state[state.MODEL_KEY] = pending
     if st.session_state.get(state.MODEL_KEY) not in options:
         st.session_state[state.MODEL_KEY] = state.PRETRAINED
-    st.selectbox("Model", options, key=state.MODEL_KEY)
+    st.selectbox("Model", options, key=state.MODEL_KEY, format_func=state.model_label)
     # an upload's error goes above the button (the open upload panel covers what is below
     # it), in a container that is always there: the panel keeps its place and stays open
     with st.container():

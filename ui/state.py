@@ -113,6 +113,24 @@ def set_drawn_input(drawn: DrawnInput) -> None:
     st.session_state[DRAWN_KEY] = drawn
 
 
+def model_label(name: str) -> str:
+    """A model's name short enough for the sidebar's picker, e.g. 'run 3: SGD 0.1, 2 ep, 5k'
+    ('✗' for a run that did not learn, 'stopped' for one stopped early); the full name is
+    under 'Model in use'."""
+    run = next((r for r in trained_runs() if r.name == name), None)
+    if run is None or not run.config:
+        return name
+    cfg, res = run.config, run.results
+    opt = {"sgd": "SGD", "adam": "Adam"}.get(cfg["optimizer"], cfg["optimizer"])
+    images = f"{(cfg.get('subset') or 60_000) // 1000}k"
+    label = f"{name.split(' (')[0]}: {opt} {cfg['lr']:g}, {cfg['epochs']} ep, {images}"
+    if res.get("failed"):
+        label += " ✗"
+    elif res.get("stopped"):
+        label += ", stopped"
+    return label
+
+
 def model_options() -> list[str]:
     """The models a user can pick, in the sidebar's order."""
     options = [PRETRAINED, UNTRAINED, *(r.name for r in trained_runs())]
