@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import torch
 from torch import nn
@@ -117,6 +118,30 @@ def test_large_maps_are_cropped_around_the_window():
         x[0, 0, rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].numpy(),
         rtol=1e-6,
     )
+    crop = f"100×120 input: showing rows {rows[0]}…{rows[-1]}, columns {cols[0]}…{cols[-1]}"
+    assert crop in fig.layout.title.text  # the slide says what it leaves out
+    whole = slide_figure(torch.randn(1, 1, 8, 8), layer, 0, 3, view=30)
+    assert "showing rows" not in whole.layout.title.text
+
+
+def test_one_colour_language_and_padding_named_only_when_there_is_some():
+    """The slide's maps use the app's scales (grey for one-signed, red-blue for signed), and
+    padding a colour in neither; an input panel says 'padded' only when the layer pads."""
+    from ui.figures.common import DIVERGING, SEQUENTIAL
+    from ui.figures.slide import PAD_COLOUR
+
+    x = torch.rand(1, 1, 6, 6)  # one-signed, as an image
+    conv = nn.Conv2d(1, 2, 3, padding=1)
+    fig = slide_figure(x, conv, 0, 0)
+    titles = [a.text for a in fig.layout.annotations]
+    assert "input ch 0<br>padded" in titles
+    assert fig.layout.plot_bgcolor == PAD_COLOUR
+    scales = {tuple(map(tuple, t.colorscale)) for t in fig.data if t.colorscale is not None}
+    allowed = {tuple(map(tuple, go.Heatmap(colorscale=n).colorscale))
+               for n in (SEQUENTIAL, DIVERGING)}  # fmt: skip
+    assert scales <= allowed, "a colour scale the rest of the app does not use"
+    pool = slide_figure(x, nn.MaxPool2d(2), 0, 0)
+    assert "input ch 0<br>no padding" in [a.text for a in pool.layout.annotations]
 
 
 def test_the_multiply_add_text_adds_up():

@@ -21,16 +21,17 @@ from ui.figures.common import DIVERGING, colour_range
 __all__ = ["Layer", "SlideStep", "frame_cell", "frame_count", "multiply_add", "slide_figure",
            "slide_step"]  # fmt: skip
 WINDOW = "#ff8c00"  # the kernel / window and the cell being written
-PAD_COLOUR = "#b4b4b4"  # padding and not-yet-written cells: the background, mid grey
+# Padding and not-yet-written cells: the background, a pale sand in no map's colour scale (grey
+# and red-blue, as everywhere in the app).
+PAD_COLOUR = "#eadcae"
 ROW_PX, MID_PX, GAP_PX = 300, 150, 60  # input maps, their arithmetic below, the gap
 HOVER = "row %{y}, col %{x}: %{z:.4f}"
 MAX_IN_SHOWN = 3  # input channels drawn for a conv; the text gives every channel's sum
 
 
 def _scale(t: torch.Tensor) -> dict:
-    """common's colour scales, but not grey for one-signed maps: grey means padding here."""
-    scale = colour_range(t)
-    return scale if scale["colorscale"] == DIVERGING else {**scale, "colorscale": "Viridis"}
+    """The app's colour scale for this map: grey for one-signed values, red-blue for signed."""
+    return colour_range(t)
 
 
 def _crop(lo: int, n: int, centre: int, view: int) -> tuple[int, int]:
@@ -108,7 +109,8 @@ def slide_figure(
             out = layer(x)
     is_conv = isinstance(layer, nn.Conv2d)
     shown = (in_channels or list(range(min(x.shape[1], MAX_IN_SHOWN)))) if is_conv else [channel]
-    axes, layout = _layout(step, shown, is_conv)
+    padded = any(p for side in padding_sides(layer) for p in side)
+    axes, layout = _layout(step, shown, is_conv, padded)
     rows, cols = _input_crop(x, layer, step, view)
     data, shapes = [], []
     for n, k in enumerate(shown):
@@ -124,13 +126,18 @@ def slide_figure(
     shapes.append(box)
     _show_only(layout, *axes["out"], o_rows, o_cols)
     title = f"frame {frame + 1} of {step.frames}: out[0, {channel}, {step.row}, {step.col}]"
+    title = f"{title} = {step.value:.4f}"
+    if len(rows) < x.shape[-2] or len(cols) < x.shape[-1]:  # say what is left out
+        h, w = x.shape[-2:]
+        title += (f"<br><sup>{h}×{w} input: showing rows {rows.start}…{rows.stop - 1}, "
+                  f"columns {cols.start}…{cols.stop - 1}, around the window</sup>")  # fmt: skip
     layout.update(
         shapes=shapes,
         height=ROW_PX + MID_PX + GAP_PX + 104,
         margin=dict(l=10, r=36, t=84, b=10),
         plot_bgcolor=PAD_COLOUR,
         showlegend=False,
-        title=dict(text=f"{title} = {step.value:.4f}", font_size=15),
+        title=dict(text=title, font_size=15),
     )
     return go.Figure(data=data, layout=layout)
 
@@ -140,7 +147,7 @@ def _axis(name: str, domain: list[float], anchor: str, **kw) -> dict:
                        constrain="domain", **kw)}  # fmt: skip
 
 
-def _layout(step: SlideStep, shown: list[int], is_conv: bool) -> tuple[dict, dict]:
+def _layout(step: SlideStep, shown: list[int], is_conv: bool, padded: bool) -> tuple[dict, dict]:
     """Input channels side by side over their arithmetic; the output on the right, full height.
 
     Laid out by hand: make_subplots took most of a tick.
@@ -175,7 +182,7 @@ def _layout(step: SlideStep, shown: list[int], is_conv: bool) -> tuple[dict, dic
             axes[kind].append((f"x{s}", f"y{s}"))
             c = shown[col]
             # two short lines: a panel can be 90 px wide (a phone, or beside an open sidebar)
-            text = (f"input ch {c}<br>padded" if kind == "in" else
+            text = (f"input ch {c}<br>{'padded' if padded else 'no padding'}" if kind == "in" else
                     f"x×w<br>Σ = {step.cell.channel_sums[c]:.4f}" if is_conv else
                     "the window's<br>values")  # fmt: skip
         # placed on the panel's own axes: a panel kept square is shorter than its domain, and
