@@ -373,3 +373,57 @@ def test_the_conv_sentence_agrees_with_its_number(real_data, layer, words):
     at = _explore({"sample": "1", "layer": layer, "cell": "0,5,5"})
     _ok(at)
     assert words in _text(at)
+
+
+def test_a_first_visit_starts_on_the_brightest_cell_not_the_padded_corner(real_data):
+    at = _explore({"sample": "0", "layer": "conv_1_1"})
+    _ok(at)
+    conv = load_shipped()[0].layer("conv_1_1")
+    with torch.no_grad():
+        out = F.conv2d(to_float(real_data[1].images[:1]), conv.weight, conv.bias, padding=1)
+    i, j = divmod(int(out[0, 0].argmax()), 28)
+    assert at.session_state["ex_cell"] == (0, i, j) and (i, j) != (0, 0)
+    assert f"conv_1_1[0, 0, {i}, {j}]" in _text(at)
+    assert at.query_params["cell"] == f"0,{i},{j}"
+
+
+def test_the_picked_cell_keeps_its_place_across_layers_of_other_sizes(real_data):
+    at = _explore({"sample": "2", "layer": "conv_1_2", "cell": "4,15,20"})
+    _ok(at)
+    seen = {}
+    for layer in ("relu_1_2", "max_pool_1", "conv_2_1", "max_pool_2", "flatten", "linear",
+                  "max_pool_2", "max_pool_1", "conv_1_2"):  # fmt: skip
+        at.selectbox(key="ex_layer").set_value(layer).run()
+        _ok(at)
+        seen[layer] = at.session_state["ex_cell"]
+        if layer == "flatten":  # max_pool_2[4, 3, 5] is index 4·49 + 3·7 + 5 = 222
+            assert "= **222** of `flatten`" in _text(at)
+    assert seen["relu_1_2"] == (4, 15, 20)  # 28×28 as well
+    assert seen["max_pool_1"] == seen["conv_2_1"] == (4, 7, 10)  # 14×14
+    assert seen["max_pool_2"] == seen["flatten"] == (4, 3, 5)  # 7×7
+    assert seen["conv_1_2"] == (4, 15, 20)  # back where it was picked, not (4, 14, 20)
+
+
+def test_a_cell_picked_on_a_small_layer_is_scaled_up(real_data):
+    at = _explore({"sample": "2", "layer": "max_pool_2", "cell": "1,6,0"})
+    _ok(at)
+    at.number_input(key="ex_j_(1, 6, 0)").set_value(3).run()  # picked here: (1, 6, 3) in 7×7
+    _ok(at)
+    at.selectbox(key="ex_layer").set_value("conv_1_1").run()
+    assert at.session_state["ex_cell"] == (1, 24, 12)
+
+
+def test_the_kernel_slide_starts_at_the_picked_cell(real_data):
+    at = _explore({"sample": "7", "layer": "conv_2_1", "cell": "3,5,7"})
+    _ok(at)
+    at.toggle(key="ex_slide_on").set_value(True).run()
+    _ok(at)
+    title = lambda: next(  # noqa: E731
+        json.loads(c.proto.spec)["layout"]["title"]["text"]
+        for c in at.get("plotly_chart")
+        if c.key == "ex_slide_conv_2_1_3_figure"
+    )
+    assert title().startswith("frame 78 of 196: out[0, 3, 5, 7]")  # 5 × 14 + 7 = 77
+    at.number_input(key="ex_i_(3, 5, 7)").set_value(9).run()  # another cell: the slide follows
+    _ok(at)
+    assert title().startswith("frame 134 of 196: out[0, 3, 9, 7]")

@@ -145,14 +145,20 @@ def slide_player(
     *,
     out: torch.Tensor | None = None,
     in_channels: list[int] | None = None,
+    start: int | None = None,
 ) -> None:
     """The animated slide of `layer` over x (1, C, H, W) for output `channel`, with controls.
 
     `out` is layer(x) when the caller has it; `in_channels` picks the input channels drawn
-    for a conv (default: the first three). `key` must be unique on the page.
+    for a conv (default: the first three); `start` is the frame to show first, and again
+    whenever the caller's `start` changes (the explorer's picked cell). `key` must be unique
+    on the page.
     """
     n = frame_count(x, layer)
     fk, pk, sk, _ = _keys(key)
+    if start is not None and st.session_state.get(f"{key}_start") != start:
+        st.session_state[f"{key}_start"] = start
+        st.session_state[fk] = min(start, n - 1)
     st.session_state.setdefault(fk, 0)
     st.session_state.setdefault(pk, False)
     st.session_state.setdefault(sk, 2)

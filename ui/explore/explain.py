@@ -95,7 +95,14 @@ def _conv(tr: es.Trace, rec: LayerRecord, cell, wide=None) -> None:
         with wide or st.container():  # the slide's panels need the page's width
             st.caption(f"Output channel {c}: the window moves over `{source.name}` (padding "
                        "included) and the output map fills cell by cell.")  # fmt: skip
-            slide_player(x_in, layer, key=f"ex_slide_{rec.name}_{c}", channel=c, out=rec.output)
+            slide_player(
+                x_in,
+                layer,
+                key=f"ex_slide_{rec.name}_{c}",
+                channel=c,
+                out=rec.output,
+                start=i * rec.shape[3] + j,
+            )  # the picked cell's frame
 
 
 def _relu(records, rec: LayerRecord, cell) -> None:

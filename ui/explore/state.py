@@ -34,6 +34,8 @@ K_SOURCE, K_SAMPLE, K_SEED, K_LAYER, K_CELL = (
 )
 K_CELL_LINK = "ex_cell_link"  # the cell a link asked for, until the page has drawn its layer
 K_LINK_PROBLEMS = "ex_link_problems"  # what a link asked for that the page could not show
+K_CELL_ORIGIN = "ex_cell_origin"  # ((c, i, j), (H, W)): the cell as picked, and where
+K_CELL_SHOWN = "ex_cell_shown"  # ((c, i, j), (H, W) or None): the cell as last drawn
 N_TEST = 10_000
 
 
@@ -103,8 +105,8 @@ def init_state() -> list[str]:
         return []
     st.session_state["ex_initialised"] = True
     for key, value in ((K_SOURCE, "sample"), (K_SAMPLE, 0), (K_SEED, 42), (K_LAYER, "conv_1_1"),
-                       (K_CELL, (0, 0, 0))):  # fmt: skip
-        st.session_state.setdefault(key, value)
+                       (K_CELL, None)):  # fmt: skip
+        st.session_state.setdefault(key, value)  # no cell yet: the first layer picks one
     settings, problems = parse_query(dict(st.query_params))
     st.session_state.pop(K_CELL_LINK, None)
     st.session_state.update(settings)
@@ -117,7 +119,9 @@ def init_state() -> list[str]:
 def write_query() -> None:
     """Mirror the state into the address bar."""
     s = st.session_state
-    params = {"source": s[K_SOURCE], "layer": s[K_LAYER], "cell": ",".join(map(str, s[K_CELL]))}
+    params = {"source": s[K_SOURCE], "layer": s[K_LAYER]}
+    if s[K_CELL] is not None:
+        params["cell"] = ",".join(map(str, s[K_CELL]))
     params.update(query_extra())
     if s[K_SOURCE] == "sample":
         params["sample"] = str(s[K_SAMPLE])
@@ -162,23 +166,59 @@ def traced(current: ModelInUse, inp: ExploreInput) -> Trace:
     )
 
 
-def clamp_cell(shape: list[int]) -> tuple[int, int, int]:
-    """The selected cell moved inside this layer's output shape (1, C, H, W) or (1, F)."""
-    c, i, j = st.session_state[K_CELL]
+def scale_cell(
+    cell: tuple[int, int, int], from_hw: tuple[int, int] | None, shape: list[int]
+) -> tuple[int, int, int]:
+    """A cell picked in a (H, W) map, at the same place in a layer of `shape` (1, C, H', W'):
+    (15, 20) in 28×28 is (7, 10) in 14×14 and (3, 5) in 7×7; the channel kept if it exists.
+    Without `from_hw`, the cell is only moved inside; for a vector (1, F) it is (c, 0, 0)."""
+    c, i, j = cell
     if len(shape) == 2:
-        return (min(c, shape[1] - 1), 0, 0)
-    return (min(c, shape[1] - 1), min(i, shape[2] - 1), min(j, shape[3] - 1))
+        return min(c, shape[1] - 1), 0, 0
+    h2, w2 = shape[2:]
+    if from_hw is not None:
+        i, j = i * h2 // from_hw[0], j * w2 // from_hw[1]
+    return min(c, shape[1] - 1), min(i, h2 - 1), min(j, w2 - 1)
 
 
-def linked_cell(
-    shape: list[int], layer: str, flat: bool = False
+def brightest_cell(output: torch.Tensor) -> tuple[int, int, int]:
+    """Where a first visit starts: channel 0's largest activation (not the padded corner)."""
+    k = int(output[0, 0].argmax())
+    return (0, *divmod(k, output.shape[-1]))
+
+
+def current_cell(
+    shape: list[int], layer: str, flat: bool = False, output: torch.Tensor | None = None
 ) -> tuple[tuple[int, int, int], str]:
-    """The selected cell inside `shape` (what clamp_cell gives), and, the first time after a
-    link gave a cell, a sentence when that cell had to move to fit. `flat`: the layer is
-    flatten and `shape` its input, where a link's single number is an index of the vector."""
-    asked = st.session_state.pop(K_CELL_LINK, None)
-    if asked is None:
-        return clamp_cell(shape), ""
+    """The cell this layer shows, and, the first time after a link gave a cell, a sentence
+    when that cell had to move to fit. `shape` is the layer's output (1, C, H, W) or (1, F),
+    or for flatten (`flat`) its input, where a link's single number is an index of the vector.
+
+    A cell keeps the place where it was picked (by a link, a click or the cell pickers; at
+    first, `output`'s brightest cell): a layer of another size shows the same place, scaled,
+    and stepping back shows the picked cell itself.
+    """
+    s = st.session_state
+    asked = s.pop(K_CELL_LINK, None)
+    hw = tuple(shape[2:]) if len(shape) == 4 else None
+    last, message = s.get(K_CELL_SHOWN), ""
+    if asked is not None:
+        picked, message = _fit_link(asked, shape, layer, flat)
+        s[K_CELL_ORIGIN] = (picked, hw)
+    elif last is not None and s.get(K_CELL) != last[0]:  # picked on the layer drawn last
+        s[K_CELL_ORIGIN] = (s[K_CELL], last[1])
+    elif s.get(K_CELL_ORIGIN) is None and output is not None and output.dim() == 4:
+        s[K_CELL_ORIGIN] = (brightest_cell(output), hw)
+    origin, from_hw = s.get(K_CELL_ORIGIN) or (s.get(K_CELL) or (0, 0, 0), None)
+    cell = scale_cell(origin, from_hw, shape)
+    s[K_CELL], s[K_CELL_SHOWN] = cell, (cell, hw)
+    return cell, message
+
+
+def _fit_link(
+    asked: tuple[int, ...], shape: list[int], layer: str, flat: bool
+) -> tuple[tuple[int, int, int], str]:
+    """A link's cell inside `shape`, and a sentence when it had to move."""
     if flat and len(asked) == 1:  # an index of the flattened vector
         n = math.prod(shape[1:])
         wanted, got = asked[0], min(asked[0], n - 1)
@@ -186,7 +226,11 @@ def linked_cell(
         shown, shape = f"index {got}", [1, n]
     else:
         wanted = asked if len(asked) == 3 else (asked[0], 0, 0)
-        cell = clamp_cell(shape)
+        c, i, j = wanted
+        if len(shape) == 2:
+            cell = (min(c, shape[1] - 1), 0, 0)
+        else:
+            cell = (min(c, shape[1] - 1), min(i, shape[2] - 1), min(j, shape[3] - 1))
         got, shown = cell, ",".join(map(str, cell))
     if wanted == got:
         return cell, ""

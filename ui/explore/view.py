@@ -228,8 +228,8 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
         return
     prev = layer_input(tr.records, name)
     flat = rec.kind == "Flatten"
-    cell, moved = es.linked_cell(prev.shape if flat else rec.shape, name, flat)
-    st.session_state[es.K_CELL] = cell
+    source = prev if flat else rec  # flatten's cells are its input's
+    cell, moved = es.current_cell(source.shape, name, flat, source.output)
     if moved and rec.kind not in ("Linear", "Softmax"):  # these two show no single cell
         st.warning(f"Ignored part of the link: {moved}")
     if flat:
