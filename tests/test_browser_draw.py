@@ -64,19 +64,30 @@ def test_switching_tabs_asks_for_one_rerun_each_time(page, app_url):
     assert _reruns(sent) == 1 + 3
 
 
-def test_draw_with_the_mouse_and_see_a_prediction(page, app_url):
-    _open(page, app_url)
-    expect(page.get_by_text("Draw a garment on the canvas to see")).to_be_visible(timeout=T)
+def _draw_trousers(page) -> None:
+    """A trouser-like outline with the mouse: down, across, up, across."""
     canvas = page.locator("canvas.upper-canvas")  # Fabric's event layer, above the drawing
     expect(canvas).to_be_visible(timeout=T)
     box = canvas.bounding_box()
     x0, y0 = box["x"], box["y"]
-    # A trouser-like outline: down, across, up, across.
     page.mouse.move(x0 + 110, y0 + 40)
     page.mouse.down()
     for x, y in [(110, 280), (150, 280), (160, 120), (170, 280), (210, 280), (210, 40), (110, 40)]:
         page.mouse.move(x0 + x, y0 + y, steps=8)
     page.mouse.up()
+
+
+def _ink(page) -> int:
+    """How many pixels of the canvas's drawing layer hold ink."""
+    return page.locator("canvas.dc-canvas.lower-canvas").evaluate("""c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let k = 3; k < d.length; k += 4) if (d[k] > 0) n++; return n; }""")
+
+
+def test_draw_with_the_mouse_and_see_a_prediction(page, app_url):
+    _open(page, app_url)
+    expect(page.get_by_text("Draw a garment on the canvas to see")).to_be_visible(timeout=T)
+    _draw_trousers(page)
     expect(page.get_by_text("Prediction:", exact=False)).to_be_visible(timeout=T)
     expect(page.get_by_text("28×28 input").first).to_be_visible(timeout=T)  # the preview's title
     expect(page.get_by_text("9. input · 28×28")).to_be_visible(timeout=T)
@@ -129,3 +140,21 @@ def test_upload_a_non_image_and_an_oversized_file(page, app_url):
     )
     chip = page.get_by_test_id("stFileChip").filter(has_text="huge.png")
     expect(chip).to_contain_text("File must be 5.0MB or smaller.", timeout=T)
+
+
+def test_a_drawing_is_still_there_after_the_explorer(page, app_url):
+    """Draw, explore it layer by layer, come back: the drawing and its prediction stay."""
+    _open(page, app_url)
+    _draw_trousers(page)
+    expect(page.get_by_text("Prediction:", exact=False)).to_be_visible(timeout=T)
+    drawn = _ink(page)
+    assert drawn > 500
+    page.get_by_role("button", name="Explore layer by layer").click()
+    expect(page.get_by_role("heading", name="Layer explorer")).to_be_visible(timeout=T)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Draw or upload").click()
+    expect(page.get_by_role("heading", name="Draw or upload a garment")).to_be_visible(timeout=T)
+    expect(page.get_by_text("Prediction:", exact=False)).to_be_visible(timeout=T)
+    expect(page.locator("canvas.dc-canvas.lower-canvas")).to_be_visible(timeout=T)
+    assert abs(_ink(page) - drawn) <= drawn * 0.02
+    page.get_by_role("button", name="Clear the canvas").click()  # and Clear still clears
+    expect(page.get_by_text("Draw a garment on the canvas to see")).to_be_visible(timeout=T)

@@ -11,6 +11,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from tinyvgg.preprocess import FORMAT_NAMES, check_file_size
 from ui import styles
+from ui.state import entered_page
 
 CANVAS_PX = 320
 PAPER = {"White": (255, 255, 255), "Black": (0, 0, 0)}
@@ -18,6 +19,8 @@ HEX = {"Black": "#000000", "White": "#ffffff"}  # ink choices, black first
 TOOLS = {"Freehand": "freedraw", "Line": "line", "Rectangle": "rect", "Circle": "circle",
          "Polygon": "polygon"}  # fmt: skip
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+SAVED_KEY = "draw_saved"  # the canvas's drawing as sent: (Fabric's JSON, RGBA array), kept
+INITIAL_KEY = "draw_initial"  # the JSON the canvas was given when the page was entered
 
 
 def _flip_ink() -> None:  # new paper: ink in the contrasting colour, so strokes show
@@ -26,6 +29,7 @@ def _flip_ink() -> None:  # new paper: ink in the contrasting colour, so strokes
 
 def _clear() -> None:  # a new key gives a new, empty canvas
     st.session_state["draw_clears"] = st.session_state.get("draw_clears", 0) + 1
+    st.session_state[SAVED_KEY] = st.session_state[INITIAL_KEY] = None
 
 
 def canvas_ui() -> tuple[np.ndarray, tuple[int, int, int]] | None:
@@ -43,19 +47,27 @@ def canvas_ui() -> tuple[np.ndarray, tuple[int, int, int]] | None:
     colour = HEX[paper] if ink == "Eraser" else HEX[ink]
     clears = st.session_state.setdefault("draw_clears", 0)
     st.html(styles.paper(HEX[paper]))
+    saved = st.session_state.get(SAVED_KEY)
+    if entered_page():  # back from another page: the drawing is still there
+        st.session_state[INITIAL_KEY] = saved[0] if saved else None
     result = st_canvas(
         fill_color=colour, stroke_width=width, stroke_color=colour,
-        height=CANVAS_PX, width=CANVAS_PX,
+        height=CANVAS_PX, width=CANVAS_PX, initial_drawing=st.session_state.get(INITIAL_KEY),
         drawing_mode=TOOLS[tool], return_image_data=True, key=f"draw_canvas_{clears}",
     )  # fmt: skip
+    drawn = (result.json_data, result.image_data)
+    if result.image_data is None and st.session_state.get(INITIAL_KEY) is not None:
+        drawn = saved  # restored: its pixels come with the next stroke; until then, the last
+    elif result.image_data is not None:
+        st.session_state[SAVED_KEY] = drawn
     st.caption(
         "Undo, redo and reset are in the canvas's toolbar (hover over its top right). The eraser "
         "paints with the paper's colour; a polygon closes when you click its first point again."
     )
     st.button("Clear the canvas", icon=":material/delete:", on_click=_clear)
-    if not (result.json_data or {}).get("objects") or result.image_data is None:
+    if not (drawn[0] or {}).get("objects") or drawn[1] is None:
         return None
-    return result.image_data, PAPER[paper]
+    return drawn[1], PAPER[paper]
 
 
 def upload_ui() -> tuple[bytes, str] | None:
