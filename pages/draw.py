@@ -7,7 +7,12 @@ from ui.frame import ensure_navigation, stacking_columns
 ensure_navigation()
 
 from tinyvgg.predict import probabilities, top_k  # noqa: E402
-from tinyvgg.preprocess import Preprocessed, PreprocessError, preprocess  # noqa: E402
+from tinyvgg.preprocess import (  # noqa: E402
+    NearlyEmpty,
+    Preprocessed,
+    PreprocessError,
+    preprocess,
+)
 from ui import styles  # noqa: E402
 from ui.draw_inputs import CANVAS_PX, camera_ui, canvas_ui, upload_ui  # noqa: E402
 from ui.figures.draw import input_preview, thumbnail, top_k_bars  # noqa: E402
@@ -121,6 +126,8 @@ with outputs:
             hint = "Take a photo of a garment to see what the model makes of it."
             if photo is not None:
                 pre, label = _preprocess_file(photo, auto_invert), "camera photo"
+    except NearlyEmpty as e:  # nothing drawn yet, as far as the model could tell
+        st.info(f"{e} {hint}")
     except PreprocessError as e:
         st.error(str(e))
     else:

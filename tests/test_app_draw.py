@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tinyvgg.data import CLASS_NAMES
@@ -124,3 +125,14 @@ def test_an_upload_is_only_used_while_its_tab_is_open(tab):
     at.run()
     assert not at.exception
     assert not any(m.value.startswith("Prediction:") for m in at.markdown)
+
+
+def test_a_nearly_empty_picture_is_a_notice_not_a_prediction():
+    at = _draw_page()
+    speck = Image.new("L", (600, 600), 255)
+    speck.putpixel((300, 300), 90)
+    at.file_uploader(key="draw_upload").upload("speck.png", encode(speck), "image/png").run()
+    assert not at.exception and not at.error
+    assert any(i.value.startswith("There is almost nothing on this image") for i in at.info)
+    assert not any("Prediction:" in m.value for m in at.markdown)
+    assert not any(b.label == "Explore layer by layer" for b in at.button)

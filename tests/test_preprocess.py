@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 from tinyvgg.preprocess import (
     MAX_PIXELS,
     WORK_SIDE,
+    NearlyEmpty,
     PreprocessError,
     check_file_size,
     preprocess,
@@ -272,3 +273,36 @@ def test_fashion_mnist_items_pass_nearly_unchanged(real_data):
     with torch.no_grad():
         agree = (model(pre).argmax(1) == model(raw).argmax(1)).float().mean()
     assert agree >= 0.93
+
+
+def _erased_dot(size: int = 320) -> np.ndarray:
+    """A canvas's RGBA after a black dot (brush 22) was painted over with the white eraser:
+    only the anti-aliased rims of the two strokes are left where they did not quite match."""
+    rgba = np.zeros((size, size, 4), np.uint8)  # the canvas: transparent where nothing is
+    yy, xx = np.mgrid[:size, :size]
+    r = np.hypot(yy - 160.3, xx - 140.7)
+    rim = (r > 10.4) & (r < 11.6)  # the last pixel ring the eraser's edge did not cover
+    rgba[rim] = (0, 0, 0, 70)  # faint black
+    inside = r <= 10.4
+    rgba[inside] = (255, 255, 255, 255)  # the eraser: paper-white ink
+    return rgba
+
+
+def test_a_nearly_empty_drawing_is_nothing_drawn_not_a_garment():
+    with pytest.raises(NearlyEmpty) as e:
+        preprocess(_erased_dot(), background=(255, 255, 255))
+    assert one_sentence(e).startswith("There is almost nothing on this image")
+    assert isinstance(e.value, PreprocessError)  # still one sentence, no model
+    speck = Image.new("L", (1000, 1000), 255)
+    ImageDraw.Draw(speck).point([(500, 500), (501, 500)], fill=0)
+    with pytest.raises(NearlyEmpty):
+        preprocess(encode(speck))
+
+
+def test_a_small_drawing_is_still_a_drawing():
+    dot = np.zeros((320, 320, 4), np.uint8)
+    yy, xx = np.mgrid[:320, :320]
+    dot[np.hypot(yy - 160, xx - 160) < 11] = (0, 0, 0, 255)  # one dab of a 22 px brush
+    assert preprocess(dot, background=(255, 255, 255)).tensor.shape == (1, 28, 28)
+    small = garment(size=(1000, 1000), ink=220, paper=0, box=(480, 480, 530, 530))  # 50 px
+    assert preprocess(encode(small)).tensor.shape == (1, 28, 28)

@@ -27,6 +27,9 @@ MAX_PIXELS = 25_000_000  # checked from the header, before decoding; Pillow's ow
 WORK_SIDE = 1024  # larger pictures are reduced to this longer side first: same result, faster
 CONTENT_LEVEL = 0.2  # a pixel this far from the background (of the image's range) is garment
 MIN_CONTRAST = 16  # grey levels: less between background and garment means a blank image
+# Ink, in pixels of full contrast (the sum of every pixel's difference from the background /
+# 255), below which a picture is nearly empty: an erased dot's faint edge, a speck.
+MIN_INK_PIXELS, MIN_INK_FRACTION = 20, 0.0005  # ..., or this fraction of its area
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)
 # The first bytes of each format: a file that starts like one but fails to open is damaged.
 _MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
@@ -36,6 +39,10 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
 
 class PreprocessError(ValueError):
     """An image this app cannot use; the message is one sentence for the user."""
+
+
+class NearlyEmpty(PreprocessError):
+    """An image with next to nothing on it: not an error, nothing to show the model yet."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +208,11 @@ def _analyse(a: np.ndarray) -> tuple[float, tuple[int, int, int, int], bool]:
     if np.abs(diff).max() < MIN_CONTRAST:
         raise PreprocessError(
             "The image is blank: there is no garment on it, only a flat background."
+        )
+    if np.abs(diff).sum() / 255 < max(MIN_INK_PIXELS, MIN_INK_FRACTION * a.size):
+        raise NearlyEmpty(
+            "There is almost nothing on this image: only a few faint pixels stand out from the "
+            "background (what an eraser leaves, say), too little to show the model."
         )
     content = np.abs(diff) > CONTENT_LEVEL * np.abs(diff).max()
     box = Image.fromarray((content * 255).astype(np.uint8)).getbbox()  # (left, top, right, bottom)
