@@ -15,7 +15,7 @@ from tinyvgg.preprocess import (  # noqa: E402
 )
 from ui import styles  # noqa: E402
 from ui.draw_inputs import CANVAS_PX, camera_ui, canvas_ui, upload_ui  # noqa: E402
-from ui.figures.draw import input_preview, thumbnail, top_k_bars  # noqa: E402
+from ui.figures.draw import input_preview, step_tile, top_k_bars  # noqa: E402
 from ui.present import chart  # noqa: E402
 from ui.resources import app_device  # noqa: E402
 from ui.state import DrawnInput, model_in_use, set_drawn_input  # noqa: E402
@@ -23,6 +23,7 @@ from ui.state import DrawnInput, model_in_use, set_drawn_input  # noqa: E402
 EXPLORER = "pages/explore.py"
 SOURCE_KEY = "draw_source"  # the open tab: "Draw", "Upload" or "Camera"
 GO_KEY = "draw_go_explore"  # set by the explore button's callback
+TILE_PX = 150  # each preprocessing step's square tile
 
 
 @st.cache_resource(max_entries=4, ttl=900, show_spinner=False)
@@ -52,19 +53,16 @@ def show_prediction(pre: Preprocessed, label: str) -> None:
     )  # fmt: skip
 
 
-def show_steps(pre: Preprocessed, per_row: int = 5) -> None:
-    """Each preprocessing step's image, with what it did."""
+def show_steps(pre: Preprocessed) -> None:
+    """Each preprocessing step's image, with what it did: equal tiles that wrap to the screen
+    (two a row on a phone, five or more on a laptop)."""
     st.html(styles.DRAW_STEPS)
-    with st.container(key="draw_steps"):
+    with st.container(key="draw_steps", horizontal=True, gap="medium"):
         for i, step in enumerate(pre.steps):
-            if i % per_row == 0:
-                cols = st.columns(per_row)
-            col, (w, h) = cols[i % per_row], step.size
-            col.image(
-                thumbnail(step.image), caption=f"{i + 1}. {step.name} · {w}×{h}",
-                output_format="PNG",
-            )  # fmt: skip
-            col.caption(step.note)
+            (w, h), tile = step.size, st.container(width=TILE_PX)
+            tile.image(step_tile(step.image, TILE_PX), output_format="PNG",
+                       caption=f"{i + 1}. {step.name} · {w}×{h}")  # fmt: skip
+            tile.caption(step.note)
 
 
 if st.session_state.pop(GO_KEY, False):  # the explorer reads ui.state.drawn_input()

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import torch
 from PIL import Image
 from playwright.sync_api import expect
 
+from harness.pages import wait_settled
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.model import load_shipped
 from tinyvgg.preprocess import preprocess
+
+from .test_preprocess import encode, garment
 
 T = 60_000  # ms: a busy 2-core machine reruns slowly
 
@@ -158,3 +162,22 @@ def test_a_drawing_is_still_there_after_the_explorer(page, app_url):
     assert abs(_ink(page) - drawn) <= drawn * 0.02
     page.get_by_role("button", name="Clear the canvas").click()  # and Clear still clears
     expect(page.get_by_text("Draw a garment on the canvas to see")).to_be_visible(timeout=T)
+
+
+@pytest.mark.parametrize(("width", "fewest_a_row"), [(400, 2), (1400, 5)])
+def test_the_steps_are_equal_tiles_that_wrap(browser, app_url, width, fewest_a_row):
+    """Nine steps in equal tiles (a wide crop and the 28x28 input alike), two or more a row on
+    a phone instead of one a screen, five or more on a laptop."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    wide = encode(garment(size=(400, 200), ink=40, paper=240))
+    _open(page, app_url)
+    _uploader(page).set_input_files({"name": "wide.png", "mimeType": "image/png", "buffer": wide})
+    steps = page.locator('.st-key-draw_steps [data-testid="stImage"] img')
+    expect(steps).to_have_count(9, timeout=T)
+    wait_settled(page)
+    boxes = [steps.nth(k).bounding_box() for k in range(9)]
+    assert len({(round(b["width"]), round(b["height"])) for b in boxes}) == 1, boxes
+    tops = [round(b["y"]) for b in boxes]
+    assert tops.count(tops[0]) >= fewest_a_row, tops
+    context.close()

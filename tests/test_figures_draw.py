@@ -35,3 +35,23 @@ def test_thumbnail_shows_transparency_on_a_checkerboard():
     rgba = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
     out = np.asarray(thumbnail(rgba, box=64))
     assert len({tuple(p) for p in out.reshape(-1, 3)}) == 2  # two greys, not black
+
+
+def test_every_step_is_a_tile_of_one_size():
+    """A wide cropped garment, a tall one and the 28x28 input all make box x box tiles, the
+    picture centred on the mat, its pixels whole."""
+    from ui.figures.draw import MAT, step_tile
+
+    for im in (Image.new("L", (361, 241), 255), Image.new("RGB", (80, 300)),
+               Image.fromarray(np.full((28, 28), 200, np.uint8))):  # fmt: skip
+        tile = step_tile(im, box=150)
+        assert tile.size == (150, 150)
+    a = np.asarray(tile)  # the 28x28 one: 5x, so 140x140 in the middle, a 5 px mat around
+    assert tuple(a[0, 0]) == MAT and tuple(a[75, 75]) == (200, 200, 200)
+    assert (a[5:145, 5:145] == 200).all()
+
+
+def test_top_k_labels_never_turn_on_their_side():
+    bar = top_k_bars([("Coat", 0.86), ("Pullover", 0.13), ("Shirt", 0.01)]).data[0]
+    assert bar.textangle == 0
+    assert list(bar.textposition) == ["outside", "outside", "inside"]  # bottom up

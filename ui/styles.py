@@ -16,6 +16,8 @@ STACK = """<style>
 /* plotly's toolbar (shown while the pointer is on a chart) under the chart's title, one or
    two lines, instead of over it */
 .js-plotly-plot .plotly .modebar-container {top: 3.4rem !important;}
+@media (hover: none) {  /* a touch screen has no hover to hide it again: none, pinch to zoom */
+  .js-plotly-plot .plotly .modebar-container {display: none;}}
 /* a metric's value (a model's name, a class) wraps in a narrow column, never "Pretrained (shi…" */
 :is([data-testid="stMetricValue"], [data-testid="stMetricDelta"])
   :is(.stMarkdownEllipsis, .stMarkdownEllipsis p) {white-space: normal; overflow-wrap: anywhere;}

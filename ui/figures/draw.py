@@ -9,6 +9,7 @@ from PIL import Image, ImageOps
 from ui.figures.common import SEQUENTIAL, figure, image_spec
 
 CHECKER = 8  # px: the checkerboard behind transparent pixels
+MAT = (236, 236, 236)  # around a step's picture in its square tile: a light grey, not the paper
 
 
 def _checkerboard(size: tuple[int, int]) -> Image.Image:
@@ -36,6 +37,15 @@ def thumbnail(im: Image.Image, box: int = 160) -> Image.Image:
     return im
 
 
+def step_tile(im: Image.Image, box: int = 160) -> Image.Image:
+    """`thumbnail(im, box)` centred on a box x box light-grey mat: every step the same square,
+    whatever its shape (a cropped garment is wide or tall, the model's input 28x28)."""
+    small = thumbnail(im, box)
+    tile = Image.new("RGB", (box, box), MAT)
+    tile.paste(small, ((box - small.width) // 2, (box - small.height) // 2))
+    return tile
+
+
 def input_preview(x: torch.Tensor, height: int = 300) -> go.Figure:
     """The (1, 28, 28) input exactly as the model sees it, a value on hover per pixel."""
     trace, layout = image_spec(x[0], title="28×28 input", height=height)
@@ -53,7 +63,11 @@ def top_k_bars(top: list[tuple[str, float]], height: int = 220) -> go.Figure:
             y=names,
             orientation="h",
             text=[f"{p:.1f}%" for p in probs],
-            textposition="auto",
+            # never turned on its side in a thin bar: inside a long bar, beside a short one
+            textposition=["inside" if p >= 25 else "outside" for p in probs],
+            textangle=0,
+            insidetextanchor="end",
+            cliponaxis=False,
             marker_color=["#3b6fd8"] * (len(probs) - 1) + ["#1f3f8f"],
             hovertemplate="%{y}: %{x:.2f}%<extra></extra>",
         )
