@@ -181,3 +181,23 @@ def test_the_steps_are_equal_tiles_that_wrap(browser, app_url, width, fewest_a_r
     tops = [round(b["y"]) for b in boxes]
     assert tops.count(tops[0]) >= fewest_a_row, tops
     context.close()
+
+
+@pytest.mark.parametrize("width", [400, 1280])
+def test_the_canvas_toolbar_covers_no_control(page, app_url, width):
+    """Undo, redo and reset float above the canvas in a band of their own, at least 16 px clear
+    of the tool picker and the brush slider above it (the slider's track could be under it,
+    or a few pixels off, depending on how the ink choices wrapped)."""
+    page.set_viewport_size({"width": width, "height": 900})
+    _open(page, app_url)
+    canvas = page.locator("canvas.upper-canvas")
+    expect(canvas).to_be_visible(timeout=T)
+    wait_settled(page)
+    canvas.hover()
+    bar = page.locator(".dc-toolbar-card")
+    expect(bar).to_be_visible(timeout=T)
+    b = bar.bounding_box()
+    for control in (page.get_by_test_id("stSelectbox").filter(has_text="Tool"),
+                    page.get_by_test_id("stSlider").filter(has_text="Brush width")):  # fmt: skip
+        c = control.bounding_box()
+        assert c["y"] + c["height"] + 16 <= b["y"] or c["x"] + c["width"] <= b["x"], (b, c)

@@ -104,9 +104,12 @@ DRAW_STEPS = """<style>
 # reports an image's fit once it has loaded, a rerun at a moment no one chose, which can drop a
 # file being uploaded just then (Streamlit clears the pending reply with the file's upload URL
 # when a run starts).
+# The canvas's own toolbar (undo, redo, reset) floats just above it: a band of its own there,
+# so it does not cover the brush slider (it did where the ink choices took two lines).
 PAPER = (
     '<style>[class*="st-key-draw_canvas_"] [data-testid="stBidiComponentIsolated"] '
-    "{{background: {};}}</style>"
+    "{{background: {};}} "
+    '[class*="st-key-draw_canvas_"] {{margin-top: 2.9rem;}}</style>'
 )
 
 
