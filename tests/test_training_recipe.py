@@ -8,6 +8,8 @@ The floor, 35% on the 10k test set: chance is 10%, and a model that collapsed on
 classes gets at most about 20% (health.FAILED_BELOW_ACC). With this recipe the worst of four
 seeds was 47.7% (1,000 images, 1 epoch, SGD; 2026-12-03); without it, the same settings
 ended at 10-21%, and at 1,000 images x 2 epochs some runs had a test loss above chance.
+Training at lr 0.1 is chaotic: one thread or two can end a run differently, so the floor is
+far under what the recipe reaches.
 """
 
 from __future__ import annotations
@@ -42,14 +44,15 @@ def test_every_subset_the_page_offers_has_a_default_batch():
 
 
 def test_a_run_that_did_not_learn_says_why_and_what_to_try(real_data):
-    """The notebook's recipe on 1,000 images for 2 epochs (64 steps of SGD at lr 0.1, no
-    clipping): the run leaves the plateau, overshoots, and ends surer of wrong answers than a
-    guess. It still finishes, and its results say it did not learn."""
+    """SGD at lr 1.0 on 1,000 images: the first steps kill every ReLU and the model can only
+    guess. The run still finishes, and its results say it did not learn, and what to try.
+    (The notebook's own recipe on these images, lr 0.1 for 2 epochs, ends at 10-31% with a
+    test loss up to 3.4, near chance or above it, depending on the seed and the CPU's thread
+    count; the verdict's cases are checked one by one below.)"""
     train, test = real_data
-    cfg = TrainConfig(epochs=2, subset=1000, seed=42, device="cpu", test_subset=500)
+    cfg = TrainConfig(epochs=2, subset=1000, lr=1.0, seed=42, device="cpu", test_subset=500)
     r = fit(cfg, train=train, test=test).results
-    assert r["model_loss"] > health.CHANCE_LOSS
-    assert r["failed"] == "loss above chance"
+    assert r["failed"] in ("near chance", "loss above chance"), r
     assert "did not learn" in r["why"] and "learning rate" in r["why"] and "Adam" in r["why"]
 
 
