@@ -7,6 +7,7 @@ from ui.frame import ensure_navigation
 ensure_navigation()
 
 from tinyvgg.data import DataError  # noqa: E402
+from ui.explore import guide  # noqa: E402
 from ui.explore import state as es  # noqa: E402
 from ui.explore import view as ev  # noqa: E402
 from ui.present import controls, presenting  # noqa: E402
@@ -15,6 +16,7 @@ from ui.state import model_in_use  # noqa: E402
 
 st.title("Layer explorer")
 st.session_state[es.K_LINK_PROBLEMS] = es.init_state()  # shown once, by the layer view
+guide.welcome_ui(presenting())
 
 current = model_in_use()
 # teacher mode: the input's name stands level with the prediction, not above a blank band
@@ -40,7 +42,8 @@ def layer_view() -> None:
     for problem in st.session_state.pop(es.K_LINK_PROBLEMS, []):  # gone after the first step
         st.warning(f"Ignored part of the link: {problem}")
     ev.overview_ui(tr)
-    ev.stepper_ui()
+    layer = ev.stepper_ui()
+    guide.lesson_ui(tr.records, layer, inp.true_label)
     ev.layer_ui(tr, inp)
     es.write_query()
 

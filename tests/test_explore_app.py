@@ -427,3 +427,38 @@ def test_the_kernel_slide_starts_at_the_picked_cell(real_data):
     at.number_input(key="ex_i_(3, 5, 7)").set_value(9).run()  # another cell: the slide follows
     _ok(at)
     assert title().startswith("frame 134 of 196: out[0, 3, 9, 7]")
+
+
+def _welcome(at: AppTest) -> bool:
+    return any(m.value.startswith("**Welcome.**") for m in at.markdown)
+
+
+def test_a_first_visit_is_welcomed_once(real_data):
+    at = _explore()
+    _ok(at)
+    assert _welcome(at)
+    at.button(key="ex_welcome_ok").click().run()
+    assert not _welcome(at)
+    at.switch_page("pages/home.py").run()
+    at.switch_page(PAGE).run()
+    assert not _welcome(at)  # not again in this session
+
+
+def test_teacher_mode_is_not_welcomed(real_data):
+    at = _explore({"present": "1"})
+    _ok(at)
+    assert not _welcome(at)
+
+
+def test_the_guided_lesson_steps_with_next(real_data):
+    at = _explore({"sample": "0", "layer": "conv_2_1"})
+    at.button(key="ex_welcome_lesson").click().run()
+    _ok(at)
+    assert not _welcome(at) and at.session_state["ex_lesson"] is True
+    assert at.subheader[-1].value.startswith("input · Input")  # the lesson starts at the input
+    assert at.info[0].value.startswith("This is all the model gets: 1 channel of 28×28")
+    at.button[[b.label for b in at.button].index("Next ▶")].click().run()
+    _ok(at)
+    assert at.info[0].value.startswith("10 kernels of 3×3 slide over the image")
+    at.toggle(key="ex_lesson").set_value(False).run()
+    assert not any("kernels of 3×3" in i.value for i in at.info)
