@@ -108,7 +108,9 @@ def browser_context(browser):
 
 @pytest.fixture
 def page(browser_context):
-    """A new tab, 1400x1000; each holds its own Streamlit session."""
+    """A new tab, 1400x1000; each holds its own Streamlit session, and no cookie of an earlier
+    test (teacher mode is kept in one)."""
+    browser_context.clear_cookies()
     p = browser_context.new_page()
     p.set_default_timeout(30_000)
     yield p

@@ -62,3 +62,24 @@ def test_present_mode_puts_the_input_name_level_with_the_prediction(page, app_ur
     box = page.get_by_test_id("stColumn").filter(has=card).first.bounding_box()
     mid = name.bounding_box()["y"] + name.bounding_box()["height"] / 2
     assert abs(mid - (box["y"] + box["height"] / 2)) < 40, (mid, box)
+
+
+def test_teacher_mode_has_a_switch_and_survives_a_reload_and_a_typed_address(page, app_url):
+    page.goto(app_url + "/explore?sample=3&layer=conv_1_2")
+    switch = page.get_by_test_id("stSidebar").get_by_text("Teacher mode")
+    expect(switch).to_be_visible()
+    expect(page.get_by_role("heading", name="conv_1_2 · Conv2d", exact=False)).to_be_visible()
+    expect(page.locator("html")).not_to_have_css("font-size", "19px")
+    switch.click()
+    expect(page.locator("html")).to_have_css("font-size", "19px")
+    page.reload()  # F5: a new session
+    expect(page.locator("html")).to_have_css("font-size", "19px")
+    page.goto(app_url + "/draw")  # a typed address
+    expect(page.get_by_role("heading", name="Draw or upload a garment")).to_be_visible()
+    expect(page.locator("html")).to_have_css("font-size", "19px")
+    page.get_by_test_id("stSidebar").get_by_text("Teacher mode").click()  # and off again
+    expect(page.locator("html")).not_to_have_css("font-size", "19px")
+    page.goto(app_url + "/home")  # typed: off is kept as well
+    expect(page.get_by_test_id("stSidebar").get_by_text("Teacher mode")).to_be_visible()
+    wait_settled(page)
+    expect(page.locator("html")).not_to_have_css("font-size", "19px")

@@ -225,12 +225,15 @@ def test_double_click_on_start_starts_one_run(train_page):
 def test_teacher_mode_on_every_page(real_data, page):
     at = _app(page, {"present": "1"})
     _ok(at)
-    assert any(c.value.startswith("Teacher mode") for c in at.sidebar.caption)
+    assert at.sidebar.toggle(key="present_toggle").value is True  # on, and there to leave it
     sidebar = " ".join(m.value for m in at.sidebar.markdown)
     assert "TinyVGG" in sidebar  # the model in use is always shown
     assert any("Device:" in c.value for c in at.sidebar.caption)
     assert any("st-key-ctl-" in h.proto.body for h in at.get("html"))  # controls hidden
     at.query_params["present"] = "0"
     at.run()
-    assert not any(c.value.startswith("Teacher mode") for c in at.sidebar.caption)
+    assert at.sidebar.toggle(key="present_toggle").value is False
     assert not any("st-key-ctl-" in h.proto.body for h in at.get("html"))
+    at.sidebar.toggle(key="present_toggle").set_value(True).run()  # the switch turns it on
+    assert any("st-key-ctl-" in h.proto.body for h in at.get("html"))
+    assert at.query_params["present"] == "1"

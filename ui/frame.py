@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import state, styles
-from ui.present import controls, presenting
+from ui.present import controls, toggle_ui
 from ui.resources import device_label, model_summary
 
 TITLE = "TinyVGG CNN Explainer"
@@ -86,5 +86,4 @@ def sidebar() -> None:
         st.caption("Model in use")
         st.markdown(f"**{current.name}** · {model_summary(current.model, current.metrics)}")
         st.caption(f"Device: **{device_label()}**")
-        if presenting():
-            st.caption("Teacher mode (leave with `?present=0`)")
+        toggle_ui()

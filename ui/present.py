@@ -1,8 +1,10 @@
-"""Teacher mode: `?present=1` on any page hides what a projector does not need, enlarges figures.
+"""Teacher mode: hides what a projector does not need, enlarges text and figures.
 
-The choice sticks for the session (switching pages keeps it); `?present=0` leaves it. Controls a
-page wraps in `controls(name)` disappear; every figure drawn through `chart()` grows by SCALE;
-Streamlit's own text grows with the root font size. The sidebar keeps the model and device.
+Turned on and off by the sidebar's toggle or `?present=1` / `?present=0` on any page. The choice
+sticks for the session (switching pages keeps it) and, through a cookie, for this browser: a
+reload or a typed address keeps it too. Controls a page wraps in `controls(name)` disappear;
+every figure drawn through `chart()` grows by SCALE; Streamlit's own text grows with the root
+font size. The sidebar keeps the model, the device and the toggle.
 """
 
 from __future__ import annotations
@@ -14,21 +16,47 @@ import streamlit as st
 from ui import styles
 
 KEY = "present_mode"
+TOGGLE_KEY = "present_toggle"
+COOKIE = "tinyvgg_present"  # "1" or "0": this browser's last choice
 SCALE = 1.35  # figure heights when presenting
+# Writes the cookie in the browser (Streamlit reads cookies, it does not set them).
+COOKIE_JS = (
+    "<script data-present-cookie>document.cookie = '{name}={value}; path=/; "
+    "max-age=31536000; SameSite=Lax';</script>"
+)
 
 
 def presenting() -> bool:
-    """Whether this session is in teacher mode (set by `?present=1`, cleared by `?present=0`)."""
+    """Whether this session is in teacher mode: `?present=` when given, else the session's
+    choice, else (a new session) this browser's cookie."""
     value = st.query_params.get("present")
     if value is not None:
         st.session_state[KEY] = value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(st.session_state.get(KEY, False))
+    elif KEY not in st.session_state:
+        st.session_state[KEY] = st.context.cookies.get(COOKIE) == "1"
+    return bool(st.session_state[KEY])
+
+
+def _toggled() -> None:
+    on = st.session_state[TOGGLE_KEY]
+    st.session_state[KEY] = on
+    st.query_params["present"] = "1" if on else "0"  # the address agrees, so a link keeps it
 
 
 def apply() -> None:
-    """Called by app.py every run: the teacher-mode styles, when on."""
-    if presenting():
+    """Called by app.py every run: the teacher-mode styles when on, and the cookie."""
+    on = presenting()
+    if on:
         st.html(styles.PRESENT)
+    st.html(COOKIE_JS.format(name=COOKIE, value=int(on)), unsafe_allow_javascript=True)
+
+
+def toggle_ui() -> None:
+    """The sidebar's switch; shown in teacher mode too, to leave it."""
+    st.session_state[TOGGLE_KEY] = presenting()
+    st.toggle("Teacher mode", key=TOGGLE_KEY, on_change=_toggled,
+              help="For a projector: larger text and maps, fewer controls. This browser keeps "
+              "the choice; `?present=1` or `?present=0` in an address sets it too.")  # fmt: skip
 
 
 def controls(name: str):

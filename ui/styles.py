@@ -18,6 +18,8 @@ STACK = """<style>
 .js-plotly-plot .plotly .modebar-container {top: 3.4rem !important;}
 @media (hover: none) {  /* a touch screen has no hover to hide it again: none, pinch to zoom */
   .js-plotly-plot .plotly .modebar-container {display: none;}}
+/* the teacher-mode cookie's script takes no room */
+[data-testid="stElementContainer"]:has(script[data-present-cookie]) {display: none;}
 /* a metric's value (a model's name, a class) wraps in a narrow column, never "Pretrained (shi…" */
 :is([data-testid="stMetricValue"], [data-testid="stMetricDelta"])
   :is(.stMarkdownEllipsis, .stMarkdownEllipsis p) {white-space: normal; overflow-wrap: anywhere;}
