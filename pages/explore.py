@@ -14,13 +14,15 @@ from ui.present import controls, presenting  # noqa: E402
 from ui.resources import device_label  # noqa: E402
 from ui.state import model_in_use  # noqa: E402
 
-st.title("Layer explorer")
+if not presenting():  # on a projector the sidebar names the page: the maps need the room
+    st.title("Layer explorer")
 st.session_state[es.K_LINK_PROBLEMS] = es.init_state()  # shown once, by the layer view
 guide.welcome_ui(presenting())
 
 current = model_in_use()
 # teacher mode: the input's name stands level with the prediction, not above a blank band
-top_left, top_right = st.columns([3, 1], vertical_alignment="center" if presenting() else "top")
+top_left, top_right = (st.columns([3, 2], vertical_alignment="center") if presenting()
+                       else st.columns([3, 1]))  # fmt: skip
 with top_left, controls("explore-input"):
     ev.input_ui()
 try:
@@ -30,10 +32,11 @@ except DataError as e:
     st.stop()
 tr = es.traced(current, inp)
 if presenting():  # the pickers are hidden: say what the input is
-    top_left.subheader(inp.caption)
+    top_left.subheader(ev.whole_names(inp.caption))
 with top_right:
     ev.prediction_card(tr, inp)
-    st.caption(f"{current.name} on {device_label()}")
+    if not presenting():  # the sidebar says it too
+        st.caption(f"{current.name} on {device_label()}")
 
 
 @st.fragment

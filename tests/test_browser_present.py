@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from harness.pages import wait_settled
+from tinyvgg.data import CLASS_NAMES
 
-from .test_browser_explore import strip_rows
 
-
-def _map_height(page) -> float:
-    chart = page.locator(".st-key-ex_grid .js-plotly-plot").first
+def _map_height(page, key: str) -> float:
+    chart = page.locator(f".st-key-{key} .js-plotly-plot").first
     chart.wait_for()
     return chart.bounding_box()["height"]
 
@@ -18,50 +18,89 @@ def _map_height(page) -> float:
 def test_present_mode_on_the_explorer(page, app_url):
     page.goto(app_url + "/explore?sample=3&layer=conv_1_1")
     expect(page.get_by_text("Test image #")).to_be_visible()
-    normal = _map_height(page)
+    normal = _map_height(page, "ex_cellmap")
 
     page.goto(app_url + "/explore?sample=3&layer=conv_1_1&present=1")
-    expect(page.get_by_role("heading", name="Layer explorer")).to_be_visible()
+    expect(page.get_by_role("heading", name="test image 3: Trouser")).to_be_visible()
+    expect(page.get_by_role("heading", name="Layer explorer")).to_be_hidden()  # room for maps
     expect(page.get_by_text("Test image #")).to_be_hidden()  # the input pickers
     expect(page.get_by_role("button", name="Next ▶")).to_be_visible()  # stepping stays
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar).to_contain_text("Model in use")
     expect(sidebar).to_contain_text("Device:")
     expect(sidebar.get_by_text("Upload a checkpoint")).to_be_hidden()
-    assert _map_height(page) > 1.2 * normal
+    assert _map_height(page, "ex_cellmap") > 1.2 * normal  # the large map grows
+    picked = page.get_by_test_id("stMetric").filter(has_text="conv_1_1[0, ")  # for the back row
+    expect(picked).to_be_visible()
+    assert float(picked.get_by_test_id("stMetricValue").inner_text()) != 0
     page.get_by_role("button", name="Next ▶").click()  # it stays on while stepping
     expect(page.get_by_text("relu_1_1 · ReLU")).to_be_visible()
     assert "present=1" in page.url
 
 
-def test_present_mode_strip_is_one_row_and_the_maps_are_on_the_first_screen(page, app_url):
-    """A 1080p projector: all fourteen layers in one row of the strip, whole names, and the
-    selected layer's maps starting on the first screen (no scrolling after Next)."""
-    page.set_viewport_size({"width": 1920, "height": 1080})
-    page.goto(app_url + "/explore?sample=3&layer=conv_1_2&present=1")
-    grid = page.locator(".st-key-ex_grid .js-plotly-plot").first
-    grid.wait_for()
-    buttons = page.locator('[class*="st-key-ex_pick_"] button')
-    expect(buttons).to_have_count(14)
-    assert strip_rows(page) == [14]
-    for k in range(14):  # whole names, not cut off
-        assert buttons.nth(k).evaluate("b => b.scrollWidth <= b.clientWidth + 1")
-    assert grid.bounding_box()["y"] < 1080 - 150
-
-
 def test_present_mode_puts_the_input_name_level_with_the_prediction(page, app_url):
-    """With the pickers hidden, the input's name sits beside the prediction card's middle,
-    not at its top above a blank band."""
+    """With the pickers hidden, the input's name and the model's answer share one line."""
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.goto(app_url + "/explore?sample=3&layer=conv_1_2&present=1")
     name = page.get_by_role("heading", name="test image 3: Trouser")
-    card = page.get_by_test_id("stMetric")
+    answer = page.get_by_role("heading", name="→ Trouser")
     expect(name).to_be_visible()
-    expect(card).to_be_visible()
+    expect(answer).to_be_visible()
     wait_settled(page)
-    box = page.get_by_test_id("stColumn").filter(has=card).first.bounding_box()
-    mid = name.bounding_box()["y"] + name.bounding_box()["height"] / 2
-    assert abs(mid - (box["y"] + box["height"] / 2)) < 40, (mid, box)
+    mid = lambda h: h.bounding_box()["y"] + h.bounding_box()["height"] / 2  # noqa: E731
+    assert abs(mid(name) - mid(answer)) < 40
+
+
+# Every text of the page's own (not inside a chart) that is on the first screen: its size, and
+# whether a layer's name, a shape or the predicted class is broken over two lines.
+FIRST_SCREEN_TEXT = r"""(classes) => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const out = {small: [], broken: []};
+  const walk = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+  for (let t = walk.nextNode(); t; t = walk.nextNode()) {
+    const e = t.parentElement, text = t.textContent.trim();
+    if (!text || e.closest('svg, .js-plotly-plot, [data-testid="stSidebar"]')) continue;
+    const box = e.getBoundingClientRect();
+    if (!box.width || !e.checkVisibility() || box.top >= innerHeight || box.bottom <= 0) continue;
+    const size = parseFloat(getComputedStyle(e).fontSize);
+    if (size < 18) out.small.push(`${size}px: ${text.slice(0, 30)}`);
+    const whole = /^(\[[\d, ]+\]|[a-z]+_\d_\d|max_pool_\d|flatten|linear|softmax|input)$/;
+    const lines = new Set([...(() => { const r = document.createRange(); r.selectNodeContents(t);
+      return r.getClientRects(); })()].map(r => Math.round(r.top))).size;
+    if (whole.test(text) && lines > 1) out.broken.push(text);
+    for (const name of classes) {  // a class name inside a longer text, whole as well
+      const at = t.textContent.replace(/ /g, ' ').indexOf(name);
+      if (at < 0) continue;
+      const r = document.createRange(); r.setStart(t, at); r.setEnd(t, at + name.length);
+      if (new Set([...r.getClientRects()].map(b => Math.round(b.top))).size > 1)
+        out.broken.push(name);
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize(("width", "height"), [(1024, 768), (1280, 720), (1920, 1080)])
+def test_teacher_mode_fits_a_projector(page, app_url, width, height):
+    """On a 720p and a 1080p projector, teacher mode shows the selected layer's input and output
+    maps whole on the first screen, after Next too; on those and on a 1024 px one beside the
+    open sidebar every text there is 18 px or more, and no layer's name, shape or class is
+    broken over two lines."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(app_url + "/explore?sample=0&layer=conv_2_1&present=1")  # an Ankle boot
+    for layer in ("conv_2_1", "relu_2_1"):
+        expect(page.get_by_role("heading", name=f"{layer} · ", exact=False)).to_be_visible()
+        wait_settled(page)
+        for key in ("ex_prev", "ex_grid") if width > 1024 else ():
+            box = page.locator(f".st-key-{key} .js-plotly-plot").first.bounding_box()
+            assert box["y"] >= 0 and box["y"] + box["height"] <= height, (layer, key, box)
+        found = page.evaluate(FIRST_SCREEN_TEXT, list(CLASS_NAMES))
+        assert not found["small"] and not found["broken"], found
+        buttons = page.locator('[class*="st-key-ex_pick_"] button')
+        expect(buttons).to_have_count(14)
+        for k in range(14):  # whole names, not cut off
+            assert buttons.nth(k).evaluate("b => b.scrollWidth <= b.clientWidth + 1")
+        page.get_by_role("button", name="Next ▶").click()
 
 
 def test_teacher_mode_has_a_switch_and_survives_a_reload_and_a_typed_address(page, app_url):

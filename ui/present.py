@@ -64,10 +64,11 @@ def controls(name: str):
     return st.container(key=f"ctl-{name}")
 
 
-def chart(fig, key: str, where: Any = None, **kwargs) -> Any:
-    """`st.plotly_chart`, taller in teacher mode (the figure itself is left untouched)."""
+def chart(fig, key: str, where: Any = None, grow: bool = True, **kwargs) -> Any:
+    """`st.plotly_chart`, taller in teacher mode unless not `grow` (a map whose column already
+    sets its width: grown, it would only add a blank band). The figure is left untouched."""
     height = fig.layout.height if hasattr(fig, "layout") else None
-    if presenting() and height:
+    if presenting() and height and grow:
         kwargs["height"] = int(height * SCALE)
         if kwargs.get("width") == "content" and fig.layout.width:
             kwargs["width"] = int(fig.layout.width * SCALE)  # the same shape, larger

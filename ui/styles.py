@@ -31,6 +31,12 @@ html { font-size: 19px; }
 [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] {display: none;}
 [class*="st-key-ctl-"] {display: none !important;}
 [data-testid="stMainBlockContainer"] {padding-top: 1.5rem; max-width: 100%;}
+/* what is set smaller than the text (buttons, labels, captions, code, the arithmetic's
+   tables): 18 px or more too, for the back row */
+[data-testid="stMain"] :is(button p, label p, kbd, [data-testid="stMetricLabel"] p,
+  [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
+  [data-testid="stCode"] code, .ar-grid, .ar-head, .sm, p code, li code) {
+  font-size: max(18px, 0.95rem) !important;}
 </style>"""
 
 # The layer strip: tiles in rows of equal length that fit the strip's own width: 14 layers as
@@ -58,11 +64,20 @@ STRIP = """<style>
 }
 </style>"""
 
+# Teacher mode's strip: the layers' names only (the heading gives the shape), in type a back
+# row reads (0.95rem of teacher mode's 19 px: 18 px), each name whole: two rows of seven on a
+# projector, 5+5+4 beside an open sidebar on a 1024 px one, rows of four on a phone.
 COMPACT_STRIP = """<style>
-.st-key-ex_strip [data-testid="stHorizontalBlock"] {flex-wrap: wrap; row-gap: 0.4rem;}
-.st-key-ex_strip [data-testid="stColumn"] {min-width: 4.4rem; max-width: 6.5rem; flex: 1 1 4.4rem;}
-[class*="st-key-ex_pick_"] button {padding: 0.2rem 0.1rem; min-height: 2rem;}
-[class*="st-key-ex_pick_"] button p {font-size: 0.66rem;}
+.st-key-ex_strip {container-type: inline-size;}
+.st-key-ex_strip [data-testid="stHorizontalBlock"] {
+  display: grid; gap: 0.4rem 0.3rem; grid-template-columns: repeat(4, minmax(0, 1fr));}
+@container (min-width: 28rem) {.st-key-ex_strip [data-testid="stHorizontalBlock"] {
+  grid-template-columns: repeat(5, minmax(0, 1fr));}}
+@container (min-width: 39rem) {.st-key-ex_strip [data-testid="stHorizontalBlock"] {
+  grid-template-columns: repeat(7, minmax(0, 1fr));}}
+.st-key-ex_strip [data-testid="stColumn"] {width: auto; min-width: 0; max-width: none;}
+[class*="st-key-ex_pick_"] button {padding: 0.15rem 0.05rem; min-height: 2.1rem;}
+[class*="st-key-ex_pick_"] button p {font-size: 0.95rem; white-space: nowrap;}
 </style>"""
 
 # Prev and Next show their keys (PageUp, PageDown) only where the label fits beside them, so

@@ -60,6 +60,13 @@ def input_ui() -> None:
         st.caption("Draw or upload a garment on the Draw page to explore it here.")
 
 
+def whole_names(text: str) -> str:
+    """`text` with each class name's spaces made unbreakable: never 'Ankle' over 'boot'."""
+    for name in CLASS_NAMES:
+        text = text.replace(name, name.replace(" ", "\u00a0"))
+    return text
+
+
 def prediction_card(tr: es.Trace, inp: es.ExploreInput) -> None:
     """The predicted class and its probability; the truth when the input has one."""
     st.html(styles.PREDICTION)
@@ -70,6 +77,12 @@ def prediction_card(tr: es.Trace, inp: es.ExploreInput) -> None:
 def _prediction(tr: es.Trace, inp: es.ExploreInput) -> None:
     probs = tr.records[-1].output[0]
     pred = int(probs.argmax())
+    if presenting():  # one line, level with the input's name
+        mark = ("" if inp.true_label is None else " ✓" if inp.true_label == pred
+                else f" ✗ (it is {CLASS_NAMES[inp.true_label]})")  # fmt: skip
+        odds = f"{float(probs[pred]):.1%}{mark}".replace(" ", "\u00a0")
+        st.subheader(whole_names(f"→ {CLASS_NAMES[pred]}, {odds}"))
+        return
     st.metric("Prediction", CLASS_NAMES[pred], f"{float(probs[pred]):.1%} probability",
               delta_color="off")  # fmt: skip
     if inp.true_label is not None:
@@ -87,8 +100,8 @@ def _select(name: str) -> None:
 def overview_ui(tr: es.Trace) -> None:
     """Every layer in order: thumbnail, name, kind, shape, parameters; click to select.
 
-    On a projector (teacher mode) the strip shows the shapes only (the selected layer's
-    heading gives its kind and parameters), so the maps come up on the first screen."""
+    On a projector (teacher mode) the strip shows the names only (the selected layer's heading
+    gives its kind, shape and parameters), so the maps come up on the first screen."""
     selected = st.session_state[es.K_LAYER]
     compact = presenting()
     st.html((styles.COMPACT_STRIP if compact else styles.STRIP) + styles.STEPPER)
@@ -96,14 +109,14 @@ def overview_ui(tr: es.Trace) -> None:
         records = tr.records
         for col, rec in zip(st.columns(len(records), gap="small"), records, strict=True):
             with col:
-                thumb = memo(("thumb", *tr.key, rec.name), lambda r=rec: fx.thumbnail_png(r.output))
-                st.image(thumb, width="stretch")
+                if not compact:  # a projector: names only, so the maps are on the first screen
+                    thumb = memo(("thumb", *tr.key, rec.name),
+                                 lambda r=rec: fx.thumbnail_png(r.output))  # fmt: skip
+                    st.image(thumb, width="stretch")
                 st.button(rec.name, key=f"ex_pick_{rec.name}", on_click=_select,
                           args=(rec.name,), width="stretch",
                           type="primary" if rec.name == selected else "secondary")  # fmt: skip
-                if compact:
-                    st.caption(f"`{rec.shape_text}`")
-                else:
+                if not compact:
                     st.caption(f"{rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
 
 
@@ -114,7 +127,8 @@ def stepper_ui() -> str:
     i = es.LAYERS.index(st.session_state[es.K_LAYER])
     a.button("◀ Prev", on_click=_select, args=(es.LAYERS[max(i - 1, 0)],), width="stretch",
              disabled=i == 0, shortcut="PageUp")  # fmt: skip
-    b.selectbox("Layer", es.LAYERS, key=es.K_LAYER)
+    b.selectbox("Layer", es.LAYERS, key=es.K_LAYER,
+                label_visibility="collapsed" if presenting() else "visible")  # fmt: skip
     c.button("Next ▶", on_click=_select, args=(es.LAYERS[min(i + 1, len(es.LAYERS) - 1)],),
              width="stretch", disabled=i == len(es.LAYERS) - 1, shortcut="PageDown")  # fmt: skip
     return st.session_state[es.K_LAYER]
@@ -197,7 +211,7 @@ def _flatten_ui(tr: es.Trace, rec: LayerRecord, prev: LayerRecord, cell, inp) ->
         fig = memo(("in", *tr.key, rec.name, cell), lambda: fx.outline_spans(
             _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}"),
             [(c, (i, i), (j, j))]))  # fmt: skip
-        chart(fig, key="ex_prev", theme=None, width=_width(fig))
+        chart(fig, key="ex_prev", grow=False, theme=None, width=_width(fig))
     with right:
         explain_layer(tr, rec, cell, inp)
     title = f"output: {rec.name} {rec.shape_text}"
@@ -219,7 +233,7 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
         picture, words = stacking_columns(2, "ex_input")
         with picture:
             fig = image(rec.output[0, 0], inp.caption)
-            chart(fig, key="ex_in", width=_width(fig))
+            chart(fig, key="ex_in", grow=False, width=_width(fig))
         with words:
             st.markdown(_input_note(inp))
             x = rec.output
@@ -246,7 +260,7 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
             title = subtitled(title, "outlined: where the picked cell comes from")
         fig = memo(("in", *tr.key, name, cell),
                    lambda: fx.outline_spans(_map_figure(prev.output, title), spans))  # fmt: skip
-        chart(fig, key="ex_prev", theme=None, width=_width(fig))
+        chart(fig, key="ex_prev", grow=False, theme=None, width=_width(fig))
     with right:
         out = rec.output
         if out.dim() == 4:
@@ -254,13 +268,13 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
             fig = memo(("grid", *tr.key, name, cell[0]),
                        lambda: fx.channel_grid(out[0], title, cell[0], TILE_PX))  # fmt: skip
             st.session_state["ex_grid_channels"] = out.shape[1]
-            chart(fig, key="ex_grid", theme=None, on_select=_on_channel_click,
+            chart(fig, key="ex_grid", grow=False, theme=None, on_select=_on_channel_click,
                   selection_mode="points", width=_width(fig))  # fmt: skip
         else:
             title = f"output: {name} {rec.shape_text}"
             fig = memo(("out", *tr.key, name),
                        lambda: _map_figure(out, title, softmax=name == "softmax"))  # fmt: skip
-            chart(fig, key="ex_out", theme=None, width=_width(fig))  # as the input beside it
+            chart(fig, key="ex_out", grow=False, theme=None, width=_width(fig))  # as its input
     if rec.output.dim() == 4:
         big, rest = stacking_columns([2, 3], "ex_cell")
         wide = st.container()  # under both columns, across the page
@@ -271,6 +285,9 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
             chart(fig, key="ex_cellmap", theme=None, on_select=_on_cell_click,
                   selection_mode="points", width=_width(fig))  # fmt: skip
         with rest:
+            if presenting():  # the picked cell, large enough for the back row
+                c, i, j = cell
+                st.metric(f"{name}[0, {c}, {i}, {j}]", f"{float(rec.output[0, c, i, j]):.4f}")
             explain_layer(tr, rec, cell, inp, wide)
     else:
         explain_layer(tr, rec, cell, inp)
