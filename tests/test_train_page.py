@@ -128,14 +128,21 @@ def test_the_kept_model_is_the_workers(train_page, real_data):
     assert torch.equal(preds, at.session_state[training.PREDS_KEY][live.name][:500])
 
 
-def test_a_stuck_run_shows_fits_warning(train_page):
-    at = train_page
-    at.selectbox(key="train_subset").select("10,000")
-    at.slider(key="train_epochs").set_value(1)
-    at.select_slider(key="train_lr_sgd").set_value(1.0)
+def _train(at: AppTest, subset: str, epochs: int = 1, sgd_lr: float | None = None):
+    """Start a run with these settings and wait for it to end; its LiveRun."""
+    at.selectbox(key="train_subset").select(subset)
+    at.slider(key="train_epochs").set_value(epochs)
+    if sgd_lr is not None:
+        at.select_slider(key="train_lr_sgd").set_value(sgd_lr)
     at.button(key="train_start").click().run()
     live = at.session_state[training.LIVE_KEY]
     until_ended(at, live)
+    return live
+
+
+def test_a_stuck_run_shows_fits_warning(train_page):
+    at = train_page
+    _train(at, "10,000", sgd_lr=1.0)
     messages = [w.value for w in at.warning]
     assert any("stuck at chance" in m for m in messages), messages
 
@@ -236,12 +243,7 @@ def test_the_batch_size_starts_from_the_subset_s_default(train_page):
 
 def test_a_run_that_did_not_learn_is_marked_and_not_selected(train_page):
     at = train_page
-    at.selectbox(key="train_subset").select("1,000")
-    at.slider(key="train_epochs").set_value(1)
-    at.select_slider(key="train_lr_sgd").set_value(1.0)
-    at.button(key="train_start").click().run()
-    live = at.session_state[training.LIVE_KEY]
-    until_ended(at, live)
+    live = _train(at, "1,000", sgd_lr=1.0)
     assert live.kept and live.status == "finished"
     errors = [e.value for e in at.error]
     assert any("did not learn" in e and "Adam" in e for e in errors), errors
@@ -267,11 +269,7 @@ def test_the_sidebar_names_a_run_in_a_few_words(train_page):
     """The picker shows 'run 1: SGD 0.1, 1 ep, 1k' (a long name is cut in the sidebar's box);
     the whole name is under 'Model in use'."""
     at = train_page
-    at.selectbox(key="train_subset").select("1,000")
-    at.slider(key="train_epochs").set_value(1)
-    at.button(key="train_start").click().run()
-    live = at.session_state[training.LIVE_KEY]
-    until_ended(at, live)
+    live = _train(at, "1,000")
     picker = at.sidebar.selectbox(key="model_choice")
     assert picker.value == live.name
     assert picker.options[-1] == "run 1: SGD 0.1, 1 ep, 1k"  # as the page shows them

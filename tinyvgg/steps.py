@@ -133,19 +133,14 @@ class SGDStep(EagerStep):
     S, P, D = [1, 1], [1, 1], [1, 1]  # stride, padding, dilation of every TinyVGG conv
     K = [2, 2]  # max-pool kernel and stride
 
-    def __init__(
-        self,
-        model: torch.nn.Module,
-        optimizer: torch.optim.Optimizer,
-        data: DeviceData,
-        clip_norm: float | None = None,
-    ):
-        super().__init__(model, optimizer, data, clip_norm)
+    def __init__(self, *args, **kwargs):  # EagerStep's
+        super().__init__(*args, **kwargs)
+        model = self.model
         self.blocks = [(model.layer(a), model.layer(b)) for a, b in self.CONVS]
         self.linear = model.layer("linear")
         layers = [conv for block in self.blocks for conv in block] + [self.linear]
         self.params = [p for layer in layers for p in (layer.weight, layer.bias)]
-        self.one = torch.ones((), device=data.x.device)  # d loss / d loss
+        self.one = torch.ones((), device=self.data.x.device)  # d loss / d loss
 
     @staticmethod
     def supports(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> bool:
