@@ -33,8 +33,8 @@ def settings() -> TrainConfig:
                             horizontal=True, key="train_optimizer")  # fmt: skip
         b.select_slider("Learning rate", training.LEARNING_RATES, key=f"train_lr_{optimizer}",
                         value=DEFAULT_LR[optimizer])  # fmt: skip
-        c.select_slider("Batch size", training.BATCH_SIZES, value=training.default_batch(),
-                        key="train_batch", help=BATCH_HELP)  # fmt: skip
+        st.session_state.setdefault("train_batch", training.default_batch())  # the subset sets it
+        c.select_slider("Batch size", training.BATCH_SIZES, key="train_batch", help=BATCH_HELP)
         c.number_input("Hidden units", 1, 128, d.hidden_units, key="train_hidden")
         e.number_input("Seed", 0, 2**31 - 1, d.seed, key="train_seed")
         e.selectbox("Device", training.device_options(), key="train_device")

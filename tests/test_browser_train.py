@@ -50,6 +50,9 @@ def growth(counts: list[int]) -> list[int]:
 def test_train_one_epoch_and_compare(page, app_url):
     open_train_page(page, app_url)
     choose(page, "Training images", "10,000")
+    batch = page.get_by_test_id("stSlider").filter(has_text="Batch size")
+    expect(batch.get_by_role("slider")).to_have_attribute("aria-valuetext", "32")  # its default
+    expect(page.get_by_text("created with a default value")).to_have_count(0)  # no warning
     set_epochs_to_one(page)
     page.get_by_role("button", name="Start training").click()
     done = page.get_by_text("Compare the runs")
