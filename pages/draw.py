@@ -19,6 +19,7 @@ from ui.figures.draw import input_preview, step_tile, top_k_bars  # noqa: E402
 from ui.present import chart  # noqa: E402
 from ui.resources import app_device  # noqa: E402
 from ui.state import DrawnInput, model_in_use, set_drawn_input  # noqa: E402
+from ui.why import link_params, why_ui  # noqa: E402
 
 EXPLORER = "pages/explore.py"
 SOURCE_KEY = "draw_source"  # the open tab: "Draw", "Upload" or "Camera"
@@ -35,22 +36,29 @@ def _preprocess_file(data: bytes, auto_invert: bool) -> Preprocessed:
 def _explore(drawn: DrawnInput) -> None:
     # A callback, so the click survives a rerun before the script reaches the button.
     set_drawn_input(drawn)
-    st.session_state[GO_KEY] = True
+    st.session_state[GO_KEY] = link_params("draw")  # the explorer opens "why" as it is here
 
 
 def show_prediction(pre: Preprocessed, label: str) -> None:
     """The top 3 of the model in use, the input it saw, and the way to the explorer."""
     current = model_in_use()
-    top = top_k(probabilities(current.model, pre.tensor, app_device()), 3)
+    probs = probabilities(current.model, pre.tensor, app_device())
+    top = top_k(probs, 3)
     st.markdown(f"Prediction: **{top[0][0]}** ({100 * top[0][1]:.1f}%)")
     left, right = st.columns([1, 1.2])
     chart(input_preview(pre.tensor, height=260), key="draw_preview", where=left)
     chart(top_k_bars(top, height=260), key="draw_top3", where=right)
     st.caption(f"Model: {current.name} · input: {label}")
-    st.button(
-        "Explore layer by layer", type="primary", icon=":material/layers:", on_click=_explore,
-        args=(DrawnInput(pre.tensor.detach().cpu().clone(), label),),
-    )  # fmt: skip
+    drawn = DrawnInput(pre.tensor.detach().cpu().clone(), label)
+    st.button("Explore layer by layer", type="primary", icon=":material/layers:",
+              on_click=_explore, args=(drawn,))  # fmt: skip
+    if st.toggle(
+        "Why this class?",
+        key="draw_why_open",
+        help="Which pixels made the model choose its class: five ways, one exact.",
+    ):
+        with st.container(key="draw_why", border=True):
+            why_ui("draw", current.key, current.model, drawn.tensor, drawn.key, probs, quick=True)
 
 
 def show_steps(pre: Preprocessed) -> None:
@@ -65,8 +73,8 @@ def show_steps(pre: Preprocessed) -> None:
             tile.caption(step.note)
 
 
-if st.session_state.pop(GO_KEY, False):  # the explorer reads ui.state.drawn_input()
-    st.switch_page(EXPLORER, query_params={"source": "drawing", "layer": "input"})
+if (why := st.session_state.pop(GO_KEY, None)) is not None:  # see ui.state.drawn_input()
+    st.switch_page(EXPLORER, query_params={"source": "drawing", "layer": "input", **why})
 
 st.title("Draw or upload a garment")
 st.write(

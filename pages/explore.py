@@ -13,6 +13,7 @@ from ui.explore import view as ev  # noqa: E402
 from ui.present import controls, presenting  # noqa: E402
 from ui.resources import device_label  # noqa: E402
 from ui.state import model_in_use  # noqa: E402
+from ui.why import why_ui  # noqa: E402
 
 if not presenting():  # on a projector the sidebar names the page: the maps need the room
     st.title("Layer explorer")
@@ -37,6 +38,21 @@ with top_right:
     ev.prediction_card(tr, inp)
     if not presenting():  # the sidebar says it too
         st.caption(f"{current.name} on {device_label()}")
+    st.toggle(
+        "Why this class?",
+        key="ex_why_open",
+        help="Which pixels made the model choose its class: five ways, one exact.",
+    )
+
+
+@st.fragment
+def why_view() -> None:
+    """Its pickers rerun only this part of the page; closed, it costs nothing."""
+    if st.session_state.get("ex_why_open"):
+        with st.container(key="ex_why", border=True):
+            probs = tr.records[-1].output[0]
+            why_ui("ex", current.key, current.model, inp.tensor, inp.key, probs)
+    es.write_query()
 
 
 @st.fragment
@@ -51,4 +67,5 @@ def layer_view() -> None:
     es.write_query()
 
 
+why_view()
 layer_view()

@@ -22,6 +22,7 @@ from ui.memo import memo
 from ui.present import query_extra
 from ui.resources import test_split
 from ui.state import ModelInUse, drawn_input, entered_page
+from ui.why import link_params, parse_link
 
 LAYERS = ["input", *LAYER_NAMES, "softmax"]
 SOURCES = {"sample": "Fashion-MNIST test image", "random": "Random tensor", "drawing": "Your image"}
@@ -92,7 +93,8 @@ def parse_query(params: dict[str, str]) -> tuple[dict, list[str]]:
             out[K_CELL_LINK] = cell
         else:
             problems.append("cell must be channel,row,column (e.g. 3,5,7) or an index.")
-    return out, problems
+    why, why_problems = parse_link(params, "ex")
+    return out | why, problems + why_problems
 
 
 def init_state() -> list[str]:
@@ -123,6 +125,7 @@ def write_query() -> None:
     if s[K_CELL] is not None:
         params["cell"] = ",".join(map(str, s[K_CELL]))
     params.update(query_extra())
+    params.update(link_params("ex"))
     if s[K_SOURCE] == "sample":
         params["sample"] = str(s[K_SAMPLE])
     elif s[K_SOURCE] == "random":
