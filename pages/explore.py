@@ -38,16 +38,16 @@ with top_right:
     ev.prediction_card(tr, inp)
     if not presenting():  # the sidebar says it too
         st.caption(f"{current.name} on {device_label()}")
-    st.toggle(
-        "Why this class?",
-        key="ex_why_open",
-        help="Which pixels made the model choose its class: five ways, one exact.",
-    )
+WHY_HELP = "Which pixels made the model choose its class: five ways, one of them exact."
+if presenting():  # beside teacher mode's switch: the first screen keeps the maps whole
+    st.sidebar.toggle("Why this class?", key="ex_why_open", help=WHY_HELP)
 
 
 @st.fragment
 def why_view() -> None:
     """Its pickers rerun only this part of the page; closed, it costs nothing."""
+    if not presenting():
+        st.toggle("Why this class?", key="ex_why_open", help=WHY_HELP)
     if st.session_state.get("ex_why_open"):
         with st.container(key="ex_why", border=True):
             probs = tr.records[-1].output[0]
