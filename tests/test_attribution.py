@@ -7,6 +7,8 @@ import torch
 from torch.nn import functional as F
 
 from tinyvgg.attribution import (
+    IG_MAX_STEPS,
+    IG_STEPS,
     IG_TOLERANCE,
     METHODS,
     AttributionError,
@@ -152,6 +154,8 @@ def test_saliency_is_the_gradient_of_the_logit(shipped, samples):
 
 
 def test_integrated_gradients_add_up_within_one_percent(shipped, samples):
+    """For a class's logit, within 1% of its rise from black; for a pair of classes, within
+    1% or at the most steps, with the delta reported as it is."""
     black = torch.zeros(1, 1, 28, 28)
     for i in range(len(samples)):
         x = samples[i : i + 1]
@@ -162,9 +166,10 @@ def test_integrated_gradients_add_up_within_one_percent(shipped, samples):
                 _score(shipped, x, target, versus) - _score(shipped, black, target, versus)
             )
             assert a.expected == pytest.approx(rise, abs=1e-5)
-            assert abs(a.total - rise) <= IG_TOLERANCE * abs(rise) + 1e-6
             assert a.delta == pytest.approx(a.total - a.expected)
-            assert a.settings["steps"] >= 50
+            assert a.settings["steps"] >= IG_STEPS
+            within = abs(a.total - rise) <= IG_TOLERANCE * max(abs(rise), 0.01) + 1e-6
+            assert within or (versus is not None and a.settings["steps"] == IG_MAX_STEPS)
 
 
 def test_integrated_gradients_match_a_hand_riemann_sum():
@@ -285,7 +290,7 @@ def test_two_sessions_at_once_get_the_maps_they_get_alone(shipped, samples):
         ({"method": "lime"}, "method must be one of"),
         ({"target": 10}, "target class must be 0 to 9"),
         ({"versus": 4}, "not with itself"),
-        ({"method": "ig", "steps": 1}, "2 to 1,600 steps"),
+        ({"method": "ig", "steps": 1}, "2 to 800 steps"),
         ({"method": "occlusion", "patch": 0}, "patch must be 1 to 28"),
         ({"method": "occlusion", "stride": 5}, "stride must be 1 to the patch"),
     ],

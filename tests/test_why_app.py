@@ -54,6 +54,7 @@ def test_class_names_from_links_and_command_lines():
     assert class_index("Coat") == class_index("coat") == class_index("4") == 4
     assert class_index("ankle boot") == class_index("Ankle_boot") == class_index("ANKLE+BOOT") == 9
     assert class_index("T-shirt/top") == class_index("tshirttop") == 0
+    assert class_index("top") == 0 and class_index("Shirt") == 6
     assert class_index("Boot") is None and class_index("10") is None
 
 

@@ -31,6 +31,26 @@ CLASS_NAMES: tuple[str, ...] = (
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def find_class(text: str, names: tuple[str, ...] = CLASS_NAMES) -> int | None:
+    """A class's index from its name in any case, with any spaces or signs between words
+    ("ankle boot", "Ankle_boot", "ankle+boot"), a part of a name split by '/' ("top"), or its
+    index; None when nothing matches."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text) if int(text) < len(names) else None
+    wanted = _letters(text)
+    for i, name in enumerate(names):
+        if wanted and wanted in (_letters(name), *map(_letters, name.split("/"))):
+            return i
+    return None
+
+
 FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),

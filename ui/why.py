@@ -13,6 +13,8 @@ import streamlit as st
 import torch
 
 from tinyvgg.attribution import (
+    IG_MAX_STEPS,
+    IG_TOLERANCE,
     LABELS,
     METHODS,
     OCCLUSION_PATCH,
@@ -22,7 +24,7 @@ from tinyvgg.attribution import (
     AttributionError,
     attribute,
 )
-from tinyvgg.data import CLASS_NAMES
+from tinyvgg.data import CLASS_NAMES, find_class
 from tinyvgg.model import TinyVGG
 from ui.figures import attribution as fa
 from ui.figures.common import subtitled
@@ -47,15 +49,8 @@ class Keys:
 
 
 def class_index(text: str) -> int | None:
-    """A class from a link or a command line: its name in any case, with spaces, '_', '-' or
-    '+' between words ("ankle boot", "Ankle_boot"), or its index 0-9."""
-    if text.strip().isdigit() and int(text) < len(CLASS_NAMES):
-        return int(text)
-    wanted = "".join(ch for ch in text.lower() if ch.isalnum())
-    for i, name in enumerate(CLASS_NAMES):
-        if "".join(ch for ch in name.lower() if ch.isalnum()) == wanted:
-            return i
-    return None
+    """A class from a link: see `find_class` ("Coat", "ankle boot", "Ankle_boot", "4")."""
+    return find_class(text)
 
 
 def _class_problem(what: str, text: str) -> str:
@@ -122,7 +117,9 @@ def numbers(a: Attribution) -> str:
         lines.append(
             f"The attributions add up to **{a.total:.6f}**; from a black image the score rises "
             f"by **{rise:.6f}**: delta {a.delta:+.2e} ({rel:.2%}), with "
-            f"{a.settings['steps']} steps."
+            f"{a.settings['steps']} steps"
+            + (" (the most it takes: the path crosses many ReLU kinks)."
+               if rel > IG_TOLERANCE and a.settings["steps"] >= IG_MAX_STEPS else ".")
         )  # fmt: skip
     elif a.method == "occlusion":
         lines.append(f"A {a.settings['patch']}×{a.settings['patch']} black patch, moved "
