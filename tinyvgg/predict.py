@@ -40,7 +40,19 @@ def top_k(probs: torch.Tensor, k: int = 3) -> list[tuple[str, float]]:
     ]
 
 
-def _read(path: str) -> bytes:
+def cli_model(checkpoint: str, device: str | None) -> tuple[TinyVGG, torch.device] | None:
+    """A command line's model, in eval mode on its device; None after printing one line that
+    says why it did not load (the command then exits 2)."""
+    try:
+        where = pick_device(device)
+        model, _metrics = load_checkpoint(checkpoint)
+    except (CheckpointError, DeviceError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
+    return model.to(where).eval(), where
+
+
+def read_image_file(path: str) -> bytes:
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -60,7 +72,7 @@ def classify_file(
 ) -> dict:
     """One JSON-ready line for one file: its top classes, or its error as one sentence."""
     try:
-        x = preprocess(_read(path), auto_invert=auto_invert).tensor
+        x = preprocess(read_image_file(path), auto_invert=auto_invert).tensor
     except PreprocessError as e:
         return {"file": path, "error": str(e)}
     pairs = top_k(probabilities(model, x, device), top)
@@ -85,13 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-invert", action="store_true", help="never invert light backgrounds")
     p.add_argument("--device", default=None, help="auto, cuda, mps or cpu")
     args = p.parse_args(argv)
-    try:
-        device = pick_device(args.device)
-        model, _metrics = load_checkpoint(args.checkpoint)
-    except (CheckpointError, DeviceError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    if (loaded := cli_model(args.checkpoint, args.device)) is None:
         return 2
-    model = model.to(device).eval()
+    model, device = loaded
     failed = False
     for path in args.images:
         line = classify_file(path, model, device, args.top, not args.no_invert)
