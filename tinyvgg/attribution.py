@@ -38,7 +38,7 @@ LABELS = {
 }
 # What each method measures, and its known weakness: one sentence each, shown beside the map.
 SENTENCES = {
-    "exact": "Each of max_pool_2's 490 values times its weight in the linear layer: these "
+    "exact": "Each of max_pool_2's values times its weight in the linear layer: these "
     "shares add up to the logit minus its bias exactly; spread over each value's 16×16 "
     "receptive field, the map blurs where inside that field the evidence lies.",
     "saliency": "How fast the logit changes as each pixel changes (its gradient): cheap, but "

@@ -205,7 +205,8 @@ def why_ui(prefix: str, model_key: str, model: TinyVGG, x: torch.Tensor, input_k
                    lambda: fa.overlay(x[0], result.map, fa_title(title)))  # fmt: skip
         chart(fig, key=f"{prefix}_why_map", theme=None, width="content")
     if method == "exact":
-        title = fa_title("the 490 shares W·a", "on max_pool_2's cells; hover for each")
+        n = result.layer_map.numel()  # 490 for hidden_units=10
+        title = fa_title(f"the {n} shares W·a", "on max_pool_2's cells; hover for each")
         grid = memo(("why_grid", model_key, input_key, target, versus),
                     lambda: fa.shares_grid(result.layer_map, title))  # fmt: skip
         chart(grid, key=f"{prefix}_why_grid", theme=None, width="content")
