@@ -14,9 +14,9 @@ from tinyvgg.attribution import (
     AttributionError,
     attribute,
     attribute_all,
-    receptive_field,
 )
 from tinyvgg.data import CLASS_NAMES, to_float
+from tinyvgg.fields import receptive_field
 from tinyvgg.model import LAYER_NAMES, build_model, load_shipped
 
 
@@ -96,47 +96,6 @@ def test_exact_map_spreads_each_share_over_its_receptive_field(shipped, samples)
             (r0, r1), (c0, c1) = receptive_field(shipped, "max_pool_2", i, j)
             want[r0 : r1 + 1, c0 : c1 + 1] += cells[i, j] / ((r1 - r0 + 1) * (c1 - c0 + 1))
     torch.testing.assert_close(a.map.double(), want, rtol=1e-5, atol=1e-7)
-
-
-# ---------------------------------------------------------------------------- fields
-
-
-@pytest.mark.parametrize("layer", ["conv_1_1", "relu_1_2", "max_pool_1", "conv_2_2", "max_pool_2"])
-def test_receptive_field_is_what_changes_the_cell(layer):
-    """Oracle: perturb each input pixel in turn; the cell moves only for pixels in the field,
-    and for some pixel in it."""
-    model = _untrained()
-    x = torch.rand(1, 1, 28, 28, generator=torch.Generator().manual_seed(1)) + 0.5
-    upto = LAYER_NAMES.index(layer) + 1
-    layers = [m for _, m in model.named_layers()[:upto]]
-
-    def run(batch):
-        with torch.no_grad():
-            for m in layers:
-                batch = m(batch)
-        return batch
-
-    pokes = x.repeat(785, 1, 1, 1)  # the last one untouched: the same batch, the same sums
-    pokes[:784].view(784, 784)[torch.arange(784), torch.arange(784)] += 3.0
-    out = run(pokes)  # (785, C, h, w)
-    out, base = out[:784], out[784]
-    hw = base.shape[-1]
-    for i, j in ((0, 0), (hw // 2, hw // 3), (hw - 1, hw - 1)):
-        (r0, r1), (c0, c1) = receptive_field(model, layer, i, j)
-        moved = (out[:, :, i, j] != base[:, i, j]).any(dim=1).reshape(28, 28)
-        inside = torch.zeros(28, 28, dtype=torch.bool)
-        inside[r0 : r1 + 1, c0 : c1 + 1] = True
-        assert not (moved & ~inside).any(), (layer, i, j)
-        assert moved.any(), (layer, i, j)
-
-
-def test_receptive_field_sizes():
-    model = _untrained()
-    assert receptive_field(model, "conv_1_1", 5, 5) == ((4, 6), (4, 6))
-    assert receptive_field(model, "max_pool_2", 3, 3) == ((6, 21), (6, 21))  # 16×16
-    assert receptive_field(model, "max_pool_2", 0, 6) == ((0, 9), (18, 27))  # clipped
-    with pytest.raises(AttributionError, match="no receptive field"):
-        receptive_field(model, "linear", 0, 0)
 
 
 # ---------------------------------------------------------------------------- Captum
