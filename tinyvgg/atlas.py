@@ -1,0 +1,136 @@
+"""The channel atlas: for every channel of every Conv2d, ReLU and MaxPool2d layer, the images
+of a dataset that excite it most (and, before a ReLU, least), where, and of which class.
+
+    atlas = build_atlas(model, images, labels)       # the 10k test set: about a second
+    atlas.top("conv_2_1", 3)                          # the 9 strongest: Example(image, value, ...)
+    atlas.makeup("conv_2_1")                          # (C, classes) counts among the top 100
+
+One batched pass with no gradients, layer by layer (no hooks): each channel's largest value
+over its map, per image, and where it is, merged batch by batch into a running top 100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from tinyvgg.fields import receptive_field
+from tinyvgg.model import LAYER_NAMES, TinyVGG
+
+LAYERS = LAYER_NAMES[: LAYER_NAMES.index("max_pool_2") + 1]  # the layers with channel maps
+KEEP = 100  # images kept per channel and direction: the class make-up counts them
+SHOWN = 9  # images shown per channel and direction
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Example:
+    """One image's strongest (or weakest) cell for a channel, and the pixels behind it."""
+
+    image: int  # index in the dataset the atlas was built from
+    value: float  # the channel's activation there
+    cell: tuple[int, int]  # (row, column) in the layer's map
+    field: tuple[tuple[int, int], tuple[int, int]]  # its receptive field: (rows, columns)
+    label: int  # the image's class
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A layer's KEEP best images per channel, best first: values, image indices and the flat
+    position of the extreme cell, each (KEEP, C)."""
+
+    values: torch.Tensor
+    images: torch.Tensor
+    cells: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Atlas:
+    """What excites each channel of each layer, over one dataset."""
+
+    highest: dict[str, Ranked]  # every layer in LAYERS
+    lowest: dict[str, Ranked]  # the Conv2d layers: their most negative values
+    labels: torch.Tensor  # (N,) the dataset's classes
+    map_hw: dict[str, tuple[int, int]]  # each layer's map size
+    model: TinyVGG  # for the receptive fields
+    classes: int
+
+    def top(self, layer: str, channel: int, n: int = SHOWN) -> list[Example]:
+        """The n images whose largest value in this channel is the largest, largest first."""
+        return self._examples(self.highest[layer], layer, channel, n)
+
+    def bottom(self, layer: str, channel: int, n: int = SHOWN) -> list[Example]:
+        """The n images whose smallest value in this channel is the most negative (conv
+        layers only: after a ReLU nothing is below 0)."""
+        if layer not in self.lowest:
+            raise ValueError(f"{layer} has no negative values to rank; only Conv2d layers do.")
+        return self._examples(self.lowest[layer], layer, channel, n)
+
+    def makeup(self, layer: str, n: int = KEEP) -> torch.Tensor:
+        """(C, classes): how the n strongest images of each channel split over the classes."""
+        top = self.highest[layer].images[:n]  # (n, C)
+        counts = torch.zeros(top.shape[1], self.classes, dtype=torch.int64)
+        counts.scatter_add_(1, self.labels[top].T, torch.ones_like(top.T))
+        return counts
+
+    def _examples(self, ranked: Ranked, layer: str, channel: int, n: int) -> list[Example]:
+        w = self.map_hw[layer][1]
+        out = []
+        for k in range(min(n, ranked.values.shape[0])):
+            i, j = divmod(int(ranked.cells[k, channel]), w)
+            image = int(ranked.images[k, channel])
+            field = receptive_field(self.model, layer, i, j)
+            value = float(ranked.values[k, channel])
+            out.append(Example(image, value, (i, j), field, int(self.labels[image])))
+        return out
+
+
+def _merge(kept: Ranked | None, values: torch.Tensor, cells: torch.Tensor, first: int,
+           keep: int, largest: bool = True) -> Ranked:  # fmt: skip
+    """The best `keep` of what was kept and a new batch's (B, C) values: the largest first,
+    or the smallest first when not `largest`."""
+    images = torch.arange(first, first + values.shape[0]).unsqueeze(1).expand_as(values)
+    if kept is not None:
+        values = torch.cat([kept.values, values])
+        images = torch.cat([kept.images, images])
+        cells = torch.cat([kept.cells, cells])
+    best = values.topk(min(keep, values.shape[0]), dim=0, largest=largest).indices  # (keep, C)
+    return Ranked(values.gather(0, best), images.gather(0, best), cells.gather(0, best))
+
+
+@torch.no_grad()
+def build_atlas(
+    model: TinyVGG,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    keep: int = KEEP,
+    batch: int = BATCH,
+    progress: Callable[[float], None] | None = None,
+) -> Atlas:
+    """The atlas of `model` over `images` (N, C, 28, 28) float (or uint8, scaled as
+    `ToTensor()`) with their `labels` (N,). `progress(fraction)` after each batch."""
+    device = next(model.parameters()).device
+    layers = [(name, m) for name, m in model.named_layers() if name in LAYERS]
+    highest: dict[str, Ranked | None] = dict.fromkeys(LAYERS)
+    lowest: dict[str, Ranked | None] = {n: None for n, m in layers if isinstance(m, nn.Conv2d)}
+    map_hw: dict[str, tuple[int, int]] = {}
+    n = images.shape[0]
+    for first in range(0, n, batch):
+        x = images[first : first + batch].to(device)
+        x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
+        for name, layer in layers:
+            x = layer(x)
+            map_hw[name] = tuple(x.shape[-2:])
+            flat = x.flatten(2)  # (B, C, H*W)
+            v, at = flat.max(dim=2)
+            highest[name] = _merge(highest[name], v.cpu(), at.cpu(), first, keep)
+            if name in lowest:
+                v, at = flat.min(dim=2)
+                lowest[name] = _merge(lowest[name], v.cpu(), at.cpu(), first, keep, False)
+        if progress is not None:
+            progress(min(first + batch, n) / n)
+    return Atlas(highest, lowest, labels.cpu().long(), map_hw, model,  # type: ignore[arg-type]
+                 model.config.output_shape)  # fmt: skip
