@@ -14,6 +14,7 @@ ICON = "🧥"
 # (page file, title, URL path, icon); app.py builds the navigation from this list, in order.
 PAGES = [
     ("pages/explore.py", "Explore layers", "explore", ":material/layers:"),
+    ("pages/atlas.py", "Channel atlas", "atlas", ":material/grid_view:"),
     ("pages/draw.py", "Draw or upload", "draw", ":material/draw:"),
     ("pages/playground.py", "Layer playground", "playground", ":material/tune:"),
     ("pages/train.py", "Train", "train", ":material/model_training:"),

@@ -8,9 +8,11 @@ import streamlit as st
 import torch
 
 from tinyvgg.activations import LayerRecord, by_name, layer_input
+from tinyvgg.atlas import LAYERS as ATLAS_LAYERS
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.explain import flatten_index, source_cells, unflatten_index
 from ui import styles
+from ui.atlas import explorer_ui
 from ui.explore import state as es
 from ui.explore.explain import explain_layer
 from ui.figures import explore as fx
@@ -275,6 +277,9 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
             fig = memo(("out", *tr.key, name),
                        lambda: _map_figure(out, title, softmax=name == "softmax"))  # fmt: skip
             chart(fig, key="ex_out", grow=False, theme=None, width=_width(fig))  # as its input
+    if name in ATLAS_LAYERS:  # under the channel grid, where a channel is picked
+        with st.container(key="ex_atlas"):
+            explorer_ui(tr.key[0], tr.model, name, cell[0])
     if rec.output.dim() == 4:
         big, rest = stacking_columns([2, 3], "ex_cell")
         wide = st.container()  # under both columns, across the page

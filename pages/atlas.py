@@ -1,0 +1,81 @@
+"""Channel atlas: what each channel of a layer responds to across Fashion-MNIST."""
+
+import streamlit as st
+
+from ui.frame import ensure_navigation
+
+ensure_navigation()
+
+from tinyvgg.atlas import LAYERS  # noqa: E402
+from tinyvgg.data import DataError  # noqa: E402
+from ui.atlas import SPLITS, atlas_for, channel_ui, makeup_ui  # noqa: E402
+from ui.present import query_extra  # noqa: E402
+from ui.state import entered_page, model_in_use  # noqa: E402
+
+ALL = -1  # "every channel"
+K_LAYER, K_SPLIT, K_CHANNEL = "atlas_layer", "atlas_split", "atlas_channel"
+
+
+def _from_link() -> list[str]:
+    """The layer, images and channel a link asks for; a sentence for each value ignored."""
+    q, s, problems = st.query_params, st.session_state, []
+    s.setdefault(K_LAYER, "conv_2_1")
+    s.setdefault(K_SPLIT, "test")
+    s.setdefault(K_CHANNEL, ALL)
+    if not entered_page():
+        return problems
+    if (layer := q.get("layer")) is not None:
+        if layer in LAYERS:
+            s[K_LAYER] = layer
+        else:
+            problems.append(f"layer={layer!r} has no channel maps; the layers are "
+                            f"{', '.join(LAYERS)}.")  # fmt: skip
+    if (split := q.get("images")) is not None:
+        if split in SPLITS:
+            s[K_SPLIT] = split
+        else:
+            problems.append(f"images={split!r} is not test or train.")
+    if (channel := q.get("channel")) is not None:
+        s[K_CHANNEL] = int(channel) if channel.isdigit() else ALL
+        if not channel.isdigit():
+            problems.append(f"channel={channel!r} is not a channel number.")
+    return problems
+
+
+problems = _from_link()
+current = model_in_use()
+st.title("Channel atlas")
+st.write(
+    "What each channel responds to across Fashion-MNIST: the images whose largest value in the "
+    "channel is the largest, each as the pixels its strongest cell sees (its receptive field, "
+    "left) and the whole image with that field outlined (right); for a convolution also the "
+    "most negative, and for every channel the classes of its 100 strongest images."
+)
+for problem in problems:
+    st.warning(f"Ignored part of the link: {problem}")
+a, b, c = st.columns([2, 2, 1.4], vertical_alignment="bottom")
+layer = a.selectbox("Layer", LAYERS, key=K_LAYER)
+split = b.radio("Images", list(SPLITS), format_func=lambda k: SPLITS[k].removeprefix("the "),
+                key=K_SPLIT, horizontal=True)  # fmt: skip
+try:
+    atlas = atlas_for(current.key, current.model, split)
+except DataError as e:
+    st.error(str(e))
+    st.stop()
+n = atlas.highest[layer].values.shape[1]
+if st.session_state[K_CHANNEL] >= n:
+    st.warning(f"{layer} has channels 0 to {n - 1}: showing every channel.")
+    st.session_state[K_CHANNEL] = ALL
+channel = c.selectbox("Channel", [ALL, *range(n)], key=K_CHANNEL,
+                      format_func=lambda k: "every channel" if k == ALL else str(k))  # fmt: skip
+channels = list(range(n)) if channel == ALL else [channel]
+st.caption(f"Model: {current.name} · {SPLITS[split]}")
+makeup_ui(atlas, current.key, split, layer, channels, key="atlas_makeup")
+for k in channels:
+    st.subheader(f"{layer}, channel {k}")
+    channel_ui(atlas, current.key, split, layer, k)
+params = {"layer": layer, "images": split, **query_extra()}
+if channel != ALL:
+    params["channel"] = str(channel)
+if dict(st.query_params) != params:
+    st.query_params.from_dict(params)

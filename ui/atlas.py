@@ -1,0 +1,117 @@
+"""The channel atlas in the app: built once per model and image set (the shipped model's once
+per server) with a progress bar, and one channel's strongest and weakest images drawn."""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+import torch
+
+from tinyvgg.atlas import Atlas, Example, build_atlas
+from tinyvgg.data import CLASS_NAMES, Split, load_split
+from tinyvgg.model import TinyVGG
+from ui.figures.atlas import example_png, makeup_bars
+from ui.memo import memo
+from ui.present import chart
+from ui.resources import test_split
+
+SPLITS = {"test": "the 10,000 test images", "train": "the 60,000 training images"}
+TILE_PX = 84
+
+
+@st.cache_resource(show_spinner="Loading Fashion-MNIST's training images…")
+def train_split() -> Split:
+    """The 60k training images as uint8, shared by every session."""
+    return load_split("train")
+
+
+def images_of(split: str) -> Split:
+    """The shared uint8 images and labels of "test" or "train"."""
+    return test_split() if split == "test" else train_split()
+
+
+_SHIPPED: dict[str, Atlas] = {}  # the shipped model's atlas per split, for every session
+_SHIPPED_LOCK = threading.Lock()  # one session builds it, the others wait for it
+
+
+def _shipped_atlas(split: str, model, progress) -> Atlas:
+    # Not st.cache_resource: its replay refuses a progress bar drawn from inside the function.
+    with _SHIPPED_LOCK:
+        if split not in _SHIPPED:
+            data = images_of(split)
+            _SHIPPED[split] = build_atlas(model, data.images.unsqueeze(1), data.labels,
+                                          progress=progress)  # fmt: skip
+        return _SHIPPED[split]
+
+
+def atlas_for(model_key: str, model: TinyVGG, split: str = "test") -> Atlas:
+    """The atlas of a model (the model in use's key and model) over `split`: computed once (a
+    progress bar meanwhile), then kept: for the shipped model by the server, for any other by
+    the session."""
+    bar = st.empty()
+
+    def progress(fraction: float) -> None:
+        bar.progress(fraction, text=f"Ranking {SPLITS[split]} for every channel… "
+                                    f"{fraction:.0%}")  # fmt: skip
+
+    try:
+        if model_key == "pretrained":
+            return _shipped_atlas(split, model, progress)
+        data = images_of(split)
+        return memo(("atlas", model_key, split), lambda: build_atlas(
+            model, data.images.unsqueeze(1), data.labels, progress=progress))  # fmt: skip
+    finally:
+        bar.empty()
+
+
+def _captions(examples: list[Example]) -> list[str]:
+    return [f"#{e.image} {CLASS_NAMES[e.label]} · {e.value:.3f}" for e in examples]
+
+
+def _row(images: torch.Tensor, examples: list[Example], key: tuple) -> None:
+    pngs = [memo(("atlas_png", *key, e.image, e.cell), lambda e=e: example_png(
+        images[e.image], e.field, TILE_PX)) for e in examples]  # fmt: skip
+    st.image(pngs, caption=_captions(examples), width=2 * TILE_PX + 4)
+
+
+def channel_ui(atlas: Atlas, model_key: str, split: str, layer: str, channel: int,
+               negatives: bool = True) -> None:  # fmt: skip
+    """One channel: its strongest images (each the crop of its strongest cell's receptive
+    field, and the whole image with the field outlined), and a conv layer's most negative."""
+    images = images_of(split).images
+    key = (model_key, split, layer, channel)
+    st.caption(f"Strongest: of {SPLITS[split]}, those whose largest value in channel {channel} "
+               "is the largest; # image, class · value")  # fmt: skip
+    _row(images, atlas.top(layer, channel), (*key, "top"))
+    if negatives and layer in atlas.lowest:
+        st.caption("Most negative (before the ReLU): those whose smallest value here is the "
+                   "most negative")  # fmt: skip
+        _row(images, atlas.bottom(layer, channel), (*key, "bottom"))
+
+
+def makeup_ui(atlas: Atlas, model_key: str, split: str, layer: str,
+              channels: list[int], key: str) -> None:  # fmt: skip
+    """The class make-up of the channels' 100 strongest images, one bar each."""
+    counts = atlas.makeup(layer)
+    title = f"{layer}: the classes of each channel's 100 strongest images"
+    fig = memo(("atlas_makeup", model_key, split, layer, tuple(channels)),
+               lambda: makeup_bars(counts, CLASS_NAMES, title, channels))  # fmt: skip
+    chart(fig, key=key, theme=None)
+
+
+def explorer_ui(model_key: str, model: TinyVGG, layer: str, channel: int) -> None:
+    """In the explorer, for the picked channel: its strongest (and most negative) test images,
+    its class make-up, and the way to the whole layer in the atlas."""
+    if not st.toggle(
+        f"What excites channel {channel} across the test set?",
+        key="ex_atlas_open",
+        help="The channel atlas: the test images this channel responds to most.",
+    ):
+        return
+    atlas = atlas_for(model_key, model, "test")
+    channel_ui(atlas, model_key, "test", layer, channel)
+    makeup_ui(atlas, model_key, "test", layer, [channel], key="ex_atlas_makeup")
+    st.page_link("pages/atlas.py", label=f"Every channel of {layer} in the atlas",
+                 icon=":material/grid_view:",
+                 query_params={"layer": layer, "channel": str(channel)})  # fmt: skip
