@@ -12,6 +12,7 @@ from tinyvgg.atlas import Atlas, Example, build_atlas
 from tinyvgg.data import CLASS_NAMES, Split, load_split
 from tinyvgg.model import TinyVGG
 from ui.figures.atlas import example_png, makeup_bars
+from ui.figures.common import subtitled
 from ui.memo import memo
 from ui.present import chart
 from ui.resources import test_split
@@ -94,7 +95,7 @@ def makeup_ui(atlas: Atlas, model_key: str, split: str, layer: str,
               channels: list[int], key: str) -> None:  # fmt: skip
     """The class make-up of the channels' 100 strongest images, one bar each."""
     counts = atlas.makeup(layer)
-    title = f"{layer}: the classes of each channel's 100 strongest images"
+    title = subtitled(f"{layer}: classes of the top 100", "each channel's strongest images")
     fig = memo(("atlas_makeup", model_key, split, layer, tuple(channels)),
                lambda: makeup_bars(counts, CLASS_NAMES, title, channels))  # fmt: skip
     chart(fig, key=key, theme=None)

@@ -127,7 +127,8 @@ def numbers(a: Attribution) -> str:
     elif a.method == "gradcam":
         lines.append("conv_2_2 at 14×14, each cell drawn as 2×2 pixels; sum "
                      f"{a.total:.6f}.")  # fmt: skip
-    lines.append(fa.scale_text(a.map) + " (nothing rescaled).")
+    lines.append(f"Red for {CLASS_NAMES[a.target]}, blue against: {fa.scale_text(a.map)} "
+                 "(nothing rescaled).")  # fmt: skip
     return "  \n".join(lines)
 
 
@@ -196,22 +197,18 @@ def why_ui(prefix: str, model_key: str, model: TinyVGG, x: torch.Tensor, input_k
         return
     with side:
         st.markdown(numbers(result))
-    title = f"{LABELS[method]}: why {CLASS_NAMES[target]}"
+    why = f"why {CLASS_NAMES[target]}"
     if versus is not None:
-        title += f" and not {CLASS_NAMES[versus]}"
+        why += f" and not {CLASS_NAMES[versus]}"
+    title = subtitled(LABELS[method], why)  # two short lines: whole on a phone
     with picture:
         fig = memo(("why_fig", model_key, input_key, method, target, versus,
                     *sorted(settings.items())),
-                   lambda: fa.overlay(x[0], result.map, fa_title(title)))  # fmt: skip
+                   lambda: fa.overlay(x[0], result.map, title))  # fmt: skip
         chart(fig, key=f"{prefix}_why_map", theme=None, width="content")
     if method == "exact":
         n = result.layer_map.numel()  # 490 for hidden_units=10
-        title = fa_title(f"the {n} shares W·a", "on max_pool_2's cells; hover for each")
+        title = subtitled(f"the {n} shares W·a", "on max_pool_2's cells; hover for each")
         grid = memo(("why_grid", model_key, input_key, target, versus),
                     lambda: fa.shares_grid(result.layer_map, title))  # fmt: skip
         chart(grid, key=f"{prefix}_why_grid", theme=None, width="content")
-
-
-def fa_title(title: str, how: str = "red: for the class · blue: against it") -> str:
-    """A map's title with its reading key on a second line."""
-    return subtitled(title, how)
