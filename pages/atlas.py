@@ -8,7 +8,15 @@ ensure_navigation()
 
 from tinyvgg.atlas import LAYERS  # noqa: E402
 from tinyvgg.data import DataError  # noqa: E402
-from ui.atlas import SPLITS, atlas_for, channel_ui, makeup_ui  # noqa: E402
+from ui.atlas import (  # noqa: E402
+    SPLITS,
+    atlas_for,
+    channel_ui,
+    dream_for,
+    dream_note,
+    dream_ui,
+    makeup_ui,
+)
 from ui.present import query_extra  # noqa: E402
 from ui.state import entered_page, model_in_use  # noqa: E402
 
@@ -71,8 +79,16 @@ channel = c.selectbox("Channel", [ALL, *range(n)], key=K_CHANNEL,
 channels = list(range(n)) if channel == ALL else [channel]
 st.caption(f"Model: {current.name} · {SPLITS[split]}")
 makeup_ui(atlas, current.key, split, layer, channels, key="atlas_makeup")
+dreams = None
+if st.toggle("Also a synthetic image per channel (activation maximisation)", key="atlas_dream",
+             help="Made by gradient ascent, not found in the dataset: what the channel would "
+             "respond to most, as far as a few hundred steps can tell."):  # fmt: skip
+    dreams = dream_for(current.key, current.model, layer)
+    st.markdown(dream_note(dreams))
 for k in channels:
     st.subheader(f"{layer}, channel {k}")
+    if dreams is not None:
+        dream_ui(dreams, k)
     channel_ui(atlas, current.key, split, layer, k)
 params = {"layer": layer, "images": split, **query_extra()}
 if channel != ALL:

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from tinyvgg.activations import by_name, trace
-from tinyvgg.atlas import LAYERS, build_atlas
+from tinyvgg.atlas import LAYERS, build_atlas, dream
 from tinyvgg.data import to_float
 from tinyvgg.fields import receptive_field
 from tinyvgg.model import load_shipped
@@ -86,3 +86,26 @@ def test_the_same_atlas_whatever_the_batch_and_the_dtype(small, real_data):
     for layer in LAYERS:
         torch.testing.assert_close(other.highest[layer].values, atlas.highest[layer].values)
         # (the images may differ among ties: a white patch saturates many images alike)
+
+
+def test_synthetic_images_drive_their_channels_up_repeatably():
+    model = load_shipped()[0]
+    for p in model.parameters():
+        p.requires_grad_(False)  # as the app shares it
+    d = dream(model, "max_pool_2", steps=30)
+    assert d.images.shape == (10, 1, 28, 28)
+    assert 0.0 <= float(d.images.min()) and float(d.images.max()) <= 1.0
+    assert (d.end > d.start).all()
+    # `end` is each channel's mean at its own image, by the model itself
+    with torch.no_grad():
+        out = d.images
+        for name, layer in model.named_layers():
+            out = layer(out)
+            if name == "max_pool_2":
+                break
+    torch.testing.assert_close(out[torch.arange(10), torch.arange(10)].mean(dim=(1, 2)), d.end)
+    again = dream(model, "max_pool_2", steps=30)
+    assert torch.equal(again.images, d.images)  # the same seed, the same images
+    assert d.settings["steps"] == 30 and d.settings["tv"] == 0.5
+    with pytest.raises(ValueError, match="flatten has no channel maps"):
+        dream(model, "flatten")

@@ -85,3 +85,13 @@ def test_the_explorer_shows_the_picked_channels_atlas(real_data):
     _check_captions(bottom, real_data, "conv_2_2", 4, -1)
     link = next(e for e in at.main if e.type == "page_link")
     assert link.proto.page == "atlas" and link.proto.query_string == "layer=conv_2_2&channel=4"
+
+
+def test_synthetic_images_are_labelled_as_such(real_data):
+    at = _page("pages/atlas.py", {"layer": "relu_2_1", "channel": "5"})
+    at.toggle(key="atlas_dream").set_value(True).run()
+    assert not at.exception and not at.error
+    note = " ".join(m.value for m in at.markdown)
+    assert "**Synthetic, not dataset images**" in note and "200 steps" in note
+    first = _rows(at)[0]
+    assert len(first) == 1 and re.fullmatch(r"synthetic · mean -?\d+\.\d\d → \d+\.\d\d", first[0])

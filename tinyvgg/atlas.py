@@ -134,3 +134,63 @@ def build_atlas(
             progress(min(first + batch, n) / n)
     return Atlas(highest, lowest, labels.cpu().long(), map_hw, model,  # type: ignore[arg-type]
                  model.config.output_shape)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Dream:
+    """Synthetic images, one per channel, that drive a layer's channels up: not dataset images.
+    Gradient ascent from faint noise on each channel's mean activation, minus a total-variation
+    penalty (smooth images), each step jittered by a random shift, pixels kept in [0, 1]."""
+
+    images: torch.Tensor  # (C, 1, H, W) in [0, 1]
+    start: torch.Tensor  # (C,) each channel's mean activation at the noise it started from
+    end: torch.Tensor  # (C,) and at its image
+    settings: dict
+
+
+def _tv(x: torch.Tensor) -> torch.Tensor:
+    """Total variation per image: mean absolute difference of neighbouring pixels."""
+    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean(dim=(1, 2, 3)) + (
+        x[..., :, 1:] - x[..., :, :-1]
+    ).abs().mean(dim=(1, 2, 3))
+
+
+def dream(model: TinyVGG, layer: str, steps: int = 200, lr: float = 0.05, tv: float = 0.5,
+          jitter: int = 1, seed: int = 0) -> Dream:  # fmt: skip
+    """The activation-maximisation image of every channel of `layer`, in one batch (image c
+    maximises channel c); autograd on the images only, no hooks, so a shared model is safe."""
+    if layer not in LAYERS:
+        raise ValueError(f"{layer} has no channel maps; the layers are {', '.join(LAYERS)}.")
+    device = next(model.parameters()).device
+    upto = [m for name, m in model.named_layers()[: LAYER_NAMES.index(layer) + 1]]
+    channels = model.config.hidden_units
+    g = torch.Generator().manual_seed(seed)
+    c_in = model.config.input_shape
+    with torch.inference_mode(False), torch.enable_grad():
+        x = (0.5 + 0.02 * torch.randn(channels, c_in, 28, 28, generator=g)).to(device)
+        x.requires_grad_()
+        pick = torch.arange(channels, device=device)
+
+        def objective(images: torch.Tensor) -> torch.Tensor:  # (C,) mean of channel c at image c
+            a = images
+            for m in upto:
+                a = m(a)
+            return a[pick, pick].mean(dim=(1, 2))
+
+        with torch.no_grad():
+            start = objective(x).cpu()
+        opt = torch.optim.Adam([x], lr=lr)
+        for _ in range(steps):
+            dy, dx = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=g))
+            shifted = torch.roll(x, (dy, dx), dims=(2, 3))
+            loss = -(objective(shifted) - tv * _tv(shifted)).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                x.clamp_(0.0, 1.0)
+        with torch.no_grad():
+            end = objective(x).cpu()
+    settings = {"steps": steps, "lr": lr, "tv": tv, "jitter": jitter, "seed": seed,
+                "start": "0.5 + 0.02 × noise", "optimizer": "Adam"}  # fmt: skip
+    return Dream(x.detach().cpu(), start, end, settings)

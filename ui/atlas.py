@@ -8,10 +8,10 @@ import threading
 import streamlit as st
 import torch
 
-from tinyvgg.atlas import Atlas, Example, build_atlas
+from tinyvgg.atlas import Atlas, Dream, Example, build_atlas, dream
 from tinyvgg.data import CLASS_NAMES, Split, load_split
 from tinyvgg.model import TinyVGG
-from ui.figures.atlas import example_png, makeup_bars
+from ui.figures.atlas import dream_png, example_png, makeup_bars
 from ui.figures.common import subtitled
 from ui.memo import memo
 from ui.present import chart
@@ -116,3 +116,27 @@ def explorer_ui(model_key: str, model: TinyVGG, layer: str, channel: int) -> Non
     st.page_link("pages/atlas.py", label=f"Every channel of {layer} in the atlas",
                  icon=":material/grid_view:",
                  query_params={"layer": layer, "channel": str(channel)})  # fmt: skip
+
+
+def dream_for(model_key: str, model: TinyVGG, layer: str) -> Dream:
+    """Every channel's synthetic image for `layer`, made once per model and layer."""
+    with st.spinner(f"Making {layer}'s synthetic images (gradient ascent, a second or two)…"):
+        return memo(("atlas_dream", model_key, layer), lambda: dream(model, layer))
+
+
+def dream_note(d: Dream) -> str:
+    """What the synthetic images are, with their settings."""
+    s = d.settings
+    return (
+        f"**Synthetic, not dataset images**: each starts from faint noise ({s['start']}) and "
+        f"climbs its channel's mean activation by gradient ascent ({s['optimizer']}, "
+        f"{s['steps']} steps, learning rate {s['lr']}), minus {s['tv']} × total variation to "
+        f"keep it smooth, shifted by up to {s['jitter']} pixel each step; seed {s['seed']}."
+    )
+
+
+def dream_ui(d: Dream, channel: int) -> None:
+    """One channel's synthetic image, with how far it drove the channel."""
+    st.image(dream_png(d.images[channel]), width=2 * TILE_PX + 4,
+             caption=f"synthetic · mean {float(d.start[channel]):.2f} → "
+                     f"{float(d.end[channel]):.2f}")  # fmt: skip

@@ -52,6 +52,16 @@ def example_png(image: torch.Tensor, field: tuple[tuple[int, int], tuple[int, in
     return buf.getvalue()
 
 
+def dream_png(image: torch.Tensor, box: int = 84) -> bytes:
+    """A synthetic (C, H, W) image in [0, 1] as a greyscale PNG, `box` pixels square."""
+    grey = (image.detach().cpu().float().mean(0).clamp(0, 1) * 255).round().to(torch.uint8)
+    im = Image.fromarray(grey.numpy(), mode="L")
+    im = im.resize((box, box), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def makeup_bars(
     counts: torch.Tensor,
     class_names: tuple[str, ...],
@@ -72,9 +82,10 @@ def makeup_bars(
         )  # fmt: skip
     total = int(counts[channels[0]].sum()) if channels else 0
     fig.update_layout(
-        barmode="stack", title=dict(text=title, y=0.98, yanchor="top") if title else None,
-        height=height or 150 + 24 * len(channels), margin=dict(l=4, r=4, t=96, b=4),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=11)),
+        barmode="stack", title=title, height=height or 190 + 24 * len(channels),
+        margin=dict(l=4, r=4, t=64 if title else 8, b=84),
+        legend=dict(orientation="h", yref="container", y=0.0, yanchor="bottom", x=0,
+                    font=dict(size=11)),
         xaxis=dict(range=[0, total], title=f"of the {total} strongest images"),
         yaxis=dict(autorange="reversed", automargin=True),
     )  # fmt: skip
