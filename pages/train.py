@@ -4,7 +4,7 @@ import streamlit as st
 
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.train import DEFAULT_LR, TrainConfig
-from ui import training
+from ui import replay, training
 from ui.figures import train as figs
 from ui.frame import ensure_navigation, stacking_columns
 from ui.present import chart
@@ -35,7 +35,7 @@ def settings() -> TrainConfig:
                         value=DEFAULT_LR[optimizer])  # fmt: skip
         st.session_state.setdefault("train_batch", training.default_batch())  # the subset sets it
         c.select_slider("Batch size", training.BATCH_SIZES, key="train_batch", help=BATCH_HELP)
-        c.number_input("Hidden units", 1, 128, d.hidden_units, key="train_hidden")
+        c.number_input("Hidden units", 1, training.MAX_HIDDEN, d.hidden_units, key="train_hidden")
         e.number_input("Seed", 0, 2**31 - 1, d.seed, key="train_seed")
         e.selectbox("Device", training.device_options(), key="train_device")
         cfg = training.settings_config()
@@ -91,6 +91,8 @@ def live_view() -> None:
         kernels_col.image(figs.kernels_image(live.kernels), width="stretch",
                           caption=f"conv_1_1's kernels as they learn: blue −{scale:.2f}, white 0, "
                                   f"red +{scale:.2f}")  # fmt: skip
+    if live.active:
+        replay.replay_view()  # the snapshots so far, refreshed with the live view
     if live.just_plotted:
         st.rerun()  # the first point is drawn: the whole page again, to refresh less often
 
@@ -143,4 +145,6 @@ with st.container(horizontal=True):  # each button as wide as its label, at any 
 if error := st.session_state.get(training.ERROR_KEY):
     st.error(error)
 st.fragment(live_view, run_every=refresh)()
+if not active:
+    replay.replay_section()
 results()

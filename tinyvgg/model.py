@@ -134,23 +134,41 @@ def _config_from(raw: Any) -> TinyVGGConfig:
         raise CheckpointError("The checkpoint's config is not a TinyVGG config.") from e
 
 
+def _shared(snapshot: dict[str, Any], state: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """The snapshot with the final weights' own tensors when it holds the same values:
+    torch.save then writes them once (the last snapshot of a run is its final weights)."""
+    weights = snapshot.get("state_dict") or {}
+    same = set(weights) == set(state) and all(torch.equal(weights[k], state[k]) for k in state)
+    return {**snapshot, "state_dict": dict(state)} if same else snapshot
+
+
 def save_checkpoint(
-    path: str | os.PathLike | BinaryIO, model: TinyVGG, metrics: dict | None = None
+    path: str | os.PathLike | BinaryIO,
+    model: TinyVGG,
+    metrics: dict | None = None,
+    snapshots: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Write `{"config", "state_dict", "metrics"}` with torch.save (weights saved on the CPU)."""
+    """Write `{"config", "state_dict", "metrics"}` with torch.save (weights saved on the CPU),
+    plus `"snapshots"` (plain dicts, see tinyvgg.snapshots) when given."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     payload = {"config": asdict(model.config), "state_dict": state, "metrics": metrics or {}}
+    if snapshots:
+        payload["snapshots"] = [_shared(s, state) for s in snapshots]
     torch.save(payload, path)
 
 
-def checkpoint_bytes(model: TinyVGG, metrics: dict | None = None) -> bytes:
+def checkpoint_bytes(
+    model: TinyVGG, metrics: dict | None = None, snapshots: list[dict[str, Any]] | None = None
+) -> bytes:
     """The checkpoint as bytes, for a download button."""
     buf = io.BytesIO()
-    save_checkpoint(buf, model, metrics)
+    save_checkpoint(buf, model, metrics, snapshots)
     return buf.getvalue()
 
 
-def _read(source: str | os.PathLike | bytes | BinaryIO) -> Any:
+def read_checkpoint(source: str | os.PathLike | bytes | BinaryIO) -> Any:
+    """What a checkpoint file holds, read with `weights_only=True` on the CPU; a file that is
+    not a safe torch.save file raises CheckpointError with one sentence."""
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
     elif isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
@@ -197,7 +215,11 @@ def load_checkpoint(
     source: str | os.PathLike | bytes | BinaryIO,
 ) -> tuple[TinyVGG, dict[str, Any]]:
     """Load our checkpoint format or a bare notebook state_dict; returns (model on CPU, metrics)."""
-    raw = _read(source)
+    return model_from(read_checkpoint(source))
+
+
+def model_from(raw: Any) -> tuple[TinyVGG, dict[str, Any]]:
+    """(model on CPU, metrics) from what `read_checkpoint` returned."""
     if not isinstance(raw, dict):
         raise CheckpointError("This file holds a single object, not a model's weights.")
     if "state_dict" in raw:

@@ -3,6 +3,7 @@
     run = TrainingRun(TrainConfig(epochs=1, subset=1000, step_weights=True))
     while not run.done:
         new_events = run.events_since(n)  # fit()'s events, in order
+        new_snapshots = run.take_snapshots()  # its "snapshot" events, each handed out once
     run.stop()       # graceful: training halts within a step; the model still comes back
     run.terminate()  # hard: the process is gone within a second; nothing comes back
 
@@ -236,6 +237,7 @@ class TrainingRun:
         self.checkpoint: bytes | None = None  # tinyvgg.model's format
         self.test_preds: torch.Tensor | None = None  # (10000,) int64, predicted class per image
         self.kernels: list | None = None  # the latest conv_1_1 weights, (C, 1, 3, 3) lists
+        self._snapshots: list[Event] = []  # "snapshot" events not yet taken, weights as bytes
         self.created = time.monotonic()
         self.ended: float | None = None
         self._events: list[Event] = []
@@ -262,9 +264,17 @@ class TrainingRun:
         return self._slots.position(self)
 
     def events_since(self, n: int) -> list[Event]:
-        """The events after the first `n` (step events without their conv_1_1 weights)."""
+        """The events after the first `n` (step events without their conv_1_1 weights; no
+        snapshot events: `take_snapshots`)."""
         with self._lock:
             return self._events[n:]
+
+    def take_snapshots(self) -> list[Event]:
+        """The "snapshot" events that arrived since the last call, each handed out once (their
+        weights are a run's largest messages: the caller keeps them, this run does not)."""
+        with self._lock:
+            taken, self._snapshots = self._snapshots, []
+        return taken
 
     def pid(self) -> int | None:
         """The worker's process id, once it has one."""
@@ -362,6 +372,10 @@ class TrainingRun:
             stopped = bool(self.results and self.results.get("stopped"))
             self._finish("stopped" if stopped else "finished")
             return True
+        if kind == "snapshot":
+            with self._lock:
+                self._snapshots.append(msg)
+            return False
         if kind == "step" and "conv_1_1" in msg:
             self.kernels = msg.pop("conv_1_1")
         elif kind == "end":

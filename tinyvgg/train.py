@@ -4,10 +4,12 @@
         --optimizer sgd --seed 42 --device auto --out runs/tinyvgg.pt
 
 Events are plain dicts (they cross process queues), each with a "kind":
-  start   {device, n_train, n_test, steps_per_epoch, total_steps, config}
+  start   {device, n_train, n_test, steps_per_epoch, total_steps, config, snapshot_steps}
   step    {epoch, step, global_step, loss, acc, images_per_s, elapsed_s}  running averages
           (+ conv_1_1: its weights as nested lists (C, 1, 3, 3) when cfg.step_weights)
   epoch   {epoch, train_loss, train_acc, test_loss, test_acc, elapsed_s}
+  snapshot {step, epoch, train_loss, train_acc, probe_loss, probe_acc, probe_images, state}
+          the weights at a planned step (tinyvgg.snapshots); state: {name: (shape, bytes)}
   warning {message}                                                     e.g. stuck at chance
   end     {results, stopped, history}   results["failed"]: why the run did not learn, or None
 """
@@ -20,7 +22,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from tinyvgg.data import DataError, DeviceData, Split, load_split, subset_indice
 from tinyvgg.device import cudnn_settings, describe, keep_freed_memory, pick_device
 from tinyvgg.evaluate import evaluate, results_dict, score
 from tinyvgg.model import TinyVGG, TinyVGGConfig, build_model, save_checkpoint
+from tinyvgg.snapshots import Recorder, Snapshot, plain_list, probe_set, schedule, snapshot_count
 from tinyvgg.steps import make_stepper
 
 Event = dict[str, Any]
@@ -58,6 +61,8 @@ class TrainConfig:
     clip_norm: float | None = None  # clip the gradients' total norm to this (None: never)
     threads: int | None = None  # CPU threads for torch (None: torch's default)
     step_weights: bool = False  # add conv_1_1's weights to every "step" event (live views)
+    snapshots: int = 50  # weight snapshots kept, log-spaced over the steps (0: none)
+    probe: int = 0  # first test images each snapshot is scored on (0: not scored)
 
     @property
     def learning_rate(self) -> float:
@@ -79,6 +84,8 @@ class TrainConfig:
             (self.test_subset is None or self.test_subset >= 1, "Test subset must be >= 1."),
             (self.log_every >= 1, "log_every must be at least 1."),
             (self.clip_norm is None or self.clip_norm > 0, "clip_norm must be positive."),
+            (self.snapshots == 0 or self.snapshots >= 2, "Snapshots must be 0 or at least 2."),
+            (0 <= self.probe <= 10_000, "Probe images must be between 0 and 10,000."),
         ]
         for ok, message in checks:
             if not ok:
@@ -93,6 +100,7 @@ class FitResult:
     results: dict[str, Any]  # the notebook's dict plus train_time_s, device, stopped, failed
     history: list[Event]  # the "epoch" events
     test_preds: torch.Tensor | None = None  # (10000,) the final model's class per test image
+    snapshots: list[Snapshot] = field(default_factory=list)  # oldest first; the last: the model
 
 
 def _is_stopped(stop: Any) -> bool:
@@ -168,11 +176,17 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
     stepper = make_stepper(model, optimizer, train_data, cfg.batch_size, graphed, cfg.clip_norm)
 
     steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
+    total_steps = steps_per_epoch * cfg.epochs
+    planned = schedule(total_steps, snapshot_count(cfg.hidden_units, cfg.snapshots))
     emit({
         "kind": "start", "device": describe(device), "n_train": len(train_data),
         "n_test": len(test_data), "steps_per_epoch": steps_per_epoch,
-        "total_steps": steps_per_epoch * cfg.epochs, "config": asdict(cfg),
+        "total_steps": total_steps, "config": asdict(cfg), "snapshot_steps": planned,
     })  # fmt: skip
+    probe = probe_set(test_all, cfg.probe) if cfg.probe else None
+    snaps = Recorder(planned, probe, emit)
+    if snaps.due(0):
+        snaps.take(model, 0, 0)
     shuffle = torch.Generator().manual_seed(cfg.seed)
     history: list[Event] = []
     warned = stopped = False
@@ -192,6 +206,8 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
             stepper(idx)
             steps_done += 1
             seen += len(idx)
+            if snaps.due(steps_done):
+                snaps.take(model, steps_done, epoch, stepper.running(seen))
             last = step == steps_per_epoch - 1
             if (step + 1) % cfg.log_every == 0 or last:
                 loss, acc = stepper.running(seen)
@@ -222,6 +238,10 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
         if not warned and (message := _health(train_loss, train_acc, done, cfg)):
             emit({"kind": "warning", "message": message})
             warned = True
+    if planned and stopped:  # the weights it stopped with are the last snapshot
+        ended = (history[-1]["train_loss"], history[-1]["train_acc"]) if history else (None, None)
+        running = stepper.running(seen) if seen else ended
+        snaps.take(model, steps_done, max(steps_done - 1, 0) // steps_per_epoch, running)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     train_time = time.perf_counter() - t0
@@ -237,13 +257,14 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
         device=describe(device),
         epochs_done=len(history),
         steps_done=steps_done,
-        total_steps=steps_per_epoch * cfg.epochs,
+        total_steps=total_steps,
         stopped=stopped,
         failed=failed[0] if failed else None,  # a short label: "near chance", ...
         why=failed[1] if failed else None,  # a sentence: why, and what to try
     )
     emit({"kind": "end", "results": results, "stopped": stopped, "history": history})
-    return FitResult(model.to(memory_format=torch.contiguous_format), results, history, preds)
+    model = model.to(memory_format=torch.contiguous_format)
+    return FitResult(model, results, history, preds, snaps.taken)
 
 
 # ---------------------------------------------------------------------------- CLI
@@ -269,6 +290,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=d.device, help="auto, cuda, mps or cpu")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--log-every", type=int, default=d.log_every)
+    p.add_argument("--snapshots", type=int, default=d.snapshots,
+                   help="weight snapshots kept, log-spaced over the steps (0: none)")  # fmt: skip
+    p.add_argument("--probe", type=int, default=500,
+                   help="first test images each snapshot is scored on (0: none)")  # fmt: skip
     p.add_argument("--no-cuda-graphs", action="store_true", help="eager steps on CUDA")
     p.add_argument("--clip-norm", type=float, default=None,
                    help="clip the gradients' total norm to this (default: never)")  # fmt: skip
@@ -333,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed, device=args.device, log_every=args.log_every,
         test_subset=args.test_subset, cuda_graphs=not args.no_cuda_graphs, threads=args.threads,
         cudnn_benchmark=args.cudnn_benchmark, clip_norm=args.clip_norm,
+        snapshots=args.snapshots, probe=args.probe,
     )  # fmt: skip
     try:
         result = fit(cfg, on_event=_Printer())
@@ -347,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         metrics = {**result.results, "history": result.history, "train_config": asdict(cfg)}
-        save_checkpoint(out, result.model, metrics)
+        save_checkpoint(out, result.model, metrics, plain_list(result.snapshots))
         tqdm.write(f"Saved checkpoint to {out}")
     print(json.dumps(result.results))
     return 0

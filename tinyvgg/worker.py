@@ -7,7 +7,8 @@ dies, so a killed server leaves nothing behind. Scheduling workers (the run limi
 spare) is `tinyvgg.runs`'s job.
 
 A worker sends plain data only (a tensor would travel as shared memory that dies with it):
-  fit()'s events (tinyvgg.train), step events with "conv_1_1" when cfg.step_weights
+  fit()'s events (tinyvgg.train), step events with "conv_1_1" when cfg.step_weights,
+  "snapshot" events with their weights as float32 bytes (tinyvgg.snapshots)
   {"kind": "model", "checkpoint": bytes, "test_preds": bytes}   uint8 class per test image
   {"kind": "error", "message": str}                              one sentence
 """

@@ -14,6 +14,7 @@ import torch
 from streamlit.errors import StreamlitAPIException
 
 from tinyvgg.model import CheckpointError, TinyVGG, build_model, infer_config, load_checkpoint
+from tinyvgg.snapshots import Snapshot
 from ui.memo import digest, memo
 from ui.resources import app_device, shipped_model
 
@@ -38,6 +39,9 @@ class TrainedRun:
     results: dict[str, Any]  # the notebook's dict plus train_time_s, device, ...
     history: list[dict[str, Any]] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
+    snapshots: list[Snapshot] = field(default_factory=list)  # oldest first, for the replay
+    steps: list[dict[str, Any]] = field(default_factory=list)  # its "step" events (curves)
+    snapshot_of: str | None = None  # opened from a replay: the run it is a snapshot of
 
 
 @dataclass

@@ -24,6 +24,7 @@ from tinyvgg.device import CHOICES, pick_device
 from tinyvgg.evaluate import confusion_matrix, pick_examples
 from tinyvgg.model import TinyVGG, TinyVGGConfig, checkpoint_bytes, load_checkpoint
 from tinyvgg.runs import FINAL, TrainingRun, default_slots, estimate_seconds, warm_up
+from tinyvgg.snapshots import Snapshot, from_event, plain_list
 from tinyvgg.train import DEFAULT_LR, TrainConfig
 from ui.resources import app_device
 from ui.state import TrainedRun, add_trained_run, trained_runs
@@ -45,6 +46,10 @@ CLIP_NORM = 2.0
 DEFAULT_BATCH = {1000: 8, 5000: 16, 10_000: 32, None: 32}
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]
+# Snapshots are scored on the page when shown (ui.replay), not by the worker: 500 probe images
+# at 50 snapshots would make a short run (an epoch of 10,000 images) about 70% slower.
+REPLAY_PROBE = 0
+MAX_HIDDEN = 128  # the page's largest hidden units: its snapshots still fit in 5 MB (two of them)
 DEFAULTS = TrainConfig()  # the page starts from the engine's defaults
 
 
@@ -61,6 +66,7 @@ class LiveRun:
     error: str | None = None
     events: list[dict] = field(default_factory=list)  # start/step/epoch/warning/end, in order
     kernels: list | None = None  # the latest conv_1_1 weights, (C, 1, 3, 3)
+    snapshots: list[Snapshot] = field(default_factory=list)  # taken so far, oldest first
     ended: float | None = None
     kept: bool = False  # added to the session's trained runs
     just_ended: bool = False  # set by the poll that saw the run end
@@ -168,6 +174,7 @@ def make_config(
         device=str(app_device()) if device.startswith("auto") else device,
         log_every=max(1, steps_per_epoch // 50),  # up to 50 chart points per epoch
         test_subset=min(TEST_PER_EPOCH, n_train), step_weights=True, clip_norm=CLIP_NORM,
+        snapshots=DEFAULTS.snapshots, probe=REPLAY_PROBE,
     )  # fmt: skip
 
 
@@ -248,6 +255,7 @@ def poll() -> LiveRun | None:
         return live
     had_steps = bool(live.of_kind("step"))
     live.events.extend(run.events_since(len(live.events)))
+    live.snapshots.extend(from_event(e) for e in run.take_snapshots())
     live.just_plotted = not had_steps and bool(live.of_kind("step"))
     live.kernels = run.kernels or live.kernels
     live.position, live.error = run.position(), run.error
@@ -279,10 +287,9 @@ def _keep(live: LiveRun, run: TrainingRun) -> None:
         live.name = f"{live.name.removesuffix(')')}; {stopped_at(run.results, spe)})"
     results = {**run.results, "model_name": live.name, "images_per_s": speed}
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    add_trained_run(
-        TrainedRun(live.name, state, model.config.hidden_units, results, run.history, live.config),
-        select=not results.get("failed"),
-    )
+    kept = TrainedRun(live.name, state, model.config.hidden_units, results, run.history,
+                      live.config, live.snapshots, live.of_kind("step"))  # fmt: skip
+    add_trained_run(kept, select=not results.get("failed"))
     st.session_state.setdefault(PREDS_KEY, {})[live.name] = run.test_preds
     with contextlib.suppress(StreamlitAPIException):  # drawn already: it keeps its choice
         st.session_state[INSPECT_KEY] = live.name
@@ -326,6 +333,8 @@ def comparison_rows() -> list[dict[str, Any]]:
     keys = ("model_name", "model_loss", "model_acc", "train_time_s", "device", "images_per_s")
     rows = []
     for r in trained_runs():
+        if r.snapshot_of is not None:  # opened from a replay: not a run of its own
+            continue
         failed = r.results.get("failed")
         rows.append({**{k: r.results.get(k) for k in keys},
                      "learned": f"✗ {failed}" if failed else "✓"})  # fmt: skip
@@ -342,7 +351,7 @@ def checkpoint_of(run: TrainedRun) -> bytes:
     model = TinyVGG(TinyVGGConfig(hidden_units=run.hidden_units))
     model.load_state_dict(run.state_dict)
     metrics = {**run.results, "history": run.history, "train_config": run.config}
-    return checkpoint_bytes(model, metrics)
+    return checkpoint_bytes(model, metrics, plain_list(run.snapshots))
 
 
 def test_preds(name: str) -> torch.Tensor | None:
