@@ -53,8 +53,9 @@ def time_replay(runs: int, images: int, probe: int) -> dict:
     """Median training seconds of one epoch with and without snapshots, alternating."""
     train, test = load_split("train"), load_split("test")
     base = TrainConfig(epochs=1, subset=images, clip_norm=2.0, batch_size=32, log_every=50)
-    on, off = TrainConfig(**{**base.__dict__, "probe": probe}), TrainConfig(
-        **{**base.__dict__, "snapshots": 0}
+    on, off = (
+        TrainConfig(**{**base.__dict__, "probe": probe}),
+        TrainConfig(**{**base.__dict__, "snapshots": 0}),
     )
     times: dict[str, list[float]] = {"with": [], "without": []}
     kept = 0
