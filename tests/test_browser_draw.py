@@ -97,8 +97,11 @@ def test_draw_with_the_mouse_and_see_a_prediction(page, app_url):
     expect(page.get_by_text("9. input · 28×28")).to_be_visible(timeout=T)
     expect(page.get_by_text("transparency put on white")).to_be_visible(timeout=T)
     expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
-    # The drawing stays when another tab is opened and closed again.
+    # The drawing stays when another tab is opened and closed again: the Upload tab's own rerun
+    # over first, as a person sees it (a click on Draw during that rerun can be undone by it)
     page.get_by_role("tab", name="Upload").click()
+    expect(page.get_by_text("Upload a picture of a garment")).to_be_visible(timeout=T)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=T)  # its run over
     page.get_by_role("tab", name="Draw").click()
     expect(page.get_by_text("Prediction:", exact=False)).to_be_visible(timeout=T)
 
