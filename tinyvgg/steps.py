@@ -29,6 +29,7 @@ class EagerStep:
     ):
         self.model, self.optimizer, self.data = model, optimizer, data
         self.clip_norm = clip_norm
+        self.augment = None  # a callable (B, C, H, W) -> (B, C, H, W), e.g. tinyvgg.augment
         device = data.x.device
         self.loss_sum = torch.zeros((), device=device)  # sum over samples of the batch-mean loss
         self.correct = torch.zeros((), device=device, dtype=torch.long)
@@ -51,7 +52,10 @@ class EagerStep:
             self.correct.add_((logits.argmax(dim=1) == y).sum())
 
     def __call__(self, idx: torch.Tensor) -> None:
-        self._step(self.data.x.index_select(0, idx), self.data.y.index_select(0, idx))
+        x = self.data.x.index_select(0, idx)
+        if self.augment is not None:
+            x = self.augment(x)
+        self._step(x, self.data.y.index_select(0, idx))
 
     def running(self, seen: int) -> tuple[float, float]:
         """(mean loss, accuracy in percent) over the `seen` samples since reset()."""

@@ -30,6 +30,8 @@ import torch
 from tqdm import tqdm
 
 from tinyvgg import health
+from tinyvgg.augment import KINDS as AUGMENTS
+from tinyvgg.augment import Augmenter
 from tinyvgg.data import DataError, DeviceData, Split, load_split, subset_indices
 from tinyvgg.device import cudnn_settings, describe, keep_freed_memory, pick_device
 from tinyvgg.evaluate import evaluate, results_dict, score
@@ -61,6 +63,7 @@ class TrainConfig:
     clip_norm: float | None = None  # clip the gradients' total norm to this (None: never)
     threads: int | None = None  # CPU threads for torch (None: torch's default)
     step_weights: bool = False  # add conv_1_1's weights to every "step" event (live views)
+    augment: str | None = None  # "sketch": training batches made to look drawn (augment.py)
     snapshots: int = 50  # weight snapshots kept, log-spaced over the steps (0: none)
     probe: int = 0  # first test images each snapshot is scored on (0: not scored)
 
@@ -84,6 +87,7 @@ class TrainConfig:
             (self.test_subset is None or self.test_subset >= 1, "Test subset must be >= 1."),
             (self.log_every >= 1, "log_every must be at least 1."),
             (self.clip_norm is None or self.clip_norm > 0, "clip_norm must be positive."),
+            (self.augment in (None, *AUGMENTS), f"Augment must be one of {', '.join(AUGMENTS)}."),
             (self.snapshots == 0 or self.snapshots >= 2, "Snapshots must be 0 or at least 2."),
             (0 <= self.probe <= 10_000, "Probe images must be between 0 and 10,000."),
         ]
@@ -171,9 +175,13 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
     model = build_model(TinyVGGConfig(hidden_units=cfg.hidden_units), seed=cfg.seed)
     model = model.to(device=device, memory_format=fmt).train()
     # A captured step bakes the learning rate in, so a schedule runs eagerly.
-    graphed = cfg.cuda_graphs and device.type == "cuda" and cfg.schedule == "constant"
+    # Nor does a captured step draw new augmentations: an augmented run runs eagerly too.
+    graphed = (cfg.cuda_graphs and device.type == "cuda" and cfg.schedule == "constant"
+               and cfg.augment is None)  # fmt: skip
     optimizer = _make_optimizer(cfg, model, graphed)
     stepper = make_stepper(model, optimizer, train_data, cfg.batch_size, graphed, cfg.clip_norm)
+    if cfg.augment:
+        stepper.augment = Augmenter(cfg.augment, seed=cfg.seed, device=device)
 
     steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
@@ -297,6 +305,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cuda-graphs", action="store_true", help="eager steps on CUDA")
     p.add_argument("--clip-norm", type=float, default=None,
                    help="clip the gradients' total norm to this (default: never)")  # fmt: skip
+    p.add_argument("--augment", choices=AUGMENTS, default=None,
+                   help="sketch: flips, silhouettes, outlines, jitter and ink levels")  # fmt: skip
     p.add_argument("--cudnn-benchmark", action="store_true",
                    help="let cuDNN autotune (runs no longer repeat exactly)")  # fmt: skip
     p.add_argument("--name", default="TinyVGG", help="model_name in the results")
@@ -358,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed, device=args.device, log_every=args.log_every,
         test_subset=args.test_subset, cuda_graphs=not args.no_cuda_graphs, threads=args.threads,
         cudnn_benchmark=args.cudnn_benchmark, clip_norm=args.clip_norm,
-        snapshots=args.snapshots, probe=args.probe,
+        snapshots=args.snapshots, probe=args.probe, augment=args.augment,
     )  # fmt: skip
     try:
         result = fit(cfg, on_event=_Printer())
