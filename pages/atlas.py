@@ -21,6 +21,7 @@ from ui.present import query_extra  # noqa: E402
 from ui.state import entered_page, model_in_use  # noqa: E402
 
 ALL = -1  # "every channel"
+MAX_ALL = 16  # channels shown at once; a wider model shows one at a time
 K_LAYER, K_SPLIT, K_CHANNEL = "atlas_layer", "atlas_split", "atlas_channel"
 
 
@@ -74,8 +75,14 @@ n = atlas.highest[layer].values.shape[1]
 if st.session_state[K_CHANNEL] >= n:
     st.warning(f"{layer} has channels 0 to {n - 1}: showing every channel.")
     st.session_state[K_CHANNEL] = ALL
-channel = c.selectbox("Channel", [ALL, *range(n)], key=K_CHANNEL,
+everything = [ALL] if n <= MAX_ALL else []  # a wide model: a channel at a time
+if st.session_state[K_CHANNEL] == ALL and not everything:
+    st.session_state[K_CHANNEL] = 0
+channel = c.selectbox("Channel", [*everything, *range(n)], key=K_CHANNEL,
                       format_func=lambda k: "every channel" if k == ALL else str(k))  # fmt: skip
+if not everything:
+    st.caption(f"{layer} has {n} channels: one at a time (every channel at once for at most "
+               f"{MAX_ALL}).")  # fmt: skip
 channels = list(range(n)) if channel == ALL else [channel]
 st.caption(f"Model: {current.name} · {SPLITS[split]}")
 makeup_ui(atlas, current.key, split, layer, channels, key="atlas_makeup")
@@ -89,7 +96,7 @@ for k in channels:
     st.subheader(f"{layer}, channel {k}")
     if dreams is not None:
         dream_ui(dreams, k)
-    channel_ui(atlas, current.key, split, layer, k)
+    channel_ui(atlas, split, layer, k)
 params = {"layer": layer, "images": split, **query_extra()}
 if channel != ALL:
     params["channel"] = str(channel)

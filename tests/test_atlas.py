@@ -109,3 +109,16 @@ def test_synthetic_images_drive_their_channels_up_repeatably():
     assert d.settings["steps"] == 30 and d.settings["tv"] == 0.5
     with pytest.raises(ValueError, match="flatten has no channel maps"):
         dream(model, "flatten")
+    trainable = load_shipped()[0]  # as a session's own runs are: weights that want gradients
+    dream(trainable, "conv_1_1", steps=3)
+    assert all(p.grad is None for p in trainable.parameters())  # the images' gradients only
+
+
+def test_a_model_with_fewer_outputs_than_the_datasets_classes(real_data):
+    from tinyvgg.model import TinyVGGConfig, build_model
+
+    model = build_model(TinyVGGConfig(output_shape=3), seed=1).eval()
+    test = real_data[1]
+    atlas = build_atlas(model, test.images[:200].unsqueeze(1), test.labels[:200])
+    counts = atlas.makeup("conv_1_1")
+    assert counts.shape == (10, 10) and int(counts[0].sum()) == 100

@@ -95,3 +95,35 @@ def test_synthetic_images_are_labelled_as_such(real_data):
     assert "**Synthetic, not dataset images**" in note and "200 steps" in note
     first = _rows(at)[0]
     assert len(first) == 1 and re.fullmatch(r"synthetic · mean -?\d+\.\d\d → \d+\.\d\d", first[0])
+
+
+def test_another_models_atlas_is_kept_and_dead_channels_said_so(real_data):
+    from ui.state import MODEL_KEY, UNTRAINED
+
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state[MODEL_KEY] = UNTRAINED
+    at.query_params["layer"] = "relu_2_1"
+    at.switch_page("pages/atlas.py").run()
+    assert not at.exception and not at.error
+    kept = at.session_state["_atlases"]
+    atlas = kept[("untrained", "test")]
+    at.run()  # a rerun (any click): the same atlas, not built again
+    assert at.session_state["_atlases"][("untrained", "test")] is atlas
+    dead = [c for c in range(10) if float(atlas.highest["relu_2_1"].values[0, c]) <= 0]
+    assert dead  # the seed-42 initialisation leaves some relu_2_1 channels never above 0
+    said = [i.value for i in at.info]
+    for c in dead:
+        assert f"Channel {c} is never above 0 on the 10,000 test images" in " ".join(said)
+
+
+def test_a_model_with_other_classes_and_many_channels(real_data):
+    from tinyvgg.model import TinyVGGConfig
+
+    from .test_why_app import _with_model
+
+    at = _with_model("pages/atlas.py", {"layer": "max_pool_2"},
+                     TinyVGGConfig(hidden_units=20, output_shape=3))  # fmt: skip
+    assert not at.exception and not at.error
+    assert at.selectbox(key="atlas_channel").value == 0  # one at a time for 20 channels
+    assert [s.value for s in at.subheader] == ["max_pool_2, channel 0"]
+    assert any("has 20 channels: one at a time" in c.value for c in at.caption)

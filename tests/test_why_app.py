@@ -10,11 +10,12 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from tinyvgg.attribution import METHODS, SENTENCES
+from tinyvgg.data import find_class as class_index
 from tinyvgg.data import to_float
 from tinyvgg.model import load_shipped
 from ui.explore.state import parse_query
 from ui.state import DRAWN_KEY, DrawnInput
-from ui.why import class_index, parse_link
+from ui.why import parse_link
 
 APP = "../app.py"
 EXPLORE, DRAW = "pages/explore.py", "pages/draw.py"
@@ -205,3 +206,32 @@ def test_draw_page_why_with_the_top_three_one_click_away():
     assert at.selectbox(key="ex_why_versus").value == top3[0]
     want = float(z[top3[2]] - z[top3[0]])
     assert _bold_numbers(_markdown(at))[0] == pytest.approx(want, abs=2e-6)
+
+
+def _with_model(page: str, query: dict, config) -> AppTest:
+    """The page with an uploaded checkpoint of this TinyVGGConfig in use."""
+    import io
+
+    from tinyvgg.model import build_model, save_checkpoint
+
+    buf = io.BytesIO()
+    save_checkpoint(buf, build_model(config, seed=5))
+    at = AppTest.from_file(APP, default_timeout=90).switch_page("pages/home.py").run()
+    at.sidebar.file_uploader(key="checkpoint_upload").upload("other.pt", buf.getvalue()).run()
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.switch_page(page).run()
+
+
+def test_a_model_with_other_classes_is_explained_by_its_own(real_data):
+    from tinyvgg.model import TinyVGGConfig
+
+    query = {"sample": "0", "why": "exact", "target": "Bag"}  # Bag: class 8, not one of its 3
+    at = _with_model(EXPLORE, query, TinyVGGConfig(output_shape=3))
+    assert not at.exception and not at.error
+    assert "This model has 3 classes: explaining its answer instead." in [
+        w.value for w in at.warning
+    ]
+    options = at.selectbox(key="ex_why_target").options
+    assert len(options) == 3 and all(o.startswith("class ") for o in options)
+    assert "logit[class " in _markdown(at)

@@ -132,8 +132,9 @@ def build_atlas(
                 lowest[name] = _merge(lowest[name], v.cpu(), at.cpu(), first, keep, False)
         if progress is not None:
             progress(min(first + batch, n) / n)
-    return Atlas(highest, lowest, labels.cpu().long(), map_hw, model,  # type: ignore[arg-type]
-                 model.config.output_shape)  # fmt: skip
+    labels = labels.cpu().long()  # the dataset's classes, whatever the model's outputs
+    return Atlas(highest, lowest, labels, map_hw, model,  # type: ignore[arg-type]
+                 int(labels.max()) + 1 if len(labels) else 0)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -184,8 +185,7 @@ def dream(model: TinyVGG, layer: str, steps: int = 200, lr: float = 0.05, tv: fl
             dy, dx = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=g))
             shifted = torch.roll(x, (dy, dx), dims=(2, 3))
             loss = -(objective(shifted) - tv * _tv(shifted)).sum()
-            opt.zero_grad()
-            loss.backward()
+            (x.grad,) = torch.autograd.grad(loss, [x])  # the images' only: no weight's .grad
             opt.step()
             with torch.no_grad():
                 x.clamp_(0.0, 1.0)

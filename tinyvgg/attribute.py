@@ -35,7 +35,7 @@ from tinyvgg.attribution import (
     AttributionError,
     attribute,
 )
-from tinyvgg.data import CLASS_NAMES, find_class
+from tinyvgg.data import class_names, find_class
 from tinyvgg.model import SHIPPED_CHECKPOINT
 from tinyvgg.predict import cli_model, probabilities, read_image_file
 from tinyvgg.preprocess import PreprocessError, preprocess
@@ -194,8 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     if (loaded := cli_model(args.checkpoint, args.device)) is None:
         return 2
     model, device = loaded[0].requires_grad_(False), loaded[1]  # gradients for the input only
-    n = model.config.output_shape
-    names = CLASS_NAMES if n == len(CLASS_NAMES) else tuple(f"class {i}" for i in range(n))
+    names = class_names(model.config.output_shape)
     try:
         line = _explain(args, model, device, names)
     except PreprocessError as e:

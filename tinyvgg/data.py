@@ -33,6 +33,11 @@ CLASS_NAMES: tuple[str, ...] = (
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
+def class_names(n: int) -> tuple[str, ...]:
+    """The names of a model's n classes: Fashion-MNIST's for 10, else "class 0", "class 1"..."""
+    return CLASS_NAMES if n == len(CLASS_NAMES) else tuple(f"class {i}" for i in range(n))
+
+
 def _letters(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 

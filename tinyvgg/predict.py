@@ -53,6 +53,7 @@ def cli_model(checkpoint: str, device: str | None) -> tuple[TinyVGG, torch.devic
 
 
 def read_image_file(path: str) -> bytes:
+    """A file's bytes, up to MAX_FILE_MB; PreprocessError with one sentence otherwise."""
     p = Path(path)
     try:
         size = p.stat().st_size

@@ -4,12 +4,13 @@ per server) with a progress bar, and one channel's strongest and weakest images 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 import streamlit as st
 import torch
 
 from tinyvgg.atlas import Atlas, Dream, Example, build_atlas, dream
-from tinyvgg.data import CLASS_NAMES, Split, load_split
+from tinyvgg.data import CLASS_NAMES, DataError, Split, load_split
 from tinyvgg.model import TinyVGG
 from ui.figures.atlas import dream_png, example_png, makeup_bars
 from ui.figures.common import subtitled
@@ -33,12 +34,14 @@ def images_of(split: str) -> Split:
 
 
 _SHIPPED: dict[str, Atlas] = {}  # the shipped model's atlas per split, for every session
-_SHIPPED_LOCK = threading.Lock()  # one session builds it, the others wait for it
+_SHIPPED_LOCKS = {split: threading.Lock() for split in SPLITS}  # one builds, others wait
+KEPT = 4  # other models' atlases a session keeps (its own small cache: the memo's 96
+# entries of figures would push them out)
 
 
 def _shipped_atlas(split: str, model, progress) -> Atlas:
     # Not st.cache_resource: its replay refuses a progress bar drawn from inside the function.
-    with _SHIPPED_LOCK:
+    with _SHIPPED_LOCKS[split]:
         if split not in _SHIPPED:
             data = images_of(split)
             _SHIPPED[split] = build_atlas(model, data.images.unsqueeze(1), data.labels,
@@ -59,9 +62,15 @@ def atlas_for(model_key: str, model: TinyVGG, split: str = "test") -> Atlas:
     try:
         if model_key == "pretrained":
             return _shipped_atlas(split, model, progress)
-        data = images_of(split)
-        return memo(("atlas", model_key, split), lambda: build_atlas(
-            model, data.images.unsqueeze(1), data.labels, progress=progress))  # fmt: skip
+        kept: OrderedDict = st.session_state.setdefault("_atlases", OrderedDict())
+        if (model_key, split) not in kept:
+            data = images_of(split)
+            kept[(model_key, split)] = build_atlas(model, data.images.unsqueeze(1), data.labels,
+                                                   progress=progress)  # fmt: skip
+            while len(kept) > KEPT:
+                kept.popitem(last=False)
+        kept.move_to_end((model_key, split))
+        return kept[(model_key, split)]
     finally:
         bar.empty()
 
@@ -70,25 +79,29 @@ def _captions(examples: list[Example]) -> list[str]:
     return [f"#{e.image} {CLASS_NAMES[e.label]} · {e.value:.3f}" for e in examples]
 
 
-def _row(images: torch.Tensor, examples: list[Example], key: tuple) -> None:
-    pngs = [memo(("atlas_png", *key, e.image, e.cell), lambda e=e: example_png(
-        images[e.image], e.field, TILE_PX)) for e in examples]  # fmt: skip
+def _row(images: torch.Tensor, examples: list[Example]) -> None:
+    # drawn each run (0.2 ms a picture): kept, a layer's 180 would crowd the session's memo
+    pngs = [example_png(images[e.image], e.field, TILE_PX) for e in examples]
     st.image(pngs, caption=_captions(examples), width=2 * TILE_PX + 4)
 
 
-def channel_ui(atlas: Atlas, model_key: str, split: str, layer: str, channel: int,
+def channel_ui(atlas: Atlas, split: str, layer: str, channel: int,
                negatives: bool = True) -> None:  # fmt: skip
     """One channel: its strongest images (each the crop of its strongest cell's receptive
     field, and the whole image with the field outlined), and a conv layer's most negative."""
     images = images_of(split).images
-    key = (model_key, split, layer, channel)
+    top = atlas.top(layer, channel)
+    if layer not in atlas.lowest and top[0].value <= 0:  # after a ReLU: a dead channel
+        st.info(f"Channel {channel} is never above 0 on {SPLITS[split]}: its ReLU passes "
+                "nothing, so no image excites it (a dead channel).")  # fmt: skip
+        return
     st.caption(f"Strongest: of {SPLITS[split]}, those whose largest value in channel {channel} "
                "is the largest; # image, class · value")  # fmt: skip
-    _row(images, atlas.top(layer, channel), (*key, "top"))
+    _row(images, top)
     if negatives and layer in atlas.lowest:
         st.caption("Most negative (before the ReLU): those whose smallest value here is the "
                    "most negative")  # fmt: skip
-        _row(images, atlas.bottom(layer, channel), (*key, "bottom"))
+        _row(images, atlas.bottom(layer, channel))
 
 
 def makeup_ui(atlas: Atlas, model_key: str, split: str, layer: str,
@@ -110,8 +123,12 @@ def explorer_ui(model_key: str, model: TinyVGG, layer: str, channel: int) -> Non
         help="The channel atlas: the test images this channel responds to most.",
     ):
         return
-    atlas = atlas_for(model_key, model, "test")
-    channel_ui(atlas, model_key, "test", layer, channel)
+    try:
+        atlas = atlas_for(model_key, model, "test")
+    except DataError as e:
+        st.error(str(e))
+        return
+    channel_ui(atlas, "test", layer, channel)
     makeup_ui(atlas, model_key, "test", layer, [channel], key="ex_atlas_makeup")
     st.page_link("pages/atlas.py", label=f"Every channel of {layer} in the atlas",
                  icon=":material/grid_view:",

@@ -254,13 +254,14 @@ def poll() -> LiveRun | None:
         live.error = "This run was lost when the connection to the browser dropped; start it again."
         return live
     had_steps = bool(live.of_kind("step"))
+    done = run.done  # first: a run that ended after this has sent every snapshot below
     live.events.extend(run.events_since(len(live.events)))
     live.snapshots.extend(from_event(e) for e in run.take_snapshots())
     live.just_plotted = not had_steps and bool(live.of_kind("step"))
     live.kernels = run.kernels or live.kernels
     live.position, live.error = run.position(), run.error
     live.status = run.status
-    if run.done:
+    if done:
         live.ended, live.just_ended = run.ended, True
         if run.checkpoint is not None and live.of_kind("step"):
             _keep(live, run)

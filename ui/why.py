@@ -24,7 +24,7 @@ from tinyvgg.attribution import (
     AttributionError,
     attribute,
 )
-from tinyvgg.data import CLASS_NAMES, find_class
+from tinyvgg.data import CLASS_NAMES, class_names, find_class
 from tinyvgg.model import TinyVGG
 from ui.figures import attribution as fa
 from ui.figures.common import subtitled
@@ -38,19 +38,20 @@ NO_CLASS = -1  # "and not" left empty (a None option would show as no choice at 
 
 @dataclass(frozen=True)
 class Keys:
-    """The session-state keys of one page's section."""
+    """The session-state keys of one page's section, e.g. "ex_why_method"."""
 
     prefix: str
 
-    def __getattr__(self, name: str) -> str:  # keys.method -> "ex_why_method"
-        if name.startswith("__"):
-            raise AttributeError(name)
+    def _key(self, name: str) -> str:
         return f"{self.prefix}_why_{name}"
 
-
-def class_index(text: str) -> int | None:
-    """A class from a link: see `find_class` ("Coat", "ankle boot", "Ankle_boot", "4")."""
-    return find_class(text)
+    open = property(lambda self: self._key("open"))  # the section is shown
+    method = property(lambda self: self._key("method"))
+    target = property(lambda self: self._key("target"))  # a class index
+    picked = property(lambda self: self._key("picked"))  # the target was chosen, not followed
+    versus = property(lambda self: self._key("versus"))  # a class index or NO_CLASS
+    patch = property(lambda self: self._key("patch"))
+    stride = property(lambda self: self._key("stride"))
 
 
 def _class_problem(what: str, text: str) -> str:
@@ -72,7 +73,7 @@ def parse_link(params: dict[str, str], prefix: str) -> tuple[dict, list[str]]:
                             f"{', '.join(METHODS)}.")  # fmt: skip
     for what in ("target", "versus"):
         if what in params:
-            if (c := class_index(params[what])) is None:
+            if (c := find_class(params[what])) is None:
                 problems.append(_class_problem(what, params[what]))
             else:
                 out[getattr(k, what)], out[k.open] = c, True
@@ -85,31 +86,34 @@ def parse_link(params: dict[str, str], prefix: str) -> tuple[dict, list[str]]:
 
 
 def link_params(prefix: str) -> dict[str, str]:
-    """The section's state as query parameters, when it is open."""
+    """The section's state as query parameters, when it is open (classes by name; a model
+    with other classes than Fashion-MNIST's by index)."""
     k, s = Keys(prefix), st.session_state
     if not s.get(k.open):
         return {}
     out = {"why": s.get(k.method) or DEFAULT_METHOD}
-    if s.get(k.picked) and s.get(k.target) is not None:
-        out["target"] = CLASS_NAMES[s[k.target]]
+    name = lambda c: CLASS_NAMES[c] if c < len(CLASS_NAMES) else str(c)  # noqa: E731
+    if s.get(k.picked) and isinstance(s.get(k.target), int):
+        out["target"] = name(s[k.target])
     if s.get(k.versus) not in (None, NO_CLASS):
-        out["versus"] = CLASS_NAMES[s[k.versus]]
+        out["versus"] = name(s[k.versus])
     return out
 
 
-def numbers(a: Attribution) -> str:
+def numbers(a: Attribution, names: tuple[str, ...] = CLASS_NAMES) -> str:
     """The figures a reader can check the map with, in Markdown: what it adds up to."""
-    what = f"logit[{CLASS_NAMES[a.target]}]"
+    what = f"logit[{names[a.target]}]"
     if a.versus is not None:
-        what += f" − logit[{CLASS_NAMES[a.versus]}]"
+        what += f" − logit[{names[a.versus]}]"
     lines = [f"{what} = **{a.score:.6f}**"]
     if a.method == "exact":
-        n = a.layer_map.numel()
+        n, shares = a.layer_map.numel(), float(a.layer_map.double().sum())
         bias = a.score - a.expected
         lines.append(
-            f"The {n} shares W·a add up to **{a.total:.6f}**; {what} − bias = {a.score:.6f} − "
-            f"({bias:.6f}) = **{a.expected:.6f}**. They differ by {abs(a.delta):.1e}, float32 "
-            "rounding: exact."
+            f"The {n} shares W·a add up to **{shares:.6f}**; {what} − bias = {a.score:.6f} − "
+            f"({bias:.6f}) = **{a.expected:.6f}**. They differ by "
+            f"{abs(shares - a.expected):.1e}, float32 rounding: exact. The map spreads each "
+            f"share over its receptive field and keeps the sum ({a.total:.6f})."
         )  # fmt: skip
     elif a.method == "ig":
         rise = a.expected
@@ -127,7 +131,7 @@ def numbers(a: Attribution) -> str:
     elif a.method == "gradcam":
         lines.append("conv_2_2 at 14×14, each cell drawn as 2×2 pixels; sum "
                      f"{a.total:.6f}.")  # fmt: skip
-    lines.append(f"Red for {CLASS_NAMES[a.target]}, blue against: {fa.scale_text(a.map)} "
+    lines.append(f"Red for {names[a.target]}, blue against: {fa.scale_text(a.map)} "
                  "(nothing rescaled).")  # fmt: skip
     return "  \n".join(lines)
 
@@ -136,35 +140,36 @@ def _note_pick(prefix: str) -> None:
     st.session_state[Keys(prefix).picked] = True
 
 
-def _target_ui(k: Keys, probs: torch.Tensor, quick: bool) -> int:
+def _target_ui(k: Keys, probs: torch.Tensor, names: tuple[str, ...], quick: bool) -> int:
     """The class to explain: the prediction until one is picked. `quick` offers the top 3 as
-    one-click buttons (the draw page), otherwise all ten by probability."""
+    one-click buttons (the draw page), otherwise every class by probability. (A click on the
+    chosen button unchooses it: the next run puts the prediction back.)"""
     s = st.session_state
     order = probs.argsort(descending=True).tolist()
-    if not s.get(k.picked) or s.get(k.target) not in range(len(CLASS_NAMES)):
+    if s.get(k.picked) and s.get(k.target) not in range(len(names)):  # a link's, not this model's
+        st.warning(f"This model has {len(names)} classes: explaining its answer instead.")
+    if not s.get(k.picked) or s.get(k.target) not in range(len(names)):
         s[k.target] = order[0]
-    label = lambda c: f"{CLASS_NAMES[c]} · {float(probs[c]):.1%}"  # noqa: E731
+    label = lambda c: f"{names[c]} · {float(probs[c]):.1%}"  # noqa: E731
     if quick:
         if s[k.target] not in order[:3]:
             s[k.target] = order[0]
         st.segmented_control("Why this class", order[:3], format_func=label, key=k.target,
                              on_change=_note_pick, args=(k.prefix,))  # fmt: skip
-        if s.get(k.target) is None:  # a click on the chosen one unchooses it: keep it chosen
-            s[k.target] = order[0]
     else:
         st.selectbox("Why this class", order, format_func=label, key=k.target,
                      on_change=_note_pick, args=(k.prefix,))  # fmt: skip
     return int(s[k.target])
 
 
-def _versus_ui(k: Keys, probs: torch.Tensor, target: int) -> int | None:
+def _versus_ui(k: Keys, probs: torch.Tensor, names: tuple[str, ...], target: int) -> int | None:
     s = st.session_state
     order = [c for c in probs.argsort(descending=True).tolist() if c != target]
     if s.get(k.versus) is None or s[k.versus] not in order:
         s[k.versus] = NO_CLASS
     st.selectbox("and not", [NO_CLASS, *order], key=k.versus,
                  format_func=lambda c: "— (no second class)" if c == NO_CLASS
-                 else f"{CLASS_NAMES[c]} · {float(probs[c]):.1%}")  # fmt: skip
+                 else f"{names[c]} · {float(probs[c]):.1%}")  # fmt: skip
     return None if s[k.versus] == NO_CLASS else s[k.versus]
 
 
@@ -177,8 +182,9 @@ def why_ui(prefix: str, model_key: str, model: TinyVGG, x: torch.Tensor, input_k
     picture, side = stacking_columns(2, f"{prefix}_why", vertical_alignment="top")
     with side:
         st.radio("Method", METHODS, format_func=LABELS.get, key=k.method, horizontal=True)
-        target = _target_ui(k, probs, quick)
-        versus = _versus_ui(k, probs, target)
+        names = class_names(len(probs))
+        target = _target_ui(k, probs, names, quick)
+        versus = _versus_ui(k, probs, names, target)
         method = s[k.method]
         settings = {}
         if method == "occlusion":
@@ -196,10 +202,10 @@ def why_ui(prefix: str, model_key: str, model: TinyVGG, x: torch.Tensor, input_k
         side.error(str(e))
         return
     with side:
-        st.markdown(numbers(result))
-    why = f"why {CLASS_NAMES[target]}"
+        st.markdown(numbers(result, names))
+    why = f"why {names[target]}"
     if versus is not None:
-        why += f" and not {CLASS_NAMES[versus]}"
+        why += f" and not {names[versus]}"
     title = subtitled(LABELS[method], why)  # two short lines: whole on a phone
     with picture:
         fig = memo(("why_fig", model_key, input_key, method, target, versus,

@@ -3,7 +3,6 @@ decomposition's shares on max_pool_2's grid. Tensors in, plotly Figures out."""
 
 from __future__ import annotations
 
-import numpy as np
 import plotly.graph_objects as go
 import torch
 
@@ -56,8 +55,3 @@ def scale_text(amap: torch.Tensor, unit: str = "logit") -> str:
     """The colour scale in words, e.g. "colours from −0.0513 to +0.0513 logit, clear at 0"."""
     m = evidence_range(amap)
     return f"colours from −{m:.4g} to +{m:.4g} {unit}, clear at 0"
-
-
-def flat(amap: torch.Tensor) -> bool:
-    """True when the map is zero everywhere (nothing to colour)."""
-    return not bool(np.any(amap.detach().cpu().numpy()))
