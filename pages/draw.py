@@ -18,7 +18,7 @@ from ui.draw_inputs import CANVAS_PX, camera_ui, canvas_ui, upload_ui  # noqa: E
 from ui.figures.draw import input_preview, step_tile, top_k_bars  # noqa: E402
 from ui.present import chart  # noqa: E402
 from ui.resources import app_device  # noqa: E402
-from ui.state import DrawnInput, model_in_use, set_drawn_input  # noqa: E402
+from ui.state import DrawnInput, drawing_model, set_drawn_input  # noqa: E402
 from ui.why import link_params, why_ui  # noqa: E402
 
 EXPLORER = "pages/explore.py"
@@ -41,7 +41,7 @@ def _explore(drawn: DrawnInput) -> None:
 
 def show_prediction(pre: Preprocessed, label: str) -> None:
     """The top 3 of the model in use, the input it saw, and the way to the explorer."""
-    current = model_in_use()
+    current = drawing_model()
     probs = probabilities(current.model, pre.tensor, app_device())
     top = top_k(probs, 3)
     st.markdown(f"Prediction: **{top[0][0]}** ({100 * top[0][1]:.1f}%)")

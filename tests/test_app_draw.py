@@ -28,7 +28,7 @@ def _draw_page(tab: str = "Upload") -> AppTest:
 
 
 def _expected_top1(data: bytes, auto_invert: bool = True) -> str:
-    model, _ = load_shipped()
+    model, _ = load_shipped("sketch")  # where the sidebar has the pretrained model
     with torch.no_grad():
         logits = model(preprocess(data, auto_invert=auto_invert).tensor.unsqueeze(0))
     return CLASS_NAMES[int(logits.argmax())]
@@ -136,3 +136,24 @@ def test_a_nearly_empty_picture_is_a_notice_not_a_prediction():
     assert any(i.value.startswith("There is almost nothing on this image") for i in at.info)
     assert not any("Prediction:" in m.value for m in at.markdown)
     assert not any(b.label == "Explore layer by layer" for b in at.button)
+
+
+def test_the_draw_page_uses_the_model_for_drawings_and_says_so():
+    """Where the sidebar has the pretrained model, the draw page uses its sibling for drawings
+    (the sidebar names it, and says why); the explorer, given the drawing, says it explores
+    the sidebar's; another model in the sidebar is used as it is."""
+    from ui.state import DRAWING, DRAWING_WHY, MODEL_KEY, UNTRAINED
+
+    at = _draw_page("Upload")
+    data = encode(garment())
+    at.file_uploader(key="draw_upload").upload("tshirt.png", data, "image/png").run()
+    sidebar = " ".join(m.value for m in at.sidebar.markdown)
+    assert f"**{DRAWING}**" in sidebar and "hidden_units=10" in sidebar
+    assert any(c.help == DRAWING_WHY for c in at.sidebar.caption)
+    assert f"Model: {DRAWING}" in _captions(at)
+    next(b for b in at.button if b.label == "Explore layer by layer").click().run()
+    assert "**Pretrained (shipped)**" in " ".join(m.value for m in at.sidebar.markdown)
+    assert "answered with the pretrained model for drawings" in _captions(at)
+    at.session_state[MODEL_KEY] = UNTRAINED
+    at.switch_page(PAGE).run()
+    assert f"**{UNTRAINED}**" in " ".join(m.value for m in at.sidebar.markdown)

@@ -24,7 +24,7 @@ SIDE = 28 * ZOOM
 
 @pytest.fixture(scope="module")
 def shipped():
-    return load_shipped()[0].requires_grad_(False)
+    return load_shipped("sketch")[0].requires_grad_(False)  # the CLI's default: for drawings
 
 
 @pytest.fixture

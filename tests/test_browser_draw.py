@@ -110,7 +110,7 @@ def test_upload_a_garment(page, app_url, real_data):
     _, test = real_data
     buf = io.BytesIO()
     Image.fromarray(test.images[0].numpy()).save(buf, "PNG")
-    model, _ = load_shipped()
+    model, _ = load_shipped("sketch")  # the draw page's, where the sidebar has the pretrained
     with torch.no_grad():
         expected = CLASS_NAMES[int(model(preprocess(buf.getvalue()).tensor[None]).argmax())]
     _open(page, app_url)

@@ -9,7 +9,7 @@ import sys
 import torch
 
 from tinyvgg.data import CLASS_NAMES
-from tinyvgg.model import SHIPPED_CHECKPOINT, build_model, save_checkpoint
+from tinyvgg.model import SKETCH_CHECKPOINT, build_model, save_checkpoint
 from tinyvgg.predict import main, probabilities, top_k
 from tinyvgg.preprocess import preprocess
 
@@ -76,7 +76,7 @@ def test_cli_matches_the_model_on_a_checkpoint(tmp_path, capsys):
 def test_cli_as_a_process_has_no_tracebacks(tmp_path):
     """`python -m tinyvgg.predict`: a good file predicted, bad ones one error line each."""
     good, junk, empty = _files(tmp_path)
-    assert SHIPPED_CHECKPOINT.is_file()
+    assert SKETCH_CHECKPOINT.is_file()  # the default
     bad = subprocess.run(
         [sys.executable, "-m", "tinyvgg.predict", str(good), str(junk), str(empty)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,

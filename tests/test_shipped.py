@@ -6,7 +6,7 @@ import torch
 
 from tinyvgg.data import DeviceData
 from tinyvgg.evaluate import evaluate
-from tinyvgg.model import SHIPPED_CHECKPOINT, load_shipped
+from tinyvgg.model import SHIPPED_CHECKPOINT, SKETCH_CHECKPOINT, load_shipped
 
 
 def test_shipped_checkpoint_is_small_and_tinyvgg_10():
@@ -23,3 +23,15 @@ def test_shipped_checkpoint_reaches_90_percent(real_data):
     results = evaluate(model, DeviceData.from_split(test, torch.device("cpu")))
     assert results["model_acc"] >= 90.0, results
     assert abs(results["model_acc"] - metrics["model_acc"]) < 0.05  # what it claims
+
+
+def test_the_sketch_checkpoint_is_small_and_says_what_it_reaches(real_data):
+    """The draw page's model: trained on sketch-like images, it gives up some test accuracy
+    (drawings: bench/drawings.py); what it claims is what it does."""
+    assert SKETCH_CHECKPOINT.stat().st_size < 100_000
+    model, metrics = load_shipped("sketch")
+    assert model.config.hidden_units == 10
+    assert metrics["train_config"]["augment"] == "sketch"
+    results = evaluate(model, DeviceData.from_split(real_data[1], torch.device("cpu")))
+    assert results["model_acc"] >= 86.0, results
+    assert abs(results["model_acc"] - metrics["model_acc"]) < 0.05

@@ -36,7 +36,7 @@ from tinyvgg.attribution import (
     attribute,
 )
 from tinyvgg.data import class_names, find_class
-from tinyvgg.model import SHIPPED_CHECKPOINT
+from tinyvgg.model import SKETCH_CHECKPOINT
 from tinyvgg.predict import cli_model, probabilities, read_image_file
 from tinyvgg.preprocess import PreprocessError, preprocess
 
@@ -179,7 +179,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--target", default=None, help="class name or index (default: the answer)")
     p.add_argument("--versus", default=None, help="explain target and not this class")
     p.add_argument("--out", default=None, help="PNG path (default: <stem>-<method>.png here)")
-    p.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT))
+    p.add_argument("--checkpoint", default=str(SKETCH_CHECKPOINT),
+                   help="default: the shipped sketch model, the best on drawings")  # fmt: skip
     p.add_argument("--steps", type=int, default=IG_STEPS, help="IG's first number of steps")
     p.add_argument("--patch", type=int, default=OCCLUSION_PATCH, help="occlusion's patch side")
     p.add_argument("--stride", type=int, default=OCCLUSION_STRIDE, help="occlusion's stride")

@@ -17,7 +17,7 @@ import torch
 
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.device import DeviceError, pick_device
-from tinyvgg.model import SHIPPED_CHECKPOINT, CheckpointError, TinyVGG, load_checkpoint
+from tinyvgg.model import SKETCH_CHECKPOINT, CheckpointError, TinyVGG, load_checkpoint
 from tinyvgg.preprocess import PreprocessError, preprocess
 
 MAX_FILE_MB = 50  # the CLI reads whole files; the app's own limit is server.maxUploadSize
@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m tinyvgg.predict", description=__doc__.split("\n")[0]
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, WebP, BMP or GIF files")
-    p.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT))
+    p.add_argument("--checkpoint", default=str(SKETCH_CHECKPOINT),
+                   help="default: the shipped sketch model, the best on drawings")  # fmt: skip
     p.add_argument("--top", type=_positive, default=3, help="how many classes to list")
     p.add_argument("--no-invert", action="store_true", help="never invert light backgrounds")
     p.add_argument("--device", default=None, help="auto, cuda, mps or cpu")

@@ -83,8 +83,9 @@ def sidebar() -> None:
     with st.sidebar:
         with controls("model"):
             model_picker()
-        current = state.model_in_use()
-        st.caption("Model in use")
+        current = state.drawing_model() if state.on_draw_page() else state.model_in_use()
+        st.caption("Model in use", help=state.DRAWING_WHY if current.name == state.DRAWING
+                   else None)  # fmt: skip
         st.markdown(f"**{current.name}** · {model_summary(current.model, current.metrics)}")
         st.caption(f"Device: **{device_label()}**")
         toggle_ui()

@@ -28,6 +28,16 @@ def shipped_model() -> tuple[TinyVGG, dict[str, Any]]:
     return model, metrics
 
 
+@st.cache_resource(show_spinner="Loading the pretrained TinyVGG for drawings…")
+def sketch_model() -> tuple[TinyVGG, dict[str, Any]]:
+    """The shipped sketch model (the draw page's), as `shipped_model` shares the other."""
+    model, metrics = load_shipped("sketch")
+    model = model.to(app_device()).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model, metrics
+
+
 def model_summary(model: TinyVGG, metrics: dict[str, Any]) -> str:
     """One line: hidden units, parameters and test accuracy when known."""
     acc = metrics.get("model_acc")

@@ -16,7 +16,7 @@ from streamlit.errors import StreamlitAPIException
 from tinyvgg.model import CheckpointError, TinyVGG, build_model, infer_config, load_checkpoint
 from tinyvgg.snapshots import Snapshot
 from ui.memo import digest, memo
-from ui.resources import app_device, shipped_model
+from ui.resources import app_device, shipped_model, sketch_model
 
 MODEL_KEY = "model_choice"  # the sidebar's selectbox: which model the pages use
 UPLOAD_KEY = "uploaded_checkpoint"  # the last good uploaded checkpoint: UploadedModel
@@ -27,6 +27,10 @@ PENDING_MODEL_KEY = "model_choice_pending"  # a choice made after the picker was
 PRETRAINED = "Pretrained (shipped)"
 UNTRAINED = "Untrained (seed 42 init)"
 UPLOADED = "Uploaded checkpoint"
+DRAWING = "Pretrained for drawings"  # the draw page's stand-in for PRETRAINED
+DRAWING_WHY = ("Drawings are not photos: where the sidebar has the pretrained model, the draw "
+               "page uses its sibling trained on sketch-like images (flips, silhouettes, "
+               "outlines), right far more often on drawings.")  # fmt: skip
 
 
 @dataclass
@@ -187,3 +191,18 @@ def model_in_use() -> ModelInUse:
             return ModelInUse(run.name, _trained_model(run), run.results, f"run:{run.name}")
     model, metrics = shipped_model()
     return ModelInUse(PRETRAINED, model, metrics, "pretrained")
+
+
+def drawing_model() -> ModelInUse:
+    """The model the draw page uses: the shipped sketch model where the sidebar has the shipped
+    one, else the sidebar's (a run, an upload, the untrained one)."""
+    current = model_in_use()
+    if current.key != "pretrained":
+        return current
+    model, metrics = sketch_model()
+    return ModelInUse(DRAWING, model, metrics, "pretrained-sketch")
+
+
+def on_draw_page() -> bool:
+    """True while the draw page is the page shown."""
+    return st.session_state.get("_page") == "draw"

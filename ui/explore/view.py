@@ -238,6 +238,10 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
             chart(fig, key="ex_in", grow=False, width=_width(fig))
         with words:
             st.markdown(_input_note(inp))
+            if inp.source == "drawing" and tr.key[0] == "pretrained":
+                st.caption("The draw page answered with the pretrained model for drawings; this "
+                           "page explores the sidebar's, trained on the photos alone, so their "
+                           "answers can differ.")  # fmt: skip
             x = rec.output
             st.caption(f"min {float(x.min()):.4f} · max {float(x.max()):.4f} · "
                        f"mean {float(x.mean()):.4f} · std {float(x.std()):.4f}")  # fmt: skip
