@@ -4,7 +4,6 @@ per server) with a progress bar, and one channel's strongest and weakest images 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
 import streamlit as st
 import torch
@@ -62,15 +61,10 @@ def atlas_for(model_key: str, model: TinyVGG, split: str = "test") -> Atlas:
     try:
         if model_key == "pretrained":
             return _shipped_atlas(split, model, progress)
-        kept: OrderedDict = st.session_state.setdefault("_atlases", OrderedDict())
-        if (model_key, split) not in kept:
-            data = images_of(split)
-            kept[(model_key, split)] = build_atlas(model, data.images.unsqueeze(1), data.labels,
-                                                   progress=progress)  # fmt: skip
-            while len(kept) > KEPT:
-                kept.popitem(last=False)
-        kept.move_to_end((model_key, split))
-        return kept[(model_key, split)]
+        data = images_of(split)
+        return memo((model_key, split), lambda: build_atlas(
+            model, data.images.unsqueeze(1), data.labels, progress=progress),
+            store="_atlases", max_entries=KEPT)  # fmt: skip
     finally:
         bar.empty()
 

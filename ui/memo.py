@@ -20,14 +20,16 @@ MAX_ENTRIES = 96  # least recently used entries go first
 KEY = "_memo"
 
 
-def memo(key: tuple[Hashable, ...], build: Callable[[], T]) -> T:
-    """`build()` once per session for this key, then the kept value."""
-    cache: OrderedDict = st.session_state.setdefault(KEY, OrderedDict())
+def memo(key: tuple[Hashable, ...], build: Callable[[], T], store: str = KEY,
+         max_entries: int = MAX_ENTRIES) -> T:  # fmt: skip
+    """`build()` once per session for this key, then the kept value. A few large values that
+    the many small ones must not push out get a `store` of their own, with its own size."""
+    cache: OrderedDict = st.session_state.setdefault(store, OrderedDict())
     if key in cache:
         cache.move_to_end(key)
         return cache[key]
     value = cache[key] = build()
-    while len(cache) > MAX_ENTRIES:
+    while len(cache) > max_entries:
         cache.popitem(last=False)
     return value
 

@@ -165,7 +165,7 @@ def _target_ui(k: Keys, probs: torch.Tensor, names: tuple[str, ...], quick: bool
 def _versus_ui(k: Keys, probs: torch.Tensor, names: tuple[str, ...], target: int) -> int | None:
     s = st.session_state
     order = [c for c in probs.argsort(descending=True).tolist() if c != target]
-    if s.get(k.versus) is None or s[k.versus] not in order:
+    if s.get(k.versus) not in order:  # none yet, or the target itself now
         s[k.versus] = NO_CLASS
     st.selectbox("and not", [NO_CLASS, *order], key=k.versus,
                  format_func=lambda c: "— (no second class)" if c == NO_CLASS
