@@ -6,6 +6,7 @@ from ui.frame import ensure_navigation, stacking_columns
 
 ensure_navigation()
 
+from tinyvgg.calibration import UNSURE_BELOW, is_unsure, temperature_of  # noqa: E402
 from tinyvgg.predict import probabilities, top_k  # noqa: E402
 from tinyvgg.preprocess import (  # noqa: E402
     NearlyEmpty,
@@ -28,9 +29,9 @@ TILE_PX = 150  # each preprocessing step's square tile
 
 
 @st.cache_resource(max_entries=4, ttl=900, show_spinner=False)
-def _preprocess_file(data: bytes, auto_invert: bool) -> Preprocessed:
+def _preprocess_file(data: bytes, auto_invert: bool, fill: bool) -> Preprocessed:
     # Kept as is (not pickled like cache_data would): a photo's steps are megabytes; read-only.
-    return preprocess(data, auto_invert=auto_invert)
+    return preprocess(data, auto_invert=auto_invert, fill_outlines=fill)
 
 
 def _explore(drawn: DrawnInput) -> None:
@@ -42,13 +43,22 @@ def _explore(drawn: DrawnInput) -> None:
 def show_prediction(pre: Preprocessed, label: str) -> None:
     """The top 3 of the model in use, the input it saw, and the way to the explorer."""
     current = drawing_model()
-    probs = probabilities(current.model, pre.tensor, app_device())
+    temperature = temperature_of(current.metrics)
+    probs = probabilities(current.model, pre.tensor, app_device(), temperature)
     top = top_k(probs, 3)
     st.markdown(f"Prediction: **{top[0][0]}** ({100 * top[0][1]:.1f}%)")
+    if is_unsure(probs):
+        st.warning(unsure_sentence(top), icon=":material/help:")
     left, right = st.columns([1, 1.2])
     chart(input_preview(pre.tensor, height=260), key="draw_preview", where=left)
     chart(top_k_bars(top, height=260), key="draw_top3", where=right)
-    st.caption(f"Model: {current.name} · input: {label}")
+    calibration = (
+        f" · probabilities calibrated (temperature {temperature:.2f}, fitted on held-out "
+        "training images)"
+        if temperature != 1.0
+        else ""
+    )
+    st.caption(f"Model: {current.name} · input: {label}{calibration}")
     drawn = DrawnInput(pre.tensor.detach().cpu().clone(), label)
     st.button("Explore layer by layer", type="primary", icon=":material/layers:",
               on_click=_explore, args=(drawn,))  # fmt: skip
@@ -59,6 +69,18 @@ def show_prediction(pre: Preprocessed, label: str) -> None:
     ):
         with st.container(key="draw_why", border=True):
             why_ui("draw", current.key, current.model, drawn.tensor, drawn.key, probs, quick=True)
+
+
+def unsure_sentence(top: list[tuple[str, float]]) -> str:
+    """What the page says when the top class is under UNSURE_BELOW."""
+    (best, p), *others = top
+    alternatives = " or ".join(f"{name} ({100 * q:.0f}%)" for name, q in others)
+    return (
+        f"The model is unsure: its best guess, {best}, has only {100 * p:.0f}% (under "
+        f"{100 * UNSURE_BELOW:.0f}%, its guesses on drawings are right about half the time). It "
+        f"could as well be {alternatives}. A bolder, larger drawing that fills the canvas, or "
+        "one more detail (a collar, laces, a handle), often settles it."
+    )
 
 
 def show_steps(pre: Preprocessed) -> None:
@@ -111,11 +133,20 @@ with outputs:
         "background, the image is inverted. Turn this off for a photo of a light garment that "
         "already has a dark background.",
     )
+    fill = st.toggle(
+        "Fill closed outlines",
+        value=False,
+        key="draw_fill",
+        help="Fill the inside of a closed outline with ink, so an outline looks like the "
+        "dataset's solid garments. It helps the model trained on photos only; the model for "
+        "drawings learned outlines, and filling hides inner lines such as a zip or a collar.",
+    )
     hint = "Draw a garment on the canvas to see what the model makes of it."
     try:
         if draw_tab.open and drawn is not None:
             array, paper = drawn
-            pre, label = preprocess(array, auto_invert=auto_invert, background=paper), "drawing"
+            pre = preprocess(array, auto_invert=auto_invert, background=paper, fill_outlines=fill)
+            label = "drawing"
         elif upload_tab.open:
             hint = (
                 f"Upload a picture of a garment, up to {st.get_option('server.maxUploadSize')} "
@@ -126,12 +157,12 @@ with outputs:
                 raise uploaded
             if uploaded is not None:
                 with st.spinner("Reading the image…"):
-                    pre = _preprocess_file(uploaded[0], auto_invert)
+                    pre = _preprocess_file(uploaded[0], auto_invert, fill)
                 label = f"upload: {uploaded[1]}"
         elif camera_tab.open:
             hint = "Take a photo of a garment to see what the model makes of it."
             if photo is not None:
-                pre, label = _preprocess_file(photo, auto_invert), "camera photo"
+                pre, label = _preprocess_file(photo, auto_invert, fill), "camera photo"
     except NearlyEmpty as e:  # nothing drawn yet, as far as the model could tell
         st.info(f"{e} {hint}")
     except PreprocessError as e:

@@ -157,3 +157,59 @@ def test_the_draw_page_uses_the_model_for_drawings_and_says_so():
     at.session_state[MODEL_KEY] = UNTRAINED
     at.switch_page(PAGE).run()
     assert f"**{UNTRAINED}**" in " ".join(m.value for m in at.sidebar.markdown)
+
+
+def test_thin_outlines_are_thickened_and_closed_ones_filled_on_request():
+    from .test_preprocess import _outline
+
+    at = _draw_page("Upload")
+    data = encode(_outline(600, 4))
+    at.file_uploader(key="draw_upload").upload("outline.png", data, "image/png").run()
+    assert not at.exception and not at.error
+    captions = _captions(at)
+    assert ". thickened · " in captions and "thickened to 2" in captions
+    assert ". filled · " not in captions
+    at.toggle(key="draw_fill").set_value(True).run()
+    captions = _captions(at)
+    assert ". filled · " in captions and "closed outlines filled" in captions
+    assert ". thickened · " not in captions  # filled, the garment is no thin stroke
+    prediction = next(m.value for m in at.markdown if m.value.startswith("Prediction:"))
+    model, _ = load_shipped("sketch")
+    with torch.no_grad():
+        logits = model(preprocess(data, fill_outlines=True).tensor.unsqueeze(0))
+    assert f"**{CLASS_NAMES[int(logits.argmax())]}**" in prediction
+
+
+@pytest.mark.parametrize("temperature", [0.05, 40.0])
+def test_calibrated_probabilities_and_the_unsure_sentence(temperature):
+    import io
+
+    from tinyvgg.calibration import UNSURE_BELOW
+    from tinyvgg.model import save_checkpoint
+
+    model, _ = load_shipped("fashion")  # trained: its logits far apart, so T matters
+    buf = io.BytesIO()
+    save_checkpoint(buf, model, {"temperature": temperature})
+    at = AppTest.from_file(APP, default_timeout=90).switch_page("pages/home.py").run()
+    at.sidebar.file_uploader(key="checkpoint_upload").upload("t.pt", buf.getvalue()).run()
+    at.switch_page(PAGE).run()
+    at.session_state["draw_source"] = "Upload"
+    data = encode(garment())
+    at.run().file_uploader(key="draw_upload").upload("tshirt.png", data, "image/png").run()
+    assert not at.exception and not at.error
+    with torch.no_grad():
+        probs = torch.softmax(model(preprocess(data).tensor.unsqueeze(0)) / temperature, 1)[0]
+    top = probs.topk(3)
+    prediction = next(m.value for m in at.markdown if m.value.startswith("Prediction:"))
+    assert prediction == (
+        f"Prediction: **{CLASS_NAMES[int(top.indices[0])]}** ({100 * float(top.values[0]):.1f}%)"
+    )
+    assert f"probabilities calibrated (temperature {temperature:.2f}" in _captions(at)
+    warnings = [w.value for w in at.warning if w.value.startswith("The model is unsure")]
+    if float(top.values[0]) < UNSURE_BELOW:
+        (sentence,) = warnings
+        second = CLASS_NAMES[int(top.indices[1])]
+        assert f"It could as well be {second} ({100 * float(top.values[1]):.0f}%)" in sentence
+    else:
+        assert not warnings
+    assert (temperature > 1) == bool(warnings)  # soft: unsure; sharp: sure

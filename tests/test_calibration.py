@@ -3,7 +3,17 @@
 import pytest
 import torch
 
-from tinyvgg.calibration import calibrated, ece, fit_temperature, nll
+from tinyvgg.calibration import (
+    T_RANGE,
+    UNSURE_BELOW,
+    calibrated,
+    ece,
+    fit_temperature,
+    is_unsure,
+    logits_of,
+    nll,
+    temperature_of,
+)
 
 
 def test_ece_by_hand():
@@ -30,3 +40,44 @@ def test_fitted_temperature_minimises_the_nll_and_keeps_the_answers():
     assert after < before / 2
     assert torch.equal(calibrated(sharp, t).argmax(1), sharp.argmax(1))
     torch.testing.assert_close(calibrated(sharp, t).sum(1), torch.ones(2000))
+
+
+def test_temperature_of_reads_a_checkpoints_number_or_gives_one():
+    assert temperature_of({"temperature": 1.7}) == 1.7
+    for bad in (None, {}, {"temperature": 0}, {"temperature": -2.0}, {"temperature": "2"},
+                {"temperature": float("nan")}, {"temperature": float("inf")},
+                {"temperature": True}):  # fmt: skip
+        assert temperature_of(bad) == 1.0
+
+
+def test_unsure_below_the_threshold_only():
+    assert is_unsure(torch.tensor([UNSURE_BELOW - 0.01, 0.3, 0.1]))
+    assert not is_unsure(torch.tensor([UNSURE_BELOW, 0.3, 0.1]))
+
+
+def test_logits_of_batches_like_one_pass_and_keeps_the_mode():
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3)).train()
+    x = torch.randn(7, 1, 2, 2)
+    torch.testing.assert_close(logits_of(model, x, batch_size=3), model(x).detach())
+    assert model.training
+
+
+def test_fit_holds_images_out_and_stores_a_fitted_temperature(real_data):
+    from tinyvgg.train import TrainConfig, fit
+
+    cfg = TrainConfig(epochs=1, subset=1500, holdout=500, batch_size=16, clip_norm=2.0,
+                      snapshots=0, log_every=1000, test_subset=500)  # fmt: skip
+    starts = []
+    r = fit(cfg, on_event=lambda e: starts.append(e) if e["kind"] == "start" else None,
+            train=real_data[0], test=real_data[1])  # fmt: skip
+    assert starts[0]["n_train"] == 1000  # the held-out images are not trained on
+    res = r.results
+    assert res["holdout_images"] == 500 and T_RANGE[0] < res["temperature"] < T_RANGE[1]
+    assert 0 <= res["test_ece_calibrated"] <= 1 and 0 <= res["test_ece"] <= 1
+    again = fit(cfg, train=real_data[0], test=real_data[1])
+    assert again.results["temperature"] == res["temperature"]  # seeded: the same images, the same T
+    assert "temperature" not in fit(TrainConfig(**{**cfg.__dict__, "holdout": 0}),
+                                    train=real_data[0], test=real_data[1]).results  # fmt: skip
+    with pytest.raises(ValueError, match="leaves none of the 1,500 to train on"):
+        fit(TrainConfig(**{**cfg.__dict__, "holdout": 1500}), train=real_data[0],
+            test=real_data[1])  # fmt: skip

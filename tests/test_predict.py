@@ -6,8 +6,10 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 
+from tinyvgg.calibration import UNSURE_BELOW
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.model import SKETCH_CHECKPOINT, build_model, save_checkpoint
 from tinyvgg.predict import main, probabilities, top_k
@@ -95,3 +97,21 @@ def test_cli_with_a_bad_checkpoint_is_one_line(tmp_path, capsys):
     assert main(["--checkpoint", str(bad_ckpt), str(good)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.strip().count("\n") == 0 and "Traceback" not in err
+
+
+def test_cli_applies_the_checkpoints_temperature_and_says_when_unsure(tmp_path, capsys):
+    good, _, _ = _files(tmp_path)
+    model = build_model(seed=11).eval()
+    with torch.no_grad():
+        logits = model(preprocess(good.read_bytes()).tensor.unsqueeze(0))
+    for t in (0.05, 8.0):  # sharp: sure of its answer; soft: unsure
+        ckpt = tmp_path / f"t{t}.pt"
+        save_checkpoint(ckpt, model, {"temperature": t})
+        assert main(["--checkpoint", str(ckpt), str(good), "--top", "10"]) == 0
+        (line,) = _lines(capsys.readouterr().out)
+        oracle = torch.softmax(logits / t, dim=1)[0]
+        assert [e["prob"] for e in line["top"]] == oracle.sort(descending=True).values.tolist()
+        assert sum(e["prob"] for e in line["top"]) == pytest.approx(1.0, abs=1e-5)
+        assert line["top"][0]["class"] == CLASS_NAMES[int(logits.argmax())]  # argmax unchanged
+        assert line["unsure"] is (float(oracle.max()) < UNSURE_BELOW)
+    assert line["unsure"]  # at T = 8 this untrained model is far from sure

@@ -17,7 +17,10 @@ from tinyvgg.preprocess import (
     NearlyEmpty,
     PreprocessError,
     check_file_size,
+    fill_closed,
     preprocess,
+    stroke_width,
+    thicken,
 )
 
 # A T-shirt, in fractions of the picture: body, sleeves, neck.
@@ -306,3 +309,60 @@ def test_a_small_drawing_is_still_a_drawing():
     assert preprocess(dot, background=(255, 255, 255)).tensor.shape == (1, 28, 28)
     small = garment(size=(1000, 1000), ink=220, paper=0, box=(480, 480, 530, 530))  # 50 px
     assert preprocess(encode(small)).tensor.shape == (1, 28, 28)
+
+
+def _outline(size: int = 600, width: int = 4, gap: bool = False) -> Image.Image:
+    """A light T-shirt outline `width` pixels wide on black; with `gap`, left open at the hem."""
+    im = Image.new("L", (size, size), 0)
+    pts = [(x * size, y * size) for x, y in TSHIRT]
+    d = ImageDraw.Draw(im)
+    if gap:  # everything but the hem (the edge from (0.75, 0.9) to (0.25, 0.9))
+        d.line(pts[9:] + pts[:9], fill=255, width=width)
+    else:
+        d.line(pts + pts[:1], fill=255, width=width, joint="curve")
+    return im
+
+
+def test_stroke_width_of_strokes_and_of_filled_shapes():
+    lines = np.zeros((200, 200), np.uint8)
+    lines[20:180, 50:54] = 255  # a stroke 4 wide
+    lines[20:180, 120:124] = 255
+    assert stroke_width(lines) == pytest.approx(4, rel=0.1)
+    assert stroke_width(np.asarray(garment(size=(200, 200)))) > 30  # filled: far wider
+    one = np.zeros((28, 28), np.uint8)
+    one[4:24, 10] = 255
+    assert stroke_width(one) == pytest.approx(2.0)  # 1 reads as 2: a 28x28 picture stays
+
+
+def test_thicken_grows_light_strokes_by_the_radius():
+    im = Image.new("L", (9, 9), 0)
+    im.putpixel((4, 4), 200)
+    out = np.asarray(thicken(im, 2))
+    assert (out[2:7, 2:7] == 200).all() and out.sum() == 25 * 200  # a 5x5 square
+
+
+def test_fill_closed_fills_inside_outlines_only():
+    filled, did = fill_closed(_outline(120, 3))
+    a = np.asarray(filled)
+    assert did and a[60, 60] == 255  # the body's middle, inside the outline
+    assert a[5, 5] == 0 and a[110, 110] == 0  # outside stays background
+    _, did = fill_closed(_outline(120, 3, gap=True))
+    assert not did  # an open outline has no inside
+
+
+def test_thin_strokes_are_thickened_as_a_step_and_filled_shapes_are_not():
+    pre = preprocess(encode(_outline(600, 4)))
+    step = next(s for s in pre.steps if s.name == "thickened")
+    square = next(s for s in pre.steps if s.name == "square")
+    assert "thickened to 2" in step.note and step.size == square.size
+    thin = preprocess(encode(_outline(600, 4)), thicken_strokes=False)
+    assert pre.tensor.sum() > 1.5 * thin.tensor.sum()  # more ink at 28x28
+    assert all(s.name != "thickened" for s in preprocess(encode(garment())).steps)
+    names = [s.name for s in preprocess(encode(_outline(600, 4)), fill_outlines=True).steps]
+    assert names[names.index("square") + 1 : names.index("square") + 3] == ["filled", "28x28"]
+
+
+def test_fashion_mnist_items_are_never_thickened(real_data):
+    for img in real_data[1].images[:200]:
+        pre = preprocess(encode(Image.fromarray(img.numpy())))
+        assert all(s.name != "thickened" for s in pre.steps)

@@ -11,11 +11,18 @@ answers.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import torch
 from torch.nn import functional as F
 
 BINS = 15
 T_RANGE = (0.05, 20.0)  # temperatures searched
+# The draw page calls a top class under this probability unsure. On bench/drawings.py (3,600
+# drawings, the shipped sketch model calibrated, 2026-12-03) the answers under it were right
+# about half the time or less, and those above it about nine times in ten (bench/README.md).
+UNSURE_BELOW = 0.6
 
 
 def ece(probs: torch.Tensor, labels: torch.Tensor, bins: int = BINS) -> float:
@@ -61,3 +68,27 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, iters: int = 60)
 def calibrated(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """softmax(logits / temperature) along the last dimension."""
     return torch.softmax(logits / temperature, dim=-1)
+
+
+def temperature_of(metrics: dict[str, Any] | None) -> float:
+    """A checkpoint's fitted temperature (metrics["temperature"]), or 1.0 where it has none
+    or holds something that is not a positive finite number."""
+    t = (metrics or {}).get("temperature")
+    if isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) and t > 0:
+        return float(t)
+    return 1.0
+
+
+def is_unsure(probs: torch.Tensor, below: float = UNSURE_BELOW) -> bool:
+    """True when the top class of one (classes,) probability vector is under `below`."""
+    return float(probs.max()) < below
+
+
+@torch.inference_mode()
+def logits_of(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """The model's logits (N, classes) for images `x` (N, C, H, W), float32 on the CPU."""
+    was_training = model.training
+    model.eval()
+    out = [model(x[i : i + batch_size]).float().cpu() for i in range(0, len(x), batch_size)]
+    model.train(was_training)
+    return torch.cat(out) if out else torch.zeros(0)

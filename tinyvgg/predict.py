@@ -2,8 +2,10 @@
 
     python -m tinyvgg.predict [--checkpoint PATH] [--top 3] [--no-invert] IMAGE...
 
-Prints one JSON line per image: {"file": ..., "top": [{"class": ..., "prob": ...}, ...]} or
-{"file": ..., "error": "one sentence"}; exits 1 if any image failed, 2 if the model did not load.
+Prints one JSON line per image: {"file": ..., "top": [{"class": ..., "prob": ...}, ...],
+"unsure": ...} or {"file": ..., "error": "one sentence"}; exits 1 if any image failed, 2 if the
+model did not load. Probabilities are calibrated with the checkpoint's temperature where it has
+one; "unsure" is true when the top one is under tinyvgg.calibration.UNSURE_BELOW.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from tinyvgg.calibration import calibrated, is_unsure, temperature_of
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.device import DeviceError, pick_device
 from tinyvgg.model import SKETCH_CHECKPOINT, CheckpointError, TinyVGG, load_checkpoint
@@ -24,10 +27,12 @@ MAX_FILE_MB = 50  # the CLI reads whole files; the app's own limit is server.max
 
 
 @torch.inference_mode()
-def probabilities(model: TinyVGG, x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """Softmax of the model's logits for one (1, 28, 28) input -> (classes,) on the CPU."""
+def probabilities(
+    model: TinyVGG, x: torch.Tensor, device: torch.device, temperature: float = 1.0
+) -> torch.Tensor:
+    """softmax(logits / temperature) for one (1, 28, 28) input -> (classes,) on the CPU."""
     logits = model(x.unsqueeze(0).to(device))  # (1, classes)
-    return torch.softmax(logits, dim=1)[0].float().cpu()
+    return calibrated(logits.float(), temperature)[0].cpu()
 
 
 def top_k(probs: torch.Tensor, k: int = 3) -> list[tuple[str, float]]:
@@ -40,16 +45,16 @@ def top_k(probs: torch.Tensor, k: int = 3) -> list[tuple[str, float]]:
     ]
 
 
-def cli_model(checkpoint: str, device: str | None) -> tuple[TinyVGG, torch.device] | None:
-    """A command line's model, in eval mode on its device; None after printing one line that
-    says why it did not load (the command then exits 2)."""
+def cli_model(checkpoint: str, device: str | None) -> tuple[TinyVGG, torch.device, float] | None:
+    """A command line's model, in eval mode on its device, and its temperature; None after
+    printing one line that says why it did not load (the command then exits 2)."""
     try:
         where = pick_device(device)
-        model, _metrics = load_checkpoint(checkpoint)
+        model, metrics = load_checkpoint(checkpoint)
     except (CheckpointError, DeviceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return None
-    return model.to(where).eval(), where
+    return model.to(where).eval(), where, temperature_of(metrics)
 
 
 def read_image_file(path: str) -> bytes:
@@ -69,15 +74,22 @@ def read_image_file(path: str) -> bytes:
 
 
 def classify_file(
-    path: str, model: TinyVGG, device: torch.device, top: int = 3, auto_invert: bool = True
+    path: str,
+    model: TinyVGG,
+    device: torch.device,
+    top: int = 3,
+    auto_invert: bool = True,
+    temperature: float = 1.0,
 ) -> dict:
     """One JSON-ready line for one file: its top classes, or its error as one sentence."""
     try:
         x = preprocess(read_image_file(path), auto_invert=auto_invert).tensor
     except PreprocessError as e:
         return {"file": path, "error": str(e)}
-    pairs = top_k(probabilities(model, x, device), top)
-    return {"file": path, "top": [{"class": c, "prob": p} for c, p in pairs]}
+    probs = probabilities(model, x, device, temperature)
+    pairs = top_k(probs, top)
+    return {"file": path, "top": [{"class": c, "prob": p} for c, p in pairs],
+            "unsure": is_unsure(probs)}  # fmt: skip
 
 
 def _positive(text: str) -> int:
@@ -101,10 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if (loaded := cli_model(args.checkpoint, args.device)) is None:
         return 2
-    model, device = loaded
+    model, device, temperature = loaded
     failed = False
     for path in args.images:
-        line = classify_file(path, model, device, args.top, not args.no_invert)
+        line = classify_file(path, model, device, args.top, not args.no_invert, temperature)
         failed |= "error" in line
         print(json.dumps(line), flush=True)
     return 1 if failed else 0

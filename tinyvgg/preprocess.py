@@ -11,13 +11,15 @@ torchvision pads, resizes and makes the tensor.
 from __future__ import annotations
 
 import io
+import math
 import struct
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torchvision.transforms.functional as TF
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from torch.nn import functional as F
 
 from tinyvgg.model import IMAGE_SIZE
 
@@ -30,6 +32,10 @@ MIN_CONTRAST = 16  # grey levels: less between background and garment means a bl
 # Ink, in pixels of full contrast (the sum of every pixel's difference from the background /
 # 255), below which a picture is nearly empty: an erased dot's faint edge, a speck.
 MIN_INK_PIXELS, MIN_INK_FRACTION = 20, 0.0005  # ..., or this fraction of its area
+# Strokes thinner than this, in pixels at 28x28, are thickened to it before resizing: the
+# sketch model learned outlines 1-3 pixels wide, and a thin pen on a large picture would shrink
+# to a faint thread a fraction of a pixel wide.
+MIN_STROKE = 2.0
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)
 # The first bytes of each format: a file that starts like one but fails to open is damaged.
 _MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
@@ -227,18 +233,63 @@ def _square(im: Image.Image, fill: int) -> Image.Image:
     return TF.pad(im, [left, top, s - w - left, s - h - top], fill=fill)
 
 
+def stroke_width(a: np.ndarray) -> float:
+    """The typical width in pixels of the ink in a light-on-black image (H, W) uint8: twice
+    its ink pixels over its edge pixels (ink with a dark 4-neighbour). A stroke w wide and L
+    long has about w*L ink pixels and 2L edge pixels; a filled shape has far more ink than
+    edge. Widths of 1 read as 2 (each of its pixels is an edge), so an image already at 28x28
+    is never thickened."""
+    mask = a > CONTENT_LEVEL * 255
+    inner = mask.copy()
+    inner[1:] &= mask[:-1]
+    inner[:-1] &= mask[1:]
+    inner[:, 1:] &= mask[:, :-1]
+    inner[:, :-1] &= mask[:, 1:]
+    inner[[0, -1], :] = inner[:, [0, -1]] = False  # past the frame is background
+    edge = int((mask & ~inner).sum())
+    return 2 * float(mask.sum()) / max(edge, 1)
+
+
+def thicken(im: Image.Image, radius: int) -> Image.Image:
+    """Light strokes on black grown by `radius` pixels every way (a square max filter, run as
+    two 1-D passes so that a large radius on a large picture stays fast)."""
+    x = TF.pil_to_tensor(im).float()[None]  # (1, 1, H, W)
+    k = 2 * radius + 1
+    x = F.max_pool2d(x, (1, k), stride=1, padding=(0, radius))
+    x = F.max_pool2d(x, (k, 1), stride=1, padding=(radius, 0))
+    return TF.to_pil_image(x[0].to(torch.uint8))
+
+
+def fill_closed(im: Image.Image) -> tuple[Image.Image, bool]:
+    """Light outlines on black with every closed region inside them filled at the ink's
+    brightest level; (image, whether anything was filled). Regions the background reaches
+    from any edge of the frame stay black."""
+    a = np.asarray(im)
+    mask = np.pad(a > CONTENT_LEVEL * 255, 1)  # a background ring joins every edge's regions
+    reach = Image.fromarray(mask.astype(np.uint8) * 255).copy()  # fromarray: read-only
+    ImageDraw.floodfill(reach, (0, 0), 128)  # the background the frame's edges reach
+    inside = (np.asarray(reach) == 0)[1:-1, 1:-1]
+    if not inside.any():
+        return im, False
+    return Image.fromarray(np.where(inside, a.max(), a).astype(np.uint8)), True
+
+
 def preprocess(
     source: Image.Image | bytes | bytearray | np.ndarray,
     *,
     auto_invert: bool = True,
     background: tuple[int, int, int] | None = None,
+    thicken_strokes: bool = True,
+    fill_outlines: bool = False,
 ) -> Preprocessed:
     """Any image -> the (1, 28, 28) tensor in [0, 1] plus every step on the way.
 
     `background` is the colour transparent pixels are put on (a canvas's paper); None picks
     white behind dark ink and black behind light ink. With `auto_invert`, a garment darker than
-    its background (dark on light) is inverted to light on black. Raises PreprocessError (one
-    sentence) for anything unusable.
+    its background (dark on light) is inverted to light on black. With `thicken_strokes`,
+    strokes that would be thinner than MIN_STROKE pixels at 28x28 are thickened to it; with
+    `fill_outlines`, closed outlines are filled. Raises PreprocessError (one sentence) for
+    anything unusable.
     """
     notes: list[str] = []
     if isinstance(source, (bytes, bytearray)):
@@ -278,6 +329,17 @@ def preprocess(
     steps.append(Step("cropped", cropped, "to the garment's bounding box"))
     square = _square(cropped, fill=round(bg))
     steps.append(Step("square", square, "padded, garment centred"))
+    if not darker and fill_outlines:
+        square, filled = fill_closed(square)
+        steps.append(Step("filled", square, "closed outlines filled" if filled
+                          else "no closed outline to fill"))  # fmt: skip
+    if not darker and thicken_strokes:
+        per_px = IMAGE_SIZE / square.size[0]  # one pixel here, in pixels at 28x28
+        width = stroke_width(np.asarray(square)) * per_px
+        if width < MIN_STROKE:
+            square = thicken(square, math.ceil((MIN_STROKE - width) / per_px / 2))
+            note = f"strokes {width:.1f} px wide at 28×28, thickened to {MIN_STROKE:g}"
+            steps.append(Step("thickened", square, note))
     small = TF.resize(square, [IMAGE_SIZE, IMAGE_SIZE], antialias=True)
     steps.append(Step("28x28", small, "resized (bilinear, antialiased)"))
 

@@ -32,6 +32,7 @@ from tqdm import tqdm
 from tinyvgg import health
 from tinyvgg.augment import KINDS as AUGMENTS
 from tinyvgg.augment import Augmenter
+from tinyvgg.calibration import calibrated, ece, fit_temperature, logits_of
 from tinyvgg.data import DataError, DeviceData, Split, load_split, subset_indices
 from tinyvgg.device import cudnn_settings, describe, keep_freed_memory, pick_device
 from tinyvgg.evaluate import evaluate, results_dict, score
@@ -66,6 +67,7 @@ class TrainConfig:
     augment: str | None = None  # "sketch": training batches made to look drawn (augment.py)
     snapshots: int = 50  # weight snapshots kept, log-spaced over the steps (0: none)
     probe: int = 0  # first test images each snapshot is scored on (0: not scored)
+    holdout: int = 0  # training images kept out of training to fit a temperature (0: none)
 
     @property
     def learning_rate(self) -> float:
@@ -90,6 +92,7 @@ class TrainConfig:
             (self.augment in (None, *AUGMENTS), f"Augment must be one of {', '.join(AUGMENTS)}."),
             (self.snapshots == 0 or self.snapshots >= 2, "Snapshots must be 0 or at least 2."),
             (0 <= self.probe <= 10_000, "Probe images must be between 0 and 10,000."),
+            (self.holdout >= 0, "Held-out images must be 0 or more."),
         ]
         for ok, message in checks:
             if not ok:
@@ -124,17 +127,29 @@ def _step_weights(model: TinyVGG, cfg: TrainConfig) -> Event:
 
 
 def _prepare(cfg: TrainConfig, device: torch.device, train: Split | None, test: Split | None):
-    """Device-resident (train subset, test images per epoch, full test set) and memory format."""
+    """Device-resident (train subset, test images per epoch, full test set, held-out images or
+    None) and memory format."""
     fmt = torch.channels_last if device.type == "cpu" else torch.contiguous_format
     train = train or load_split("train")
     test = test or load_split("test")
     idx = subset_indices(len(train), cfg.subset, cfg.seed)
+    held = None
+    if cfg.holdout:
+        if cfg.holdout >= len(idx):
+            raise ValueError(
+                f"Holding out {cfg.holdout:,} images leaves none of the {len(idx):,} to train on."
+            )
+        # the held-out images: a seeded draw of the subset, never trained on
+        order = torch.randperm(len(idx), generator=torch.Generator().manual_seed(cfg.seed + 1))
+        held_idx = idx[order[: cfg.holdout]].sort().values
+        idx = idx[order[cfg.holdout :]].sort().values
+        held = DeviceData.from_split(train, device, held_idx, fmt)
     test_all = DeviceData.from_split(test, device, None, fmt)
     test_epoch = test_all
     if cfg.test_subset is not None and cfg.test_subset < len(test):
         test_idx = subset_indices(len(test), cfg.test_subset, cfg.seed).to(device)
         test_epoch = DeviceData(test_all.x[test_idx], test_all.y[test_idx])
-    return DeviceData.from_split(train, device, idx, fmt), test_epoch, test_all, fmt
+    return DeviceData.from_split(train, device, idx, fmt), test_epoch, test_all, held, fmt
 
 
 def _make_optimizer(cfg: TrainConfig, model: TinyVGG, graphed: bool) -> torch.optim.Optimizer:
@@ -171,7 +186,7 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
         torch.set_num_threads(cfg.threads)
     if device.type == "cpu":
         keep_freed_memory()
-    train_data, test_data, test_all, fmt = _prepare(cfg, device, train, test)
+    train_data, test_data, test_all, held, fmt = _prepare(cfg, device, train, test)
     model = build_model(TinyVGGConfig(hidden_units=cfg.hidden_units), seed=cfg.seed)
     model = model.to(device=device, memory_format=fmt).train()
     # A captured step bakes the learning rate in, so a schedule runs eagerly.
@@ -270,9 +285,27 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
         failed=failed[0] if failed else None,  # a short label: "near chance", ...
         why=failed[1] if failed else None,  # a sentence: why, and what to try
     )
+    if held is not None and history and not stopped:
+        results.update(_calibrate(model, cfg, held, test_all))
     emit({"kind": "end", "results": results, "stopped": stopped, "history": history})
     model = model.to(memory_format=torch.contiguous_format)
     return FitResult(model, results, history, preds, snaps.taken)
+
+
+def _calibrate(model: TinyVGG, cfg: TrainConfig, held: DeviceData, test: DeviceData) -> Event:
+    """The temperature fitted on the held-out images (augmented as training was, from a
+    generator of their own) and the test set's ECE before and after it."""
+    x = held.x
+    if cfg.augment:
+        x = Augmenter(cfg.augment, seed=cfg.seed + 1, device=x.device)(x)
+    t = fit_temperature(logits_of(model, x), held.y.cpu())
+    test_logits, test_y = logits_of(model, test.x), test.y.cpu()
+    return {
+        "temperature": t,
+        "holdout_images": len(held),
+        "test_ece": ece(calibrated(test_logits), test_y),
+        "test_ece_calibrated": ece(calibrated(test_logits, t), test_y),
+    }
 
 
 # ---------------------------------------------------------------------------- CLI
@@ -302,6 +335,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="weight snapshots kept, log-spaced over the steps (0: none)")  # fmt: skip
     p.add_argument("--probe", type=int, default=500,
                    help="first test images each snapshot is scored on (0: none)")  # fmt: skip
+    p.add_argument("--holdout", type=int, default=d.holdout,
+                   help="training images kept out to fit a temperature (0: none)")  # fmt: skip
     p.add_argument("--no-cuda-graphs", action="store_true", help="eager steps on CUDA")
     p.add_argument("--clip-norm", type=float, default=None,
                    help="clip the gradients' total norm to this (default: never)")  # fmt: skip
@@ -369,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         test_subset=args.test_subset, cuda_graphs=not args.no_cuda_graphs, threads=args.threads,
         cudnn_benchmark=args.cudnn_benchmark, clip_norm=args.clip_norm,
         snapshots=args.snapshots, probe=args.probe, augment=args.augment,
+        holdout=args.holdout,
     )  # fmt: skip
     try:
         result = fit(cfg, on_event=_Printer())
