@@ -140,6 +140,16 @@ def _train(at: AppTest, subset: str, epochs: int = 1, sgd_lr: float | None = Non
     return live
 
 
+def test_sketch_augmentation_reaches_the_worker_and_names_the_run(train_page):
+    at = train_page
+    assert at.toggle(key="train_augment").value is False
+    at.toggle(key="train_augment").set_value(True)
+    live = _train(at, "1,000")
+    assert live.config["augment"] == "sketch" and live.name.endswith(", sketch)")
+    assert (live.first("start") or {})["config"]["augment"] == "sketch"  # as the worker ran it
+    assert live.kept and not at.exception
+
+
 def test_a_stuck_run_shows_fits_warning(train_page):
     at = train_page
     _train(at, "10,000", sgd_lr=1.0)

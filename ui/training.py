@@ -148,6 +148,7 @@ def settings_config() -> TrainConfig:
         lr=get(f"train_lr_{optimizer}", DEFAULT_LR[optimizer]),
         hidden_units=int(get("train_hidden", d.hidden_units)), optimizer=optimizer,
         subset=subset, seed=int(get("train_seed", d.seed)), device=get("train_device", d.device),
+        augment="sketch" if get("train_augment", False) else None,
     )  # fmt: skip
 
 
@@ -163,7 +164,7 @@ def subset_changed() -> None:
 
 def make_config(
     epochs: int, lr: float, batch_size: int, hidden_units: int, optimizer: str,
-    subset: int | None, seed: int, device: str,
+    subset: int | None, seed: int, device: str, augment: str | None = None,
 ) -> TrainConfig:  # fmt: skip
     """The worker's settings: the page's choices plus live-view logging."""
     n_train = subset or 60_000
@@ -174,7 +175,7 @@ def make_config(
         device=str(app_device()) if device.startswith("auto") else device,
         log_every=max(1, steps_per_epoch // 50),  # up to 50 chart points per epoch
         test_subset=min(TEST_PER_EPOCH, n_train), step_weights=True, clip_norm=CLIP_NORM,
-        snapshots=DEFAULTS.snapshots, probe=REPLAY_PROBE,
+        snapshots=DEFAULTS.snapshots, probe=REPLAY_PROBE, augment=augment,
     )  # fmt: skip
 
 
@@ -228,10 +229,11 @@ def start(cfg: TrainConfig | None = None) -> None:
 
 
 def run_name(n: int, cfg: TrainConfig) -> str:
-    """e.g. 'run 1 (sgd, lr 0.1, 3 epochs, 5,000 images)'."""
+    """e.g. 'run 1 (sgd, lr 0.1, 3 epochs, 5,000 images)'; ', sketch' when augmented."""
     images = f"{cfg.subset:,}" if cfg.subset else "60,000"
     epochs = f"{cfg.epochs} epoch{'s' if cfg.epochs > 1 else ''}"
-    return f"run {n} ({cfg.optimizer}, lr {cfg.learning_rate:g}, {epochs}, {images} images)"
+    sketch = ", sketch" if cfg.augment else ""
+    return f"run {n} ({cfg.optimizer}, lr {cfg.learning_rate:g}, {epochs}, {images} images{sketch})"
 
 
 def stop() -> None:
