@@ -3,7 +3,17 @@
 import pytest
 import torch
 
-from tinyvgg.augment import Augmenter, affine, dilate, erode, hflip, ink, outline, silhouette
+from tinyvgg.augment import (
+    Augmenter,
+    affine,
+    dilate,
+    edges,
+    erode,
+    hflip,
+    ink,
+    outline,
+    silhouette,
+)
 
 
 def _square(n: int = 9, lo: int = 2, hi: int = 6, value: float = 0.5) -> torch.Tensor:
@@ -26,6 +36,29 @@ def test_silhouette_fills_the_garment_flat():
     want = _square(value=1.0) * 0.8
     want[..., 4, 4] = 0.0
     assert torch.equal(out, want)
+
+
+def test_a_cut_above_a_dark_seam_keeps_it_a_line():
+    x = _square(value=0.8)
+    x[..., 2:7, 4] = 0.3  # a darker seam down the middle, as a coat's opening
+    flat = silhouette(x, torch.tensor([1.0]))  # cut at INK: the seam filled over
+    assert torch.equal(flat, (_square() > 0).float())
+    seam = silhouette(x, torch.tensor([1.0]), cut=torch.tensor([0.5]))
+    assert seam[0, 0, 2:7, 4].sum() == 0 and seam[0, 0, 2:7, 3].sum() == 5  # kept a line
+    ring = outline(x, torch.tensor([1]), torch.tensor([1.0]), cut=torch.tensor([0.5]))
+    assert ring[0, 0, 4, 3] == 1 and ring[0, 0, 4, 5] == 1  # both sides of the seam drawn
+
+
+def test_edges_draw_where_the_grey_changes():
+    x = _square(value=0.8)
+    x[..., 2:7, 4] = 0.3
+    out = edges(x, torch.tensor([0.4]), torch.tensor([0.75]))[0, 0]
+    assert set(out.unique().tolist()) == {0.0, 0.75}
+    assert out[4, 0] == 0 and out[4, 1] == 0.75 and out[4, 2] == 0.75  # the square's border...
+    assert out[4, 3] == 0.75 and out[4, 4] == 0.75  # ...and the seam: 0.8 next to 0.3
+    inside = _square(n=15, lo=2, hi=12, value=0.8)
+    assert edges(inside, torch.tensor([0.4]), torch.tensor([1.0]))[0, 0, 7, 7] == 0  # flat
+    assert edges(x, torch.tensor([0.6]), torch.tensor([1.0]))[0, 0, 4, 4] == 0  # 0.5 < 0.6
 
 
 def test_dilate_and_erode_by_hand():

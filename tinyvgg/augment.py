@@ -7,14 +7,19 @@ training device, seeded and repeatable.
 Each transform is a plain function of a batch and per-image settings, so each can be tested
 alone: a left-right flip (people draw shoes facing either way; the dataset's face left), a
 flat-filled silhouette, an outline of a given stroke width (a morphological gradient:
-dilation minus erosion), a small affine jitter (rotation, scale, shift) and an ink level
-(contrast and gamma). `Augmenter` draws which images get which, from its own generator.
+dilation minus erosion), an edge sketch (the grey image's own morphological gradient,
+thresholded: inner lines such as a coat's opening, a collar or a sole come out as strokes,
+as people draw them), a small affine jitter (rotation, scale, shift) and an ink level
+(contrast and gamma). Silhouettes and outlines cut the garment at a per-image grey level, so
+a dark seam or opening inside it stays a line instead of being filled over. `Augmenter`
+draws which images get which, from its own generator.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import accumulate
 
 import torch
 from torch.nn import functional as F
@@ -28,9 +33,21 @@ def hflip(x: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
     return torch.where(which[:, None, None, None], x.flip(-1), x)
 
 
-def silhouette(x: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
-    """Each garment flat-filled at its image's `level` (B,): ink above INK, black elsewhere."""
-    return (x > INK).to(x.dtype) * level[:, None, None, None]
+def _per_image(v: torch.Tensor | float, x: torch.Tensor) -> torch.Tensor:
+    """A number, or one per image (B,), shaped to broadcast over (B, C, H, W)."""
+    v = torch.as_tensor(v, dtype=x.dtype, device=x.device)
+    return v[:, None, None, None] if v.dim() == 1 else v
+
+
+def garment_mask(x: torch.Tensor, cut: torch.Tensor | float = INK) -> torch.Tensor:
+    """1 where a pixel is brighter than its image's `cut` (a number, or one per image)."""
+    return (x > _per_image(cut, x)).to(x.dtype)
+
+
+def silhouette(x: torch.Tensor, level: torch.Tensor, cut: torch.Tensor | float = INK
+               ) -> torch.Tensor:  # fmt: skip
+    """Each garment flat-filled at its image's `level` (B,): ink above `cut`, black elsewhere."""
+    return garment_mask(x, cut) * level[:, None, None, None]
 
 
 def dilate(mask: torch.Tensor, width: int) -> torch.Tensor:
@@ -43,11 +60,12 @@ def erode(mask: torch.Tensor, width: int) -> torch.Tensor:
     return 1 - dilate(1 - mask, width)
 
 
-def outline(x: torch.Tensor, width: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+def outline(x: torch.Tensor, width: torch.Tensor, level: torch.Tensor,
+            cut: torch.Tensor | float = INK) -> torch.Tensor:  # fmt: skip
     """Each garment's outline at its image's stroke `width` (B,) in pixels (1 or more) and
-    ink `level` (B,): the pixels the shape's dilation by w//2 has and its erosion by w - w//2
-    has not, so the stroke is w pixels wide, straddling the edge."""
-    mask = (x > INK).to(x.dtype)
+    ink `level` (B,): the pixels the shape (above `cut`) dilated by w//2 has and eroded by
+    w - w//2 has not, so the stroke is w pixels wide, straddling the edge."""
+    mask = garment_mask(x, cut)
     out = torch.empty_like(x)
     for w in width.unique().tolist():  # a few stroke widths: one pass each
         rows = width == w
@@ -55,6 +73,13 @@ def outline(x: torch.Tensor, width: torch.Tensor, level: torch.Tensor) -> torch.
         ring = dilate(m, int(w) // 2) - erode(m, int(w) - int(w) // 2)
         out[rows] = ring
     return out * level[:, None, None, None]
+
+
+def edges(x: torch.Tensor, threshold: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+    """Each image's edge sketch: where its grey morphological gradient (3x3 maximum minus
+    3x3 minimum) exceeds its `threshold` (B,), at ink `level` (B,); black elsewhere."""
+    gradient = F.max_pool2d(x, 3, stride=1, padding=1) + F.max_pool2d(-x, 3, stride=1, padding=1)
+    return garment_mask(gradient, threshold) * level[:, None, None, None]
 
 
 def affine(x: torch.Tensor, angle: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor
@@ -80,11 +105,15 @@ def ink(x: torch.Tensor, gain: torch.Tensor, gamma: torch.Tensor) -> torch.Tenso
 @dataclass(frozen=True)
 class SketchSettings:
     """How often and how much: each image is flipped with p_flip; then it stays a photo, or
-    becomes a silhouette or an outline (p_silhouette, p_outline); then jitter and ink."""
+    becomes a silhouette, an outline or an edge sketch (p_silhouette, p_outline, p_edges);
+    then jitter and ink."""
 
     p_flip: float = 0.5
     p_silhouette: float = 0.2
     p_outline: float = 0.2
+    p_edges: float = 0.15
+    cuts: tuple[float, float] = (0.05, 0.5)  # grey level a silhouette or outline is cut at
+    edge_thresholds: tuple[float, float] = (0.15, 0.4)  # gradient an edge sketch keeps
     widths: tuple[int, ...] = (1, 2, 3)  # outline strokes, pixels at 28×28
     max_angle: float = 10.0  # degrees
     scales: tuple[float, float] = (0.85, 1.1)
@@ -113,12 +142,18 @@ class Augmenter:
         x = hflip(x, self._u(b) < s.p_flip)
         pick = self._u(b)
         level = self._u(b, 0.6, 1.0)
-        as_sil = pick < s.p_silhouette
-        as_out = (pick >= s.p_silhouette) & (pick < s.p_silhouette + s.p_outline)
+        ends = list(accumulate((s.p_silhouette, s.p_outline, s.p_edges)))
+        as_sil = pick < ends[0]
+        as_out = (pick >= ends[0]) & (pick < ends[1])
+        as_edges = (pick >= ends[1]) & (pick < ends[2])
         widths = torch.tensor(s.widths, device=self.device)
         width = widths[torch.randint(len(s.widths), (b,), generator=self.g, device=self.device)]
-        x = torch.where(as_sil[:, None, None, None], silhouette(x, level), x)
-        x = torch.where(as_out[:, None, None, None], outline(x, width, level), x)
+        cut = self._u(b, *s.cuts)
+        sketch = edges(x, self._u(b, *s.edge_thresholds), level)
+        x = torch.where(as_edges[:, None, None, None], sketch,
+                        torch.where(as_out[:, None, None, None], outline(x, width, level, cut),
+                                    torch.where(as_sil[:, None, None, None],
+                                                silhouette(x, level, cut), x)))  # fmt: skip
         x = affine(x, self._u(b, -s.max_angle, s.max_angle), self._u(b, *s.scales),
                    torch.stack([self._u(b, -s.max_shift, s.max_shift),
                                 self._u(b, -s.max_shift, s.max_shift)], dim=1))  # fmt: skip
