@@ -1,6 +1,7 @@
 """How well the shipped models recognise drawn garments, through the app's real preprocessing.
 
     python bench/drawings.py [--checkpoint PATH]... [--per-cell 2] [--seed 0] [--save DIR]
+                             [--no-thicken] [--fill]
 
 Draws every class of Fashion-MNIST as a simple garment picture (a polygon per class, plus a few
 lines: straps, handles, seams) in nine styles: a filled silhouette and an outline as before;
@@ -15,13 +16,17 @@ face left (toe to the left, as in the dataset) in half the pictures and right in
 The shapes were written once from what the garments look like (aspect ratios from the
 Fashion-MNIST test set's bounding boxes) and were not adjusted to the models' answers.
 
+Preprocessing is the draw page's: strokes thickened to 2 px (`--no-thicken` turns it off),
+closed outlines left unfilled (`--fill` fills them, as the page's toggle does).
 Every model (each `--checkpoint`, by default every `*.pt` in tinyvgg/weights/) classifies the
 same inputs; probabilities are softmax(logits / T), T being the checkpoint's
 metrics["temperature"] where it has one, else 1. Per style, facing, class, input and size, and
 overall: top-1, top-3, expected calibration error (15 bins) and, as extra columns, top-1/top-3
 with test-time flip averaging (the mean of the softmax of the image and of its mirror); also
-the previous version's kinds of picture alone, for comparison, and issue 23's targets. Prints a
-table, then one JSON line. Each picture is drawn from its own seed, so the run repeats.
+the previous version's kinds of picture alone, for comparison, and issue 23's targets; and how
+the draw page's unsure sentence (top class under UNSURE_BELOW) splits the drawings: the share
+it is shown on and top-1 accuracy with and without it. Prints a table, then one JSON line. Each
+picture is drawn from its own seed, so the run repeats.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ import torch
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tinyvgg.calibration import ece  # noqa: E402
+from tinyvgg.calibration import UNSURE_BELOW, ece, temperature_of  # noqa: E402
 from tinyvgg.data import CLASS_NAMES  # noqa: E402
 from tinyvgg.model import WEIGHTS_DIR, load_checkpoint  # noqa: E402
 from tinyvgg.preprocess import preprocess  # noqa: E402
@@ -286,14 +291,18 @@ def picture(name: str, style: str, how: str, s: int, k: int, seed: int):
     return row, source, ext
 
 
-def make_inputs(per_cell: int, seed: int, save: str | None) -> tuple[list[dict], torch.Tensor]:
-    """Every picture's row (class, style, facing, input, size) and the (N, 1, 28, 28) inputs."""
+def make_inputs(
+    per_cell: int, seed: int, save: str | None, **options
+) -> tuple[list[dict], torch.Tensor]:
+    """Every picture's row (class, style, facing, input, size) and the (N, 1, 28, 28) inputs;
+    `options` go to preprocess() (thicken_strokes, fill_outlines)."""
     rows, inputs = [], []
     cells = product(SHAPES, STYLES, INPUTS, range(len(CANVASES)), range(per_cell))
     for name, style, how, s, k in cells:
         row, source, ext = picture(name, style, how, s, k, seed)
         # the draw page's call: auto_invert on, a canvas's paper as the background
-        inputs.append(preprocess(source, auto_invert=True, background=row.pop("paper")).tensor)
+        pre = preprocess(source, auto_invert=True, background=row.pop("paper"), **options)
+        inputs.append(pre.tensor)
         rows.append(row)
         if save:
             _save(Path(save), row, s, k, source, ext)
@@ -316,8 +325,7 @@ def load_models(paths: list[str]) -> dict[str, tuple[torch.nn.Module, float, str
     models = {}
     for path in paths:
         model, metrics = load_checkpoint(path)
-        t = metrics.get("temperature", 1.0)
-        t = float(t) if isinstance(t, (int, float)) and t > 0 else 1.0
+        t = temperature_of(metrics)
         models[Path(path).stem if Path(path).stem not in models else str(path)] = (model, t, path)
     return models
 
@@ -387,6 +395,19 @@ def report(rows: list[dict], results: dict[str, dict]) -> dict:
     return out
 
 
+def unsure_split(probs: torch.Tensor, labels: torch.Tensor) -> dict:
+    """How the draw page's unsure sentence splits the drawings: the share whose top class is
+    under UNSURE_BELOW, and the top-1 accuracy under and over it."""
+    conf, pred = probs.max(dim=1)
+    right, low = (pred == labels).float(), conf < UNSURE_BELOW
+
+    def acc(mask: torch.Tensor) -> float | None:
+        return round(float(right[mask].mean()), 3) if mask.any() else None
+
+    return {"below": UNSURE_BELOW, "share_unsure": round(float(low.float().mean()), 3),
+            "top1_unsure": acc(low), "top1_sure": acc(~low)}  # fmt: skip
+
+
 def most_common(rows: list[dict], probs: torch.Tensor) -> dict[str, str]:
     """Each class's (footwear and bags: each class and facing's) most common top-1 answer."""
     answers = defaultdict(Counter)
@@ -421,10 +442,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-cell", type=int, default=2, help="pictures per class/style/input/size")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", default=None, help="write the pictures as the app gets them here")
+    p.add_argument("--no-thicken", action="store_true", help="preprocess without thickening")
+    p.add_argument("--fill", action="store_true", help="preprocess filling closed outlines")
     args = p.parse_args(argv)
+    options = {"thicken_strokes": not args.no_thicken, "fill_outlines": args.fill}
     t0 = time.perf_counter()
     models = load_models(args.checkpoint or [str(f) for f in sorted(WEIGHTS_DIR.glob("*.pt"))])
-    rows, x = make_inputs(args.per_cell, args.seed, args.save)
+    rows, x = make_inputs(args.per_cell, args.seed, args.save, **options)
     t1 = time.perf_counter()
     results = {name: predict(m, x, t) for name, (m, t, _) in models.items()}
     out = report(rows, results)
@@ -438,13 +462,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     for m, hits in met.items():
         print(f"  {m}: " + ", ".join(f"{k} {'met' if v else 'not met'}" for k, v in hits.items()))
+    labels = torch.tensor([CLASS_NAMES.index(r["class"]) for r in rows])
+    unsure = {n: unsure_split(r["p"], labels) for n, r in results.items()}
+    print(f"calibration and the unsure sentence (top class under {UNSURE_BELOW:.0%}):")
+    for n, (_, t, _) in models.items():
+        o, u = out["overall"][n], unsure[n]
+        before = f", at T=1 {100 * o['ece_uncalibrated']:.1f}" if "ece_uncalibrated" in o else ""
+        print(f"  {n}: T={t:.3f}, ECE {100 * o['ece']:.1f}{before}; unsure on "
+              f"{100 * u['share_unsure']:.1f}% of drawings, right on {u['top1_unsure']} of those "
+              f"and on {u['top1_sure']} of the rest")  # fmt: skip
     seconds = {
         "draw_and_preprocess": round(t1 - t0, 1),
         "total": round(time.perf_counter() - t0, 1),
     }
     print(json.dumps({
         "models": {n: {"checkpoint": str(f), "temperature": t} for n, (_, t, f) in models.items()},
-        "seed": args.seed, "per_cell": args.per_cell, "n": len(rows), **out,
+        "seed": args.seed, "per_cell": args.per_cell, "n": len(rows), "preprocess": options,
+        **out, "unsure": unsure,
         "most_common_answer": {n: most_common(rows, r["p"]) for n, r in results.items()},
         "targets": {"top1": TARGET_TOP1, "top3": TARGET_TOP3, "ece": ECE_BEFORE / 2, "met": met},
         "seconds": seconds,
