@@ -63,7 +63,8 @@ WEIGHTS_ARGS ?= --epochs 15 --lr 0.1 --batch-size 32 --hidden-units 10 --optimiz
 	--schedule cosine --seed 42 --snapshots 0 --probe 0
 weights: setup dataset
 	$(PY) -m tinyvgg.train $(WEIGHTS_ARGS) --out tinyvgg/weights/tinyvgg_fashion_mnist.pt
-	$(PY) -m tinyvgg.train $(WEIGHTS_ARGS) --augment sketch --out tinyvgg/weights/tinyvgg_sketch.pt
+	$(PY) -m tinyvgg.train $(WEIGHTS_ARGS) --augment sketch --holdout 5000 \
+		--out tinyvgg/weights/tinyvgg_sketch.pt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache runs

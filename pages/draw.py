@@ -77,9 +77,9 @@ def unsure_sentence(top: list[tuple[str, float]]) -> str:
     alternatives = " or ".join(f"{name} ({100 * q:.0f}%)" for name, q in others)
     return (
         f"The model is unsure: its best guess, {best}, has only {100 * p:.0f}% (under "
-        f"{100 * UNSURE_BELOW:.0f}%, its guesses on drawings are right about half the time). It "
-        f"could as well be {alternatives}. A bolder, larger drawing that fills the canvas, or "
-        "one more detail (a collar, laces, a handle), often settles it."
+        f"{100 * UNSURE_BELOW:.0f}%, its guesses on drawings are right only about one time in "
+        f"three). It could as well be {alternatives}. A bolder, larger drawing that fills the "
+        "canvas, or one more detail (a collar, laces, a handle), often settles it."
     )
 
 

@@ -6,10 +6,11 @@ import io
 
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from harness.pages import wait_settled
+from tinyvgg.calibration import UNSURE_BELOW, temperature_of
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.model import load_shipped
 from tinyvgg.preprocess import preprocess
@@ -204,3 +205,26 @@ def test_the_canvas_toolbar_covers_no_control(page, app_url, width):
                     page.get_by_test_id("stSlider").filter(has_text="Brush width")):  # fmt: skip
         c = control.bounding_box()
         assert c["y"] + c["height"] + 16 <= b["y"] or c["x"] + c["width"] <= b["x"], (b, c)
+
+
+def test_a_box_outline_is_thickened_and_the_model_says_it_is_unsure(page, app_url):
+    """A plain box drawn with a thin pen: the page shows the thickening step, and since the
+    draw page's model spreads its answer over several garments, the sentence that says so."""
+    im = Image.new("L", (600, 600), 0)
+    ImageDraw.Draw(im).rectangle((150, 50, 450, 550), outline=255, width=4)
+    data = encode(im)
+    model, metrics = load_shipped("sketch")
+    pre = preprocess(data)
+    with torch.no_grad():
+        probs = torch.softmax(model(pre.tensor[None]) / temperature_of(metrics), 1)[0]
+    assert float(probs.max()) < UNSURE_BELOW  # what the page is about to say
+    step = 1 + [s.name for s in pre.steps].index("thickened")
+    _open(page, app_url)
+    _uploader(page).set_input_files({"name": "box.png", "mimeType": "image/png", "buffer": data})
+    best = CLASS_NAMES[int(probs.argmax())]
+    expect(page.get_by_text(f"Prediction: {best}")).to_be_visible(timeout=T)
+    expect(page.get_by_text(f"{step}. thickened · ")).to_be_visible(timeout=T)
+    expect(page.get_by_text("thickened to 2")).to_be_visible(timeout=T)
+    sentence = page.get_by_test_id("stAlertContentWarning").filter(has_text="The model is unsure")
+    expect(sentence).to_be_visible(timeout=T)
+    expect(sentence).to_contain_text(f"its best guess, {best}, has only")
