@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from tinyvgg.data import CLASS_NAMES
 from tinyvgg.model import (
     LAYER_NAMES,
     CheckpointError,
@@ -19,6 +20,7 @@ from tinyvgg.model import (
     checkpoint_bytes,
     count_params,
     load_checkpoint,
+    same_kind,
     save_checkpoint,
 )
 
@@ -116,13 +118,48 @@ def test_checkpoint_round_trip(tmp_path):
     path = tmp_path / "ck.pt"
     save_checkpoint(path, model, {"model_acc": 91.5, "history": [{"epoch": 0}]})
     raw = torch.load(path, weights_only=True)
-    assert set(raw) == {"config", "state_dict", "metrics"}
+    assert set(raw) == {"config", "state_dict", "metrics", "dataset"}
+    assert raw["dataset"] == {"name": "Fashion-MNIST", "classes": list(CLASS_NAMES), "channels": 1}
     loaded, metrics = load_checkpoint(path)
+    assert loaded.classes == CLASS_NAMES and loaded.dataset == "Fashion-MNIST"
     assert loaded.config.hidden_units == 7
     assert metrics["model_acc"] == 91.5
     for a, b in zip(loaded.state_dict().values(), model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert load_checkpoint(checkpoint_bytes(model))[0].config == model.config
+
+
+def test_checkpoints_carry_the_dataset():
+    classes = ("circle", "square", "star")
+    model = build_model(TinyVGGConfig(input_shape=3, hidden_units=4, output_shape=3), seed=0,
+                        classes=classes, dataset="shapes")  # fmt: skip
+    loaded, _ = load_checkpoint(checkpoint_bytes(model))
+    assert (loaded.classes, loaded.dataset, loaded.config) == (classes, "shapes", model.config)
+    copy = same_kind(loaded, loaded.state_dict())
+    assert (copy.classes, copy.dataset) == (classes, "shapes")
+    assert torch.equal(copy.classifier[1].weight, model.classifier[1].weight)
+    # a model without names: Fashion-MNIST's for 10 outputs, numbered otherwise
+    assert TinyVGG(TinyVGGConfig(output_shape=3)).classes == ("class 0", "class 1", "class 2")
+    with pytest.raises(ValueError):
+        TinyVGG(TinyVGGConfig(output_shape=3), classes=("a", "b"))
+
+
+@pytest.mark.parametrize("entry", [
+    {"name": "shapes", "classes": ["a", "b"]},  # 2 names, 3 outputs
+    {"name": "shapes", "classes": ["a", "b", 3]},
+    {"name": "", "classes": ["a", "b", "c"]},
+    {"name": "shapes", "classes": ["a", "b", "c" * 101]},
+    {"name": "shapes", "classes": ["a", "b", "c"], "channels": 3},
+    ["shapes"],
+])  # fmt: skip
+def test_a_bad_dataset_entry_is_one_sentence(entry):
+    model = TinyVGG(TinyVGGConfig(output_shape=3))
+    raw = torch.load(io.BytesIO(checkpoint_bytes(model)), weights_only=True)
+    raw["dataset"] = entry
+    buf = io.BytesIO()
+    torch.save(raw, buf)
+    with pytest.raises(CheckpointError, match="dataset entry|names .* classes"):
+        load_checkpoint(buf.getvalue())
 
 
 class _Evil:

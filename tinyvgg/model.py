@@ -12,6 +12,8 @@ from typing import Any, BinaryIO
 import torch
 from torch import nn
 
+from tinyvgg.data import CLASS_NAMES, class_names
+
 # Display names, in forward order: the contract between the engine and the pages.
 LAYER_NAMES = (
     "conv_1_1", "relu_1_1", "conv_1_2", "relu_1_2", "max_pool_1",
@@ -45,13 +47,31 @@ def _conv_block(c_in: int, hidden: int) -> nn.Sequential:
     )
 
 
-class TinyVGG(nn.Module):
-    """The notebook's FashionMNISTModelV2: two conv-relu-conv-relu-maxpool blocks, then linear."""
+FASHION = "Fashion-MNIST"  # the dataset of a model that does not say which it learned
+MAX_NAME = 100  # characters in a class or dataset name a checkpoint may carry
 
-    def __init__(self, config: TinyVGGConfig | None = None):
+
+class TinyVGG(nn.Module):
+    """The notebook's FashionMNISTModelV2: two conv-relu-conv-relu-maxpool blocks, then linear.
+
+    `classes` (one name per output) and `dataset` (the name of what it learned) travel with the
+    model and its checkpoints; every page and CLI reads them from here. Without them a model is
+    Fashion-MNIST's (10 outputs) or has classes "class 0", "class 1"...
+    """
+
+    def __init__(
+        self,
+        config: TinyVGGConfig | None = None,
+        classes: tuple[str, ...] | list[str] | None = None,
+        dataset: str | None = None,
+    ):
         super().__init__()
         self.config = config or TinyVGGConfig()
         c = self.config
+        self.classes = tuple(classes) if classes is not None else class_names(c.output_shape)
+        if len(self.classes) != c.output_shape:
+            raise ValueError(f"{len(self.classes)} class names for {c.output_shape} outputs.")
+        self.dataset = dataset or (FASHION if c.output_shape == len(CLASS_NAMES) else "unnamed")
         self.conv_block_1 = _conv_block(c.input_shape, c.hidden_units)
         self.conv_block_2 = _conv_block(c.hidden_units, c.hidden_units)
         self.classifier = nn.Sequential(
@@ -73,13 +93,26 @@ class TinyVGG(nn.Module):
         return dict(self.named_layers())[name]
 
 
-def build_model(config: TinyVGGConfig | None = None, seed: int | None = 42) -> TinyVGG:
+def build_model(
+    config: TinyVGGConfig | None = None,
+    seed: int | None = 42,
+    classes: tuple[str, ...] | list[str] | None = None,
+    dataset: str | None = None,
+) -> TinyVGG:
     """A freshly initialised TinyVGG; seed 42 gives the notebook's `torch.manual_seed(42)` init."""
     if seed is None:
-        return TinyVGG(config)
+        return TinyVGG(config, classes, dataset)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return TinyVGG(config)
+        return TinyVGG(config, classes, dataset)
+
+
+def same_kind(model: TinyVGG, state_dict: dict[str, Any] | None = None) -> TinyVGG:
+    """A new TinyVGG with `model`'s config, classes and dataset (and `state_dict`'s weights)."""
+    out = TinyVGG(model.config, model.classes, model.dataset)
+    if state_dict is not None:
+        out.load_state_dict(state_dict)
+    return out
 
 
 # ---------------------------------------------------------------------------- checkpoints
@@ -136,6 +169,25 @@ def _config_from(raw: Any) -> TinyVGGConfig:
         raise CheckpointError("The checkpoint's config is not a TinyVGG config.") from e
 
 
+def _dataset_from(raw: Any, config: TinyVGGConfig) -> tuple[tuple[str, ...] | None, str | None]:
+    """(class names, dataset name) from a checkpoint's "dataset" entry; (None, None) without one
+    (a notebook state_dict, or a checkpoint from before datasets: Fashion-MNIST's)."""
+    if raw is None:
+        return None, None
+    ok = isinstance(raw, dict) and isinstance(raw.get("name"), str)
+    classes = raw.get("classes") if ok else None
+    ok = ok and isinstance(classes, (list, tuple)) and all(isinstance(c, str) for c in classes)
+    if not ok or not all(0 < len(t) <= MAX_NAME for t in (raw["name"], *classes)):
+        raise CheckpointError("The checkpoint's dataset entry is not a name and class names.")
+    channels = raw.get("channels", config.input_shape)
+    if len(classes) != config.output_shape or channels != config.input_shape:
+        raise CheckpointError(
+            f"The checkpoint names {len(classes)} classes but its weights have "
+            f"{config.output_shape} outputs (or its channels differ from its weights')."
+        )
+    return tuple(classes), raw["name"]
+
+
 def _shared(snapshot: dict[str, Any], state: dict[str, torch.Tensor]) -> dict[str, Any]:
     """The snapshot with the final weights' own tensors when it holds the same values:
     torch.save then writes them once (the last snapshot of a run is its final weights)."""
@@ -150,10 +202,13 @@ def save_checkpoint(
     metrics: dict | None = None,
     snapshots: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Write `{"config", "state_dict", "metrics"}` with torch.save (weights saved on the CPU),
-    plus `"snapshots"` (plain dicts, see tinyvgg.snapshots) when given."""
+    """Write `{"config", "state_dict", "metrics", "dataset"}` with torch.save (weights saved on
+    the CPU; "dataset" holds the model's dataset name, class names and input channels), plus
+    `"snapshots"` (plain dicts, see tinyvgg.snapshots) when given."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    payload = {"config": asdict(model.config), "state_dict": state, "metrics": metrics or {}}
+    payload = {"config": asdict(model.config), "state_dict": state, "metrics": metrics or {},
+               "dataset": {"name": model.dataset, "classes": list(model.classes),
+                           "channels": model.config.input_shape}}  # fmt: skip
     if snapshots:
         payload["snapshots"] = [_shared(s, state) for s in snapshots]
     torch.save(payload, path)
@@ -241,7 +296,8 @@ def model_from(raw: Any) -> tuple[TinyVGG, dict[str, Any]]:
             f"weights (hidden_units={inferred.hidden_units})."
         )
     config = inferred
-    model = TinyVGG(config)
+    classes, dataset = _dataset_from(raw.get("dataset") if "state_dict" in raw else None, config)
+    model = TinyVGG(config, classes, dataset)
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
