@@ -87,7 +87,10 @@ def test_stop_in_the_middle_of_a_run(page, app_url):
     time.sleep(1.5)  # longer than the live view's 1 s refresh: none adds points any more
     assert page.evaluate(POINTS_JS) == stopped_at
     assert 0 < stopped_at < 50 and growth(counts)[-1] <= stopped_at  # 50 points a whole epoch
-    progress = page.get_by_test_id("stProgress").inner_text()
+    # the live view's bar (the replay below may have one of its own), once its rerun has landed
+    bar = page.get_by_test_id("stProgress").filter(has_text=re.compile(r"step \d+/1875"))
+    expect(bar).to_have_count(1, timeout=LONG)
+    progress = bar.inner_text()
     step = int(re.search(r"step (\d+)/1875", progress).group(1))
     assert 0 < step < 1875, progress
     expect(page.get_by_role("button", name="Stop training")).to_be_disabled()
