@@ -14,8 +14,10 @@ from PIL import Image, ImageDraw
 from tinyvgg.attribute import BLUE, PAD, RED, ZOOM, main, overlay_png, resolve_class
 from tinyvgg.attribution import attribute
 from tinyvgg.data import CLASS_NAMES
-from tinyvgg.model import load_shipped
+from tinyvgg.folders import to_input
+from tinyvgg.model import TinyVGGConfig, build_model, load_shipped, save_checkpoint
 from tinyvgg.preprocess import preprocess
+from tinyvgg.shapes import SHAPES
 
 from .conftest import ROOT
 
@@ -175,6 +177,30 @@ def test_as_a_process(shirt):
                          timeout=120)  # fmt: skip
     assert bad.returncode == 2 and bad.stdout == "" and "Traceback" not in bad.stderr
     assert _one_line_error(bad.stderr) and "'Coat'" in bad.stderr
+
+
+def test_classes_are_the_models_own(shirt, capsys):
+    """A shapes model: its class names in the JSON, as --target and in the unknown-class
+    sentence; an RGB model explains the picture in colour, its map summed over channels."""
+    model = build_model(TinyVGGConfig(output_shape=4), seed=1, classes=SHAPES, dataset="shapes")
+    ckpt = shirt.parent / "shapes.pt"
+    save_checkpoint(ckpt, model)
+    code, line, _ = _run(["--checkpoint", str(ckpt), "--target", "STAR", str(shirt)], capsys)
+    assert code == 0 and line["target"] == "star"
+    expected = attribute(model.requires_grad_(False), _input(shirt), "exact", 2)
+    assert line["sum"] == pytest.approx(expected.total, abs=1e-4)
+    code, _, err = _run(["--checkpoint", str(ckpt), "--target", "coat", str(shirt)], capsys)
+    assert code == 2 and "the classes are circle, square, star, triangle, or 0 to 3" in err
+
+    rgb = build_model(TinyVGGConfig(input_shape=3, output_shape=3), seed=1,
+                      classes=("blue", "green", "red"), dataset="colours")  # fmt: skip
+    save_checkpoint(shirt.parent / "rgb.pt", rgb)
+    code, line, _ = _run(["--checkpoint", str(shirt.parent / "rgb.pt"), "--target", "red",
+                          "--method", "saliency", str(shirt)], capsys)  # fmt: skip
+    assert code == 0 and line["target"] == "red"
+    x = to_input(Image.open(shirt), channels=3).float() / 255
+    expected = attribute(rgb.requires_grad_(False), x, "saliency", 2)
+    assert line["sum"] == pytest.approx(expected.total, rel=1e-5)
 
 
 # ---------------------------------------------------------------------------- the picture

@@ -141,3 +141,19 @@ def test_read_idx_refuses_what_is_not_idx(tmp_path):
             data.read_idx(tmp_path / name)
     (tmp_path / "ok").write_bytes(b"\x00\x00\x08\x02\x00\x00\x00\x02\x00\x00\x00\x02abcd")
     assert data.read_idx(tmp_path / "ok").tolist() == [[97, 98], [99, 100]]
+
+
+def test_images_with_channels_batch_as_they_are():
+    """(N, C, 28, 28) images (a folder's RGB ones) keep their channels; (N, 28, 28) gain one."""
+    g = torch.Generator().manual_seed(0)
+    rgb = torch.randint(0, 256, (6, 3, 28, 28), generator=g, dtype=torch.uint8)
+    assert torch.equal(data.to_float(rgb), rgb.float() / 255)
+    assert data.to_float(rgb[:, 0]).shape == (6, 1, 28, 28)
+    assert data.with_channels(rgb[:, 0]).data_ptr() == rgb[:, 0].data_ptr()  # a view
+    split = data.Split(rgb, torch.arange(6) % 2)
+    dev = data.DeviceData.from_split(split, torch.device("cpu"), torch.tensor([1, 4]),
+                                     torch.channels_last)  # fmt: skip
+    assert dev.x.shape == (2, 3, 28, 28) and torch.equal(dev.x, rgb[[1, 4]].float() / 255)
+    assert dev.x.is_contiguous(memory_format=torch.channels_last)
+    x, y = next(dev.batches(2))
+    assert x.shape == (2, 3, 28, 28) and y.tolist() == [1, 0]

@@ -8,12 +8,15 @@ import sys
 
 import pytest
 import torch
+from PIL import Image
 
 from tinyvgg.calibration import UNSURE_BELOW
 from tinyvgg.data import CLASS_NAMES
-from tinyvgg.model import SKETCH_CHECKPOINT, build_model, save_checkpoint
-from tinyvgg.predict import main, probabilities, top_k
+from tinyvgg.folders import to_input
+from tinyvgg.model import SKETCH_CHECKPOINT, TinyVGGConfig, build_model, save_checkpoint
+from tinyvgg.predict import main, model_input, probabilities, top_k
 from tinyvgg.preprocess import preprocess
+from tinyvgg.shapes import SHAPES
 
 from .conftest import ROOT
 from .test_preprocess import encode, garment
@@ -115,3 +118,67 @@ def test_cli_applies_the_checkpoints_temperature_and_says_when_unsure(tmp_path, 
         assert line["top"][0]["class"] == CLASS_NAMES[int(logits.argmax())]  # argmax unchanged
         assert line["unsure"] is (float(oracle.max()) < UNSURE_BELOW)
     assert line["unsure"]  # at T = 8 this untrained model is far from sure
+
+
+def test_the_cli_names_the_models_own_classes(tmp_path, capsys):
+    good, _, _ = _files(tmp_path)
+    model = build_model(TinyVGGConfig(output_shape=4), seed=5, classes=SHAPES, dataset="shapes")
+    ckpt = tmp_path / "shapes.pt"
+    save_checkpoint(ckpt, model.eval())
+    assert main(["--checkpoint", str(ckpt), str(good), "--top", "4"]) == 0
+    (line,) = _lines(capsys.readouterr().out)
+    with torch.no_grad():
+        oracle = torch.softmax(model(preprocess(good.read_bytes()).tensor.unsqueeze(0)), 1)[0]
+    assert [e["class"] for e in line["top"]] == [SHAPES[i] for i in oracle.argsort(descending=True)]
+    assert top_k(oracle, 2, ("a", "b", "c", "d"))[0][0] == "abcd"[int(oracle.argmax())]
+
+
+def test_an_rgb_model_gets_an_rgb_input(tmp_path, capsys):
+    """A 3-channel model sees the picture as its dataset's images were read (folders.to_input),
+    in colour; a greyscale picture is read as RGB too."""
+    classes = ("blue", "green", "red")
+    model = build_model(TinyVGGConfig(input_shape=3, output_shape=3), seed=2, classes=classes,
+                        dataset="colours").eval()  # fmt: skip
+    ckpt = tmp_path / "rgb.pt"
+    save_checkpoint(ckpt, model)
+    picture = Image.new("RGB", (50, 30), (200, 30, 40))
+    picture.paste(Image.new("RGB", (10, 10), (20, 40, 220)), (20, 10))
+    path = tmp_path / "red.png"
+    picture.save(path)
+    grey = tmp_path / "grey.png"
+    picture.convert("L").save(grey)
+    assert main(["--checkpoint", str(ckpt), str(path), str(grey)]) == 0
+    line, grey_line = _lines(capsys.readouterr().out)
+    x = to_input(picture, channels=3).float() / 255  # (3, 28, 28)
+    assert x[0].mean() > x[2].mean()  # red stays red: no greyscale on the way
+    with torch.no_grad():
+        oracle = torch.softmax(model(x.unsqueeze(0)), 1)[0]
+    assert [e["class"] for e in line["top"]] == [
+        classes[i] for i in oracle.argsort(descending=True)
+    ]
+    assert [e["prob"] for e in line["top"]] == oracle.sort(descending=True).values.tolist()
+    assert "error" not in grey_line and len(grey_line["top"]) == 3
+
+
+def test_a_model_of_own_images_reads_a_picture_as_its_dataset_did(tmp_path, capsys):
+    """Dark ink on white stays dark on white (no inversion, no crop): as folders.to_input read
+    the dataset's images; a built-in dataset's model gets the draw page's preprocessing."""
+    classes = ("cross", "dot")
+    own = build_model(TinyVGGConfig(output_shape=2), seed=3, classes=classes, dataset="marks")
+    ckpt = tmp_path / "marks.pt"
+    save_checkpoint(ckpt, own.eval())
+    picture = Image.new("L", (40, 60), 255)
+    picture.paste(Image.new("L", (10, 10), 0), (5, 5))
+    path = tmp_path / "mark.png"
+    picture.save(path)
+    x = to_input(picture).float() / 255
+    assert x[0, 0, 0] == 1.0  # white background, letterboxed in white
+    assert torch.equal(model_input(path.read_bytes(), own), x)
+    shapes = build_model(TinyVGGConfig(output_shape=4), seed=3, classes=SHAPES, dataset="shapes")
+    pre = preprocess(path.read_bytes()).tensor
+    assert torch.equal(model_input(path.read_bytes(), shapes), pre) and not torch.equal(pre, x)
+    assert main(["--checkpoint", str(ckpt), str(path)]) == 0
+    (line,) = _lines(capsys.readouterr().out)
+    with torch.no_grad():
+        oracle = torch.softmax(own(x.unsqueeze(0)), 1)[0]
+    assert [e["prob"] for e in line["top"]] == oracle.sort(descending=True).values.tolist()

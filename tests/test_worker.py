@@ -6,6 +6,7 @@ lives as long as the test process, and is not a worker.
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 import threading
@@ -20,8 +21,9 @@ from tinyvgg.data import DeviceData
 from tinyvgg.evaluate import predict
 from tinyvgg.model import load_checkpoint
 from tinyvgg.runs import SPARES, RunSlots, TrainingRun
+from tinyvgg.shapes import SHAPES, shapes, shapes_zip
 from tinyvgg.train import TrainConfig
-from tinyvgg.worker import Worker, crash_sentence
+from tinyvgg.worker import Worker, crash_sentence, job_message, read_job
 
 from .conftest import ROOT
 
@@ -237,3 +239,46 @@ def test_a_worker_outlives_no_killed_server(real_data):
     server.wait()
     gone, alive = psutil.wait_procs([child], timeout=60)
     assert gone and not alive
+
+
+def test_a_dataset_in_memory_travels_to_the_worker_and_its_classes_come_back():
+    data = shapes(per_class=20, seed=2)  # 64 training images, 16 test images
+    run = TrainingRun(TrainConfig(data="my drawings", epochs=1, **TINY), data=data)
+    events = [e for _, e in follow(run)]
+    assert run.status == "finished", run.error
+    start = events[0]
+    assert start["dataset"] == "shapes" and start["classes"] == list(SHAPES)
+    assert start["n_train"] == 64 and start["config"]["data"] == "my drawings"
+    model, metrics = load_checkpoint(run.checkpoint)
+    assert model.classes == SHAPES and model.dataset == "shapes"
+    assert metrics["train_config"]["data"] == "my drawings"
+    test = DeviceData(data.test_images.float() / 255, data.test_labels)
+    assert torch.equal(run.test_preds, predict(model, test))
+
+
+def test_a_dataset_by_path_is_read_by_the_worker(tmp_path):
+    archive = tmp_path / "toys.zip"
+    archive.write_bytes(shapes_zip(per_class=10, seed=4))
+    run = TrainingRun(TrainConfig(data=str(archive), epochs=1, **TINY))
+    follow(run)
+    assert run.status == "finished", run.error
+    assert load_checkpoint(run.checkpoint)[0].dataset == "toys" and run.test_preds.shape == (8,)
+    archive.write_bytes(b"not a zip at all")  # there, but not a dataset: the worker says why
+    run = TrainingRun(TrainConfig(data=str(archive), epochs=1, **TINY))
+    follow(run)
+    assert run.status == "failed" and run.error.startswith("This file is not a .zip archive")
+    with pytest.raises(ValueError, match="No dataset 'nowhere'"):
+        TrainingRun(TrainConfig(data="nowhere"))
+
+
+def test_a_job_message_carries_the_dataset_as_bytes():
+    data = shapes(per_class=6, seed=1)
+    job = job_message(TrainConfig(data="x"), data)
+    assert job["config"]["data"] == "x" and isinstance(job["data"]["train_images"][2], bytes)
+    cfg, back = read_job(pickle.loads(pickle.dumps(job)))
+    assert cfg == TrainConfig(data="x")
+    assert back.name == "shapes" and back.classes == SHAPES and back.skipped == 0
+    for k in ("train_images", "train_labels", "test_images", "test_labels"):
+        assert torch.equal(getattr(back, k), getattr(data, k)), k
+        assert getattr(back, k).dtype == getattr(data, k).dtype
+    assert read_job(job_message(TrainConfig())) == (TrainConfig(), None)

@@ -133,8 +133,8 @@ def build_atlas(
         if progress is not None:
             progress(min(first + batch, n) / n)
     labels = labels.cpu().long()  # the dataset's classes, whatever the model's outputs
-    return Atlas(highest, lowest, labels, map_hw, model,  # type: ignore[arg-type]
-                 int(labels.max()) + 1 if len(labels) else 0)  # fmt: skip
+    classes = max(model.config.output_shape, int(labels.max()) + 1 if len(labels) else 0)
+    return Atlas(highest, lowest, labels, map_hw, model, classes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,14 @@
     python -m tinyvgg.attribute [--method exact] [--target CLASS] [--versus CLASS] [--out PATH]
         [--checkpoint PATH] [--steps 50] [--patch 4] [--stride 2] [--no-invert] IMAGE
 
-The image goes through the same reading and preprocessing as `tinyvgg.predict`. A class is a
-name, in any case ("coat", "ankle boot", "t-shirt") or an index 0-9; the target defaults to the
-model's answer. The PNG (default `<image stem>-<method>[-vs-<versus>].png` in the current
-folder) shows the 28×28 input in grey, 10× larger, with the map over it: red for the class, blue
-against, on a scale symmetric about 0 that a strip under the picture states in logit units.
-Prints one JSON line: the map's summary (method, target, versus, logit, sum, delta, settings)
-with "file", "png" and "scale"; errors are one line on stderr. Exits 1 if the image could not
-be used, 2 for a usage error (a class, a setting, --out) or a model that did not load.
+The image goes through the same reading and preprocessing as `tinyvgg.predict`. A class is one
+of the model's class names, in any case ("coat", "ankle boot", "t-shirt") or its index; the
+target defaults to the model's answer. The PNG (default `<image stem>-<method>[-vs-<versus>].png`
+in the current folder) shows the 28×28 input in grey, 10× larger, with the map over it: red for
+the class, blue against, on a scale symmetric about 0 that a strip under the picture states in
+logit units. Prints one JSON line: the map's summary (method, target, versus, logit, sum, delta,
+settings) with "file", "png" and "scale"; errors are one line on stderr. Exits 1 if the image
+could not be used, 2 for a usage error (a class, a setting, --out) or a model that did not load.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from tinyvgg.attribution import (
     AttributionError,
     attribute,
 )
-from tinyvgg.data import class_names, find_class
+from tinyvgg.data import find_class
 from tinyvgg.model import SKETCH_CHECKPOINT
-from tinyvgg.predict import cli_model, probabilities, read_image_file
-from tinyvgg.preprocess import PreprocessError, preprocess
+from tinyvgg.predict import cli_model, model_input, probabilities, read_image_file
+from tinyvgg.preprocess import PreprocessError
 
 ZOOM = 10  # each input pixel as a 10×10 block: 280×280 for Fashion-MNIST
 RED, BLUE = np.array([202.0, 0, 32]), np.array([5.0, 113, 176])  # ColorBrewer RdBu's ends
@@ -153,7 +153,7 @@ def _explain(args, model, device, names) -> dict:
     target = resolve_class(args.target, names) if args.target is not None else None
     versus = resolve_class(args.versus, names) if args.versus is not None else None
     data = read_image_file(args.image)
-    x = preprocess(data, auto_invert=not args.no_invert).tensor  # (1, 28, 28)
+    x = model_input(data, model, auto_invert=not args.no_invert)  # (C, 28, 28)
     if target is None:
         target = int(probabilities(model, x, device).argmax())
     a = attribute(model, x.to(device), args.method, target, versus, steps=args.steps,
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     if (loaded := cli_model(args.checkpoint, args.device)) is None:
         return 2
     model, device = loaded[0].requires_grad_(False), loaded[1]  # gradients for the input only
-    names = class_names(model.config.output_shape)
+    names = model.classes
     try:
         line = _explain(args, model, device, names)
     except PreprocessError as e:

@@ -1,9 +1,10 @@
-"""Fashion-MNIST: class names, finding the data, and tensor-resident batches.
+"""Fashion-MNIST, MNIST and KMNIST: class names, finding the data, and tensor-resident batches.
 
-Where the data comes from, in order:
-1. `$TINYVGG_DATA`: a folder with the four IDX files, gzipped or not;
-2. Debian's package `dataset-fashion-mnist` (`/usr/share/datasets/fashion-mnist/`);
-3. torchvision's `FashionMNIST(..., download=True)` into the user cache folder.
+Where a dataset comes from, in order (its `IdxSource` names the variable and the folders):
+1. its environment variable (`$TINYVGG_DATA` for Fashion-MNIST, `$TINYVGG_MNIST`,
+   `$TINYVGG_KMNIST`): a folder with the four IDX files, gzipped or not;
+2. for Fashion-MNIST, Debian's package `dataset-fashion-mnist` (`/usr/share/datasets/...`);
+3. torchvision's `FashionMNIST`/`MNIST`/`KMNIST(..., download=True)` into the user cache folder.
 Sources 1 and 2 are laid out (decompressed) in torchvision's folder layout under the cache, so
 one reader serves all three: `read_idx`, which gives what torchvision's reader gives without
 importing torchvision (a second of every process's start); torchvision downloads.
@@ -16,6 +17,7 @@ import gzip
 import hashlib
 import math
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -30,6 +32,12 @@ CLASS_NAMES: tuple[str, ...] = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
+# As torchvision's MNIST.classes and KMNIST.classes spell them (tests/test_datasets.py checks).
+MNIST_CLASSES: tuple[str, ...] = (
+    "0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
+    "5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine",
+)  # fmt: skip
+KMNIST_CLASSES: tuple[str, ...] = ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
@@ -62,12 +70,39 @@ FILES = {
 }
 SIZES = {"train": 60_000, "test": 10_000}
 
-HOW_TO_GET = (
-    "Fashion-MNIST was not found. Get it one of three ways: set TINYVGG_DATA to a folder with "
-    "the four IDX files (gzipped or not); or install Debian's package "
-    "(`sudo apt-get install dataset-fashion-mnist`); or connect to the internet so torchvision "
-    "can download it (about 30 MB) into {cache}."
-)
+
+@dataclass(frozen=True)
+class IdxSource:
+    """A dataset stored as the four IDX files of MNIST's layout, and where to look for it."""
+
+    name: str  # as shown, and as a model's `dataset`: "Fashion-MNIST"
+    folder: str  # torchvision's class, and its folder under a root: "FashionMNIST"
+    env: str  # the variable that names a folder holding its four files
+    classes: tuple[str, ...]
+    download_mb: int  # about what torchvision downloads
+    debian: bool = False  # Debian packages it in DEBIAN_DIR
+
+    def how_to_get(self, cache: Path) -> str:
+        """What to do when no source has it, as one sentence."""
+        ways = [f"set {self.env} to a folder with the four IDX files (gzipped or not)"]
+        if self.debian:
+            ways.append("install Debian's package (`sudo apt-get install dataset-fashion-mnist`)")
+        ways.append(f"connect to the internet so torchvision can download it (about "
+                    f"{self.download_mb} MB) into {cache}")  # fmt: skip
+        count = {2: "two", 3: "three"}[len(ways)]
+        return f"{self.name} was not found. Get it one of {count} ways: {'; or '.join(ways)}."
+
+
+FASHION = IdxSource("Fashion-MNIST", "FashionMNIST", "TINYVGG_DATA", CLASS_NAMES, 30, debian=True)
+MNIST = IdxSource("MNIST", "MNIST", "TINYVGG_MNIST", MNIST_CLASSES, 12)
+KMNIST = IdxSource("KMNIST", "KMNIST", "TINYVGG_KMNIST", KMNIST_CLASSES, 21)
+_ALIASES = {"fashionmnist": FASHION, "fashion": FASHION, "mnist": MNIST, "kmnist": KMNIST}
+
+
+def idx_source(name: str) -> IdxSource | None:
+    """The IDX dataset `name` names, in any case and spelling ("fashion-mnist", "Fashion-MNIST",
+    "fashion", "mnist", "KMNIST"); None for any other name, a path among them."""
+    return _ALIASES.get(re.sub(r"[-_ ]", "", name.strip().lower()))
 
 
 class DataError(RuntimeError):
@@ -76,9 +111,9 @@ class DataError(RuntimeError):
 
 @dataclass(frozen=True)
 class Split:
-    """One split of the dataset, as stored: uint8 images and their labels."""
+    """One split of a dataset, as stored: uint8 images and their labels."""
 
-    images: torch.Tensor  # (N, 28, 28) uint8, as stored in the IDX file
+    images: torch.Tensor  # (N, 28, 28) uint8 as in an IDX file, or (N, C, 28, 28)
     labels: torch.Tensor  # (N,) int64
 
     def __len__(self) -> int:
@@ -93,21 +128,21 @@ def cache_dir() -> Path:
     return Path(base) / "tinyvgg"
 
 
-def _find(folder: Path, name: str) -> Path | None:
-    for candidate in (name, name + ".gz", f"FashionMNIST/raw/{name}"):
+def _find(folder: Path, name: str, src: IdxSource) -> Path | None:
+    for candidate in (name, name + ".gz", f"{src.folder}/raw/{name}"):
         if (folder / candidate).is_file():
             return folder / candidate
     return None
 
 
-def _layout(source: Path) -> Path | None:
-    """A torchvision root whose FashionMNIST/raw holds `source`'s four files uncompressed."""
-    found = {n: _find(source, n) for pair in FILES.values() for n in pair}
+def _layout(source: Path, src: IdxSource) -> Path | None:
+    """A torchvision root whose `src.folder`/raw holds `source`'s four files uncompressed."""
+    found = {n: _find(source, n, src) for pair in FILES.values() for n in pair}
     if not all(found.values()):
         return None
     key = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:12]
     root = cache_dir() / "sources" / key
-    raw = root / "FashionMNIST" / "raw"
+    raw = root / src.folder / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     for name, path in found.items():
         target = raw / name
@@ -119,8 +154,8 @@ def _layout(source: Path) -> Path | None:
         with tempfile.TemporaryDirectory(dir=raw) as tmp:
             made = Path(tmp) / name
             if path.suffix == ".gz":
-                with gzip.open(path) as src, open(made, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+                with gzip.open(path) as src_file, open(made, "wb") as dst:
+                    shutil.copyfileobj(src_file, dst)
             else:
                 shutil.copyfile(path, made)
             os.replace(made, target)
@@ -132,39 +167,51 @@ def _download_root() -> Path:
     return cache_dir() / "download"
 
 
-def dataset_root(download: bool = True) -> Path:
-    """The torchvision root to read from, preparing it from the first source that has data."""
-    env = os.environ.get("TINYVGG_DATA")
+def _source(dataset: str) -> IdxSource:
+    if (src := idx_source(dataset)) is None:
+        raise ValueError(f"dataset must be fashion-mnist, mnist or kmnist, not {dataset!r}")
+    return src
+
+
+def dataset_root(download: bool = True, dataset: str = "fashion-mnist") -> Path:
+    """The torchvision root to read `dataset` from (fashion-mnist, mnist or kmnist), preparing
+    it from the first source that has its files."""
+    src = _source(dataset)
+    env = os.environ.get(src.env)
     if env:
-        root = _layout(Path(env).expanduser())
+        root = _layout(Path(env).expanduser(), src)
         if root is None:
             raise DataError(
-                f"TINYVGG_DATA={env} does not hold the four Fashion-MNIST IDX files "
+                f"{src.env}={env} does not hold the four {src.name} IDX files "
                 f"({', '.join(n for p in FILES.values() for n in p)}, gzipped or not)."
             )
         return root
-    if DEBIAN_DIR.is_dir() and (root := _layout(DEBIAN_DIR)) is not None:
+    if src.debian and DEBIAN_DIR.is_dir() and (root := _layout(DEBIAN_DIR, src)) is not None:
         return root
     root = _download_root()
-    if (root / "FashionMNIST" / "raw" / FILES["test"][0]).is_file():
+    if (root / src.folder / "raw" / FILES["test"][0]).is_file():
         return root
     if download and os.environ.get("TINYVGG_NO_DOWNLOAD") != "1":
         from torchvision import datasets  # only here: importing it takes a second
 
         try:
             for train in (True, False):
-                datasets.FashionMNIST(str(root), train=train, download=True)
+                getattr(datasets, src.folder)(str(root), train=train, download=True)
             return root
         except Exception as e:  # no network, proxy, disk full: one message covers them
-            raise DataError(HOW_TO_GET.format(cache=root) + f" (Download failed: {e})") from e
-    raise DataError(HOW_TO_GET.format(cache=root))
+            raise DataError(src.how_to_get(root) + f" (Download failed: {e})") from e
+    raise DataError(src.how_to_get(root))
 
 
-def load_split(split: str = "train", download: bool = True) -> Split:
-    """One split as uint8 images (N, 28, 28) and int64 labels, read once per process."""
+def load_split(
+    split: str = "train", download: bool = True, dataset: str = "fashion-mnist"
+) -> Split:
+    """One split of `dataset` (fashion-mnist, mnist or kmnist) as uint8 images (N, 28, 28) and
+    int64 labels, read once per process."""
     if split not in FILES:
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-    return _read_split(split, dataset_root(download))
+    src = _source(dataset)
+    return _read_split(split, dataset_root(download, dataset), src)
 
 
 def read_idx(path: Path) -> torch.Tensor:
@@ -183,24 +230,30 @@ def read_idx(path: Path) -> torch.Tensor:
     return torch.frombuffer(bytearray(raw[start:]), dtype=torch.uint8).view(*shape)
 
 
-@functools.lru_cache(maxsize=4)
-def _read_split(split: str, root: Path) -> Split:
-    raw = root / "FashionMNIST" / "raw"
+@functools.lru_cache(maxsize=6)
+def _read_split(split: str, root: Path, src: IdxSource) -> Split:
+    raw = root / src.folder / "raw"
     try:
         images, labels = (read_idx(raw / name) for name in FILES[split])
     except (OSError, ValueError) as e:
-        raise DataError(f"The Fashion-MNIST files under {root} could not be read ({e}).") from e
+        raise DataError(f"The {src.name} files under {root} could not be read ({e}).") from e
     labels = labels.long()
     if images.dtype != torch.uint8 or images.shape[1:] != (28, 28) or len(images) != len(labels):
-        raise DataError(f"The Fashion-MNIST {split} files under {root} have the wrong shape.")
-    if labels.min() < 0 or labels.max() >= len(CLASS_NAMES):
-        raise DataError(f"The Fashion-MNIST {split} labels under {root} are out of range.")
+        raise DataError(f"The {src.name} {split} files under {root} have the wrong shape.")
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(src.classes)):
+        raise DataError(f"The {src.name} {split} labels under {root} are out of range.")
     return Split(images, labels)
 
 
+def with_channels(images: torch.Tensor) -> torch.Tensor:
+    """(N, 28, 28) -> (N, 1, 28, 28), a view; (N, C, 28, 28) as it is."""
+    return images.unsqueeze(1) if images.dim() == 3 else images
+
+
 def to_float(images: torch.Tensor) -> torch.Tensor:
-    """(N, 28, 28) uint8 -> (N, 1, 28, 28) float in [0, 1], exactly as `ToTensor()` scales."""
-    return images.unsqueeze(1).float().div(255)
+    """(N, 28, 28) or (N, C, 28, 28) uint8 -> (N, C, 28, 28) float in [0, 1], exactly as
+    `ToTensor()` scales."""
+    return with_channels(images).float().div(255)
 
 
 def subset_indices(n_total: int, subset: int | None, seed: int) -> torch.Tensor:
@@ -217,7 +270,7 @@ def subset_indices(n_total: int, subset: int | None, seed: int) -> torch.Tensor:
 class DeviceData:
     """A split resident on the training device, ready to be sliced into batches."""
 
-    x: torch.Tensor  # (N, 1, 28, 28) float on device
+    x: torch.Tensor  # (N, C, 28, 28) float on device
     y: torch.Tensor  # (N,) int64 on device
 
     @classmethod

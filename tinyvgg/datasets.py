@@ -3,7 +3,7 @@
 Sources (`load(source)`):
 - "fashion-mnist" (the default): tinyvgg.data finds it ($TINYVGG_DATA, Debian's package, then
   torchvision's download);
-- "mnist", "kmnist": found the same way (see tinyvgg.data);
+- "mnist", "kmnist": found the same way ($TINYVGG_MNIST, $TINYVGG_KMNIST, then the download);
 - "shapes": a demo drawn on the fly (tinyvgg.shapes);
 - a path to a folder of class folders, or to a .zip of one (tinyvgg.folders).
 """
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from tinyvgg import data
 
 
 class DatasetError(ValueError):
@@ -56,36 +58,57 @@ class Dataset:
 
 
 FASHION = "Fashion-MNIST"
-BUILTIN = {"fashion-mnist": FASHION, "fashion": FASHION, "shapes": "shapes"}
+# The built-in datasets: a source load() takes (lower case) -> the dataset's name.
+BUILTIN = {"fashion-mnist": FASHION, "fashion": FASHION, "mnist": "MNIST", "kmnist": "KMNIST",
+           "shapes": "shapes"}  # fmt: skip
+NOT_FOUND = (
+    "No dataset {source!r}: give fashion-mnist, mnist, kmnist or shapes, or the path of a "
+    "folder (or .zip) holding one folder of images per class."
+)
 
 
-def _fashion() -> Dataset:
-    from tinyvgg.data import CLASS_NAMES, load_split
+def is_builtin(name: str) -> bool:
+    """Whether `name` is a built-in dataset's, as load() takes it or as `Dataset.name` says it."""
+    return name.strip().lower() in BUILTIN or data.idx_source(name) is not None
 
-    train, test = load_split("train"), load_split("test")
-    return Dataset(FASHION, CLASS_NAMES, train.images.unsqueeze(1), train.labels,
-                   test.images.unsqueeze(1), test.labels)  # fmt: skip
+
+def check_source(source: str) -> None:
+    """DatasetError with one sentence unless `source` names a built-in dataset or an existing
+    file or folder (whether it reads is for load() to find)."""
+    if not isinstance(source, str) or not source.strip():
+        raise DatasetError("The dataset is empty: give a dataset name or a path.")
+    if not is_builtin(source) and not Path(source).expanduser().exists():
+        raise DatasetError(NOT_FOUND.format(source=source))
+
+
+def from_splits(source: str, train: data.Split, test: data.Split) -> Dataset:
+    """The built-in IDX dataset `source` (fashion-mnist, mnist or kmnist) made of these splits:
+    its name and class names, their images as (N, 1, 28, 28) views."""
+    if (src := data.idx_source(source)) is None:
+        raise DatasetError(
+            f"Splits stand for fashion-mnist, mnist or kmnist only, not {source!r}; give the "
+            "dataset itself instead."
+        )
+    return Dataset(src.name, src.classes, data.with_channels(train.images), train.labels,
+                   data.with_channels(test.images), test.labels)  # fmt: skip
 
 
 def load(source: str = "fashion-mnist", channels: int = 1, seed: int = 0) -> Dataset:
     """The dataset named `source` (see the module's docstring) or read from the folder or .zip
-    at that path; DatasetError (or tinyvgg.data.DataError when a built-in one is missing) with
-    one sentence otherwise."""
-    key = source.strip().lower()
-    if key in ("fashion-mnist", "fashion", "fashionmnist"):
-        return _fashion()
-    if key == "shapes":
+    at that path, with `channels` (1 or 3) for a folder's images and `seed` for its split and
+    the shapes' drawing; DatasetError (or tinyvgg.data.DataError when a built-in one is missing)
+    with one sentence otherwise."""
+    check_source(source)
+    if (src := data.idx_source(source)) is not None:
+        train, test = (data.load_split(s, dataset=src.name) for s in ("train", "test"))
+        return from_splits(src.name, train, test)
+    if source.strip().lower() == "shapes":
         from tinyvgg.shapes import shapes
 
         return shapes(seed=seed)
-    path = Path(source).expanduser()
-    if path.is_dir() or path.is_file():
-        from tinyvgg import folders
+    from tinyvgg import folders
 
-        if path.is_dir():
-            return folders.read_folder(path, channels=channels, seed=seed)
-        return folders.read_zip(path, channels=channels, seed=seed)
-    raise DatasetError(
-        f"No dataset {source!r}: give fashion-mnist, mnist, kmnist or shapes, or the path of a "
-        "folder (or .zip) holding one folder of images per class."
-    )
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return folders.read_folder(path, channels=channels, seed=seed)
+    return folders.read_zip(path, channels=channels, seed=seed)

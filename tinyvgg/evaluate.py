@@ -1,10 +1,12 @@
 """Evaluation: the notebook's results dict, predictions, the confusion matrix, gallery picks.
 
-    python -m tinyvgg.evaluate [--checkpoint PATH] [--device auto]
+    python -m tinyvgg.evaluate [--checkpoint PATH] [--data PATH_OR_NAME] [--device auto]
 
-The command prints the notebook's results dict on the 10k Fashion-MNIST test set as one JSON
-line. PATH may be the shipped checkpoint (the default), one written by `python -m tinyvgg.train`,
-or a notebook `state_dict`.
+The command prints the notebook's results dict on a dataset's test set as one JSON line: by
+default the model's own dataset's (Fashion-MNIST's 10k for the shipped model and a notebook
+`state_dict`) when it is a built-in one; a model trained on a folder or .zip needs `--data`.
+PATH may be the shipped checkpoint (the default), one written by `python -m tinyvgg.train`, or a
+notebook `state_dict`.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from tinyvgg.data import DataError, DeviceData, load_split
+from tinyvgg import datasets
+from tinyvgg.data import DataError, DeviceData, Split, idx_source, load_split
+from tinyvgg.datasets import DatasetError
 from tinyvgg.device import DeviceError, pick_device
-from tinyvgg.model import SHIPPED_CHECKPOINT, CheckpointError, load_checkpoint
+from tinyvgg.model import SHIPPED_CHECKPOINT, CheckpointError, TinyVGG, load_checkpoint
 
 
 def score(
@@ -88,21 +92,51 @@ def pick_examples(
 # ---------------------------------------------------------------------------- CLI
 
 
+def split_to_score(model: TinyVGG, source: str | None = None) -> Split:
+    """The test images to score `model` on: those of `source` (a dataset's name or path, read
+    with the model's channels), by default of the model's own dataset when it is a built-in
+    one; DatasetError (or DataError) with one sentence when there is none to use."""
+    if source is None:
+        if not datasets.is_builtin(model.dataset):
+            raise DatasetError(
+                f"The model learned {model.dataset!r}, which is not a built-in dataset; give "
+                "its folder or .zip with --data."
+            )
+        source = model.dataset
+    c, k = model.config.input_shape, model.config.output_shape
+    if (src := idx_source(source)) is not None:  # the test split alone: no need to read train
+        name, classes, test = src.name, src.classes, load_split("test", dataset=src.name)
+        channels = 1
+    else:
+        data = datasets.load(source, channels=c)
+        name, classes, channels = data.name, data.classes, data.channels
+        test = Split(data.test_images, data.test_labels)
+    if len(classes) != k or channels != c:
+        raise DatasetError(
+            f"{name} has {len(classes)} classes in {channels} channel(s), but the model has "
+            f"{k} outputs for {c} channel(s); give the dataset it learned with --data."
+        )
+    return test
+
+
 def main(argv: list[str] | None = None) -> int:
     """Evaluate a checkpoint from the command line; prints the results dict as JSON."""
     p = argparse.ArgumentParser(
         prog="python -m tinyvgg.evaluate",
-        description="Evaluate a checkpoint on the 10k Fashion-MNIST test set.",
+        description="Evaluate a checkpoint on its dataset's test set.",
     )
     p.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT))
+    p.add_argument("--data", default=None,
+                   help="fashion-mnist, mnist, kmnist, shapes, or a folder or .zip of class "
+                        "folders (default: the model's own, when built in)")  # fmt: skip
     p.add_argument("--device", default=None, help="auto, cuda, mps or cpu")
     p.add_argument("--name", default=None, help="model_name in the results")
     args = p.parse_args(argv)
     try:
         device = pick_device(args.device)
         model, metrics = load_checkpoint(args.checkpoint)
-        test = DeviceData.from_split(load_split("test"), device)
-    except (CheckpointError, DataError, DeviceError) as e:
+        test = DeviceData.from_split(split_to_score(model, args.data), device)
+    except (CheckpointError, DataError, DatasetError, DeviceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     name = args.name or metrics.get("model_name") or type(model).__name__

@@ -2,6 +2,8 @@
 
     python -m tinyvgg.predict [--checkpoint PATH] [--top 3] [--no-invert] IMAGE...
 
+A greyscale model gets the draw page's preprocessing (tinyvgg.preprocess); an RGB one the
+conversion its dataset's images had (tinyvgg.folders.to_input). Class names are the model's own.
 Prints one JSON line per image: {"file": ..., "top": [{"class": ..., "prob": ...}, ...],
 "unsure": ...} or {"file": ..., "error": "one sentence"}; exits 1 if any image failed, 2 if the
 model did not load. Probabilities are calibrated with the checkpoint's temperature where it has
@@ -13,15 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 from tinyvgg.calibration import calibrated, is_unsure, temperature_of
-from tinyvgg.data import CLASS_NAMES
+from tinyvgg.data import class_names
+from tinyvgg.datasets import DatasetError, is_builtin
 from tinyvgg.device import DeviceError, pick_device
+from tinyvgg.folders import to_input
 from tinyvgg.model import SKETCH_CHECKPOINT, CheckpointError, TinyVGG, load_checkpoint
-from tinyvgg.preprocess import PreprocessError, preprocess
+from tinyvgg.preprocess import PreprocessError, as_dataset_reads, open_image, preprocess
 
 MAX_FILE_MB = 50  # the CLI reads whole files; the app's own limit is server.maxUploadSize
 
@@ -30,19 +35,38 @@ MAX_FILE_MB = 50  # the CLI reads whole files; the app's own limit is server.max
 def probabilities(
     model: TinyVGG, x: torch.Tensor, device: torch.device, temperature: float = 1.0
 ) -> torch.Tensor:
-    """softmax(logits / temperature) for one (1, 28, 28) input -> (classes,) on the CPU."""
+    """softmax(logits / temperature) for one (C, 28, 28) input -> (classes,) on the CPU."""
     logits = model(x.unsqueeze(0).to(device))  # (1, classes)
     return calibrated(logits.float(), temperature)[0].cpu()
 
 
-def top_k(probs: torch.Tensor, k: int = 3) -> list[tuple[str, float]]:
-    """The k most likely (class name, probability), most likely first."""
+def top_k(
+    probs: torch.Tensor, k: int = 3, classes: Sequence[str] | None = None
+) -> list[tuple[str, float]]:
+    """The k most likely (class name, probability), most likely first; `classes` are the
+    model's (`model.classes`), by default Fashion-MNIST's for 10, else "class 0", ..."""
+    names = tuple(classes) if classes is not None else class_names(probs.numel())
     values, indices = probs.topk(min(k, probs.numel()))
-    names = CLASS_NAMES if probs.numel() == len(CLASS_NAMES) else None
-    return [
-        (names[i] if names else f"class {i}", float(v))
-        for v, i in zip(values.tolist(), indices.tolist(), strict=True)
-    ]
+    return [(names[i], float(v)) for v, i in zip(values.tolist(), indices.tolist(), strict=True)]
+
+
+def model_input(data: bytes, model: TinyVGG, auto_invert: bool = True) -> torch.Tensor:
+    """An image file's bytes as the (C, 28, 28) float input in [0, 1] `model` takes: for a
+    model of the user's own images, the conversion its images had (`as_dataset_reads`); else
+    the draw page's preprocessing for a greyscale model and the folder conversion in RGB for
+    an RGB one. PreprocessError with one sentence for what cannot be used."""
+    channels = model.config.input_shape
+    if channels in (1, 3) and not is_builtin(model.dataset):  # the user's own images
+        return as_dataset_reads(data, channels).tensor
+    if channels == 1:
+        return preprocess(data, auto_invert=auto_invert).tensor
+    if channels != 3:
+        raise PreprocessError(f"This model takes {channels} channels; images give 1 or 3.")
+    image, _ = open_image(data)
+    try:
+        return to_input(image, channels=3).float().div(255)
+    except DatasetError as e:  # a colour mode Pillow cannot convert
+        raise PreprocessError(str(e)) from e
 
 
 def cli_model(checkpoint: str, device: str | None) -> tuple[TinyVGG, torch.device, float] | None:
@@ -83,11 +107,11 @@ def classify_file(
 ) -> dict:
     """One JSON-ready line for one file: its top classes, or its error as one sentence."""
     try:
-        x = preprocess(read_image_file(path), auto_invert=auto_invert).tensor
+        x = model_input(read_image_file(path), model, auto_invert)
     except PreprocessError as e:
         return {"file": path, "error": str(e)}
     probs = probabilities(model, x, device, temperature)
-    pairs = top_k(probs, top)
+    pairs = top_k(probs, top, model.classes)
     return {"file": path, "top": [{"class": c, "prob": p} for c, p in pairs],
             "unsure": is_unsure(probs)}  # fmt: skip
 

@@ -348,3 +348,38 @@ def preprocess(
         x = x / x.max()  # resizing dims thin strokes; Fashion-MNIST's brightest pixel is 1.0
     steps.append(Step("input", TF.to_pil_image(x), f"values in [0, 1], brightest {x.max():.2f}"))
     return Preprocessed(x.contiguous(), tuple(steps), inverted, tuple(notes))
+
+
+def as_dataset_reads(
+    source: Image.Image | bytes | bytearray | np.ndarray,
+    channels: int = 1,
+    background: tuple[int, int, int] | None = None,
+) -> Preprocessed:
+    """An image as a folder dataset's images were read (`tinyvgg.folders.to_input`: colour
+    mode, transparency over the border's colour, letterboxed to 28x28, no inversion), for a
+    model trained on the user's own images: (channels, 28, 28) in [0, 1] and its two steps.
+    `background`: the colour under transparent pixels (a canvas's paper). Raises
+    PreprocessError (one sentence) for anything unusable."""
+    from tinyvgg.datasets import DatasetError
+    from tinyvgg.folders import to_input
+
+    notes: list[str] = []
+    if isinstance(source, (bytes, bytearray)):
+        im, notes = open_image(bytes(source))
+        kind = f"{im.format} file"
+    elif isinstance(source, np.ndarray):
+        im, kind = _from_array(source), "pixel array"
+    else:
+        _check_pixels(source.size)
+        im, kind = source, "image"
+    steps = [Step("original", im, f"{kind}, mode {im.mode}")]
+    if background is not None and im.mode in ("RGBA", "LA"):
+        paper = Image.new("RGBA", im.size, (*background, 255))
+        im = Image.alpha_composite(paper, im.convert("RGBA")).convert("RGB")
+    try:
+        x = to_input(im, channels=channels)
+    except DatasetError as e:
+        raise PreprocessError(str(e)) from e
+    shown = Image.fromarray(x[0].numpy() if channels == 1 else x.permute(1, 2, 0).numpy())
+    steps.append(Step("as the dataset", shown, "letterboxed to 28×28, as its images were read"))
+    return Preprocessed(x.float().div(255), tuple(steps), inverted=False, notes=tuple(notes))

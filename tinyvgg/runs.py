@@ -1,6 +1,7 @@
 """Scheduling training runs on this server: a run limit, a warm spare worker, estimates.
 
     run = TrainingRun(TrainConfig(epochs=1, subset=1000, step_weights=True))
+    run = TrainingRun(TrainConfig(data="leaves"), data=dataset)  # a Dataset held in memory
     while not run.done:
         new_events = run.events_since(n)  # fit()'s events, in order
         new_snapshots = run.take_snapshots()  # its "snapshot" events, each handed out once
@@ -25,14 +26,15 @@ import queue
 import threading
 import time
 import weakref
-from dataclasses import asdict, replace
+from dataclasses import replace
 from statistics import median
 
 import torch
 
+from tinyvgg.datasets import Dataset
 from tinyvgg.device import pick_device
 from tinyvgg.train import Event, TrainConfig
-from tinyvgg.worker import Worker, crash_sentence
+from tinyvgg.worker import Worker, crash_sentence, job_message
 
 log = logging.getLogger(__name__)
 FINAL = ("finished", "stopped", "failed", "cancelled")
@@ -220,22 +222,31 @@ def default_slots() -> RunSlots:
 class TrainingRun:
     """One run: waits for a slot, trains in a worker process, collects what the worker sends.
 
+    It trains on `data` when given (a Dataset in memory, such as an upload: its tensors go to
+    the worker as bytes, and `cfg.data` only names it), else on the dataset `cfg.data` names,
+    which the worker reads itself (Fashion-MNIST from its warm copy). The checkpoint that comes
+    back names the dataset and its classes; `test_preds` are per image of its test set.
+
     `status` goes queued -> starting -> running [-> stopping] -> one of FINAL: finished or
     stopped (a model came back), failed (`error` says why in one sentence) or cancelled.
     """
 
     _ids = itertools.count(1)
 
-    def __init__(self, cfg: TrainConfig, slots: RunSlots | None = None):
-        cfg.validate()  # bad settings are the caller's one-sentence ValueError, before any process
+    def __init__(
+        self, cfg: TrainConfig, slots: RunSlots | None = None, data: Dataset | None = None
+    ):
+        # bad settings are the caller's one-sentence ValueError, before any process
+        cfg.validate(in_memory=data is not None)
         self.id = next(self._ids)
         self.cfg = replace(cfg, threads=cfg.threads or threads_per_run())
+        self._data = data  # handed to the worker, then let go
         self.status = "queued"
         self.error: str | None = None
         self.results: dict | None = None  # the end event's results
         self.history: list[Event] = []  # the epoch events
         self.checkpoint: bytes | None = None  # tinyvgg.model's format
-        self.test_preds: torch.Tensor | None = None  # (10000,) int64, predicted class per image
+        self.test_preds: torch.Tensor | None = None  # (N_test,) int64, class per test image
         self.kernels: list | None = None  # the latest conv_1_1 weights, (C, 1, 3, 3) lists
         self._snapshots: list[Event] = []  # "snapshot" events not yet taken, weights as bytes
         self.created = time.monotonic()
@@ -328,7 +339,8 @@ class TrainingRun:
         if cancelled:
             SPARES.give_back(worker)
             return self._finish("cancelled")
-        worker.jobs.put(asdict(self.cfg))
+        worker.jobs.put(job_message(self.cfg, self._data))
+        self._data = None
         try:
             self._pump(worker)
         finally:

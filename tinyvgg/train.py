@@ -1,10 +1,16 @@
 """Training: one `fit()` for the CLI and the app, reporting through events.
 
     python -m tinyvgg.train --epochs 3 --lr 0.1 --batch-size 32 --hidden-units 10 \
-        --optimizer sgd --seed 42 --device auto --out runs/tinyvgg.pt
+        --optimizer sgd --seed 42 --device auto --out runs/tinyvgg.pt [--data PATH_OR_NAME]
+
+`--data` (TrainConfig.data) is fashion-mnist (the default), mnist, kmnist, shapes, or the path of
+a folder (or .zip) of class folders, read in greyscale or, with `--channels 3`, in RGB. The model
+gets the dataset's channels and classes, and its checkpoint their names.
 
 Events are plain dicts (they cross process queues), each with a "kind":
-  start   {device, n_train, n_test, steps_per_epoch, total_steps, config, snapshot_steps}
+  start   {device, dataset, classes, channels, n_train, n_test, n_test_all, n_holdout,
+           steps_per_epoch, total_steps, config, snapshot_steps}   n_test: test images scored
+          each epoch; n_test_all: the whole test set, scored at the end
   step    {epoch, step, global_step, loss, acc, images_per_s, elapsed_s}  running averages
           (+ conv_1_1: its weights as nested lists (C, 1, 3, 3) when cfg.step_weights)
   epoch   {epoch, train_loss, train_acc, test_loss, test_acc, elapsed_s}
@@ -29,11 +35,12 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from tinyvgg import health
+from tinyvgg import datasets, health
 from tinyvgg.augment import KINDS as AUGMENTS
 from tinyvgg.augment import Augmenter
 from tinyvgg.calibration import calibrated, ece, fit_temperature, logits_of
-from tinyvgg.data import DataError, DeviceData, Split, load_split, subset_indices
+from tinyvgg.data import DataError, DeviceData, Split, idx_source, load_split, subset_indices
+from tinyvgg.datasets import Dataset
 from tinyvgg.device import cudnn_settings, describe, keep_freed_memory, pick_device
 from tinyvgg.evaluate import evaluate, results_dict, score
 from tinyvgg.model import TinyVGG, TinyVGGConfig, build_model, save_checkpoint
@@ -68,14 +75,19 @@ class TrainConfig:
     snapshots: int = 50  # weight snapshots kept, log-spaced over the steps (0: none)
     probe: int = 0  # first test images each snapshot is scored on (0: not scored)
     holdout: int = 0  # training images kept out of training to fit a temperature (0: none)
+    data: str = "fashion-mnist"  # a built-in dataset (tinyvgg.datasets) or a folder's/.zip's path
+    channels: int = 1  # a folder's images as greyscale (1) or RGB (3); built-ins have their own
 
     @property
     def learning_rate(self) -> float:
         """`lr`, or the optimizer's default when it is None."""
         return self.lr if self.lr is not None else DEFAULT_LR.get(self.optimizer, 0.1)
 
-    def validate(self) -> None:
-        """Raise ValueError with one sentence for settings that cannot run."""
+    def validate(self, in_memory: bool = False) -> None:
+        """Raise ValueError with one sentence for settings that cannot run; `in_memory`: the
+        dataset is handed over as an object, so `data` only names it and is not looked up."""
+        if not in_memory:
+            datasets.check_source(self.data)  # a DatasetError is a ValueError
         if self.optimizer not in DEFAULT_LR:
             raise ValueError(f"Optimizer must be sgd or adam, not {self.optimizer!r}.")
         if self.schedule not in ("constant", "cosine"):
@@ -93,6 +105,7 @@ class TrainConfig:
             (self.snapshots == 0 or self.snapshots >= 2, "Snapshots must be 0 or at least 2."),
             (0 <= self.probe <= 10_000, "Probe images must be between 0 and 10,000."),
             (self.holdout >= 0, "Held-out images must be 0 or more."),
+            (self.channels in (1, 3), "Channels must be 1 (greyscale) or 3 (RGB)."),
         ]
         for ok, message in checks:
             if not ok:
@@ -106,7 +119,7 @@ class FitResult:
     model: TinyVGG
     results: dict[str, Any]  # the notebook's dict plus train_time_s, device, stopped, failed
     history: list[Event]  # the "epoch" events
-    test_preds: torch.Tensor | None = None  # (10000,) the final model's class per test image
+    test_preds: torch.Tensor | None = None  # (N_test,) the final model's class per test image
     snapshots: list[Snapshot] = field(default_factory=list)  # oldest first; the last: the model
 
 
@@ -116,8 +129,10 @@ def _is_stopped(stop: Any) -> bool:
     return bool(stop.is_set() if hasattr(stop, "is_set") else stop())
 
 
-def _health(loss: float, acc: float, steps: int, cfg: TrainConfig) -> str | None:
-    return health.while_training(loss, acc, steps, cfg.learning_rate, cfg.optimizer, cfg.seed)
+def _health(loss: float, acc: float, steps: int, cfg: TrainConfig, classes: int) -> str | None:
+    return health.while_training(
+        loss, acc, steps, cfg.learning_rate, cfg.optimizer, cfg.seed, classes
+    )
 
 
 def _step_weights(model: TinyVGG, cfg: TrainConfig) -> Event:
@@ -126,23 +141,53 @@ def _step_weights(model: TinyVGG, cfg: TrainConfig) -> Event:
     return {"conv_1_1": model.layer("conv_1_1").weight.detach().cpu().tolist()}  # (C, 1, 3, 3)
 
 
-def _prepare(cfg: TrainConfig, device: torch.device, train: Split | None, test: Split | None):
+def training_data(
+    cfg: TrainConfig,
+    data: Dataset | None = None,
+    train: Split | None = None,
+    test: Split | None = None,
+) -> Dataset:
+    """What a run trains on: `data` when given; else the dataset `cfg.data` names, where
+    `train` and `test` splits, when given, stand for a built-in IDX dataset's own (the app and
+    the worker hold Fashion-MNIST's in memory). A folder's dataset is read with `cfg.channels`
+    and seed 0: the dataset does not change with the run's seed."""
+    if data is not None:
+        if train is not None or test is not None:
+            raise ValueError("Give a dataset or train and test splits, not both.")
+        return data
+    if train is None and test is None:
+        return datasets.load(cfg.data, channels=cfg.channels)
+    if (src := idx_source(cfg.data)) is None:
+        return datasets.from_splits(cfg.data, train, test)  # raises its one sentence
+    train = train if train is not None else load_split("train", dataset=src.name)
+    test = test if test is not None else load_split("test", dataset=src.name)
+    return datasets.from_splits(src.name, train, test)
+
+
+def _holdout(cfg: TrainConfig, n: int, n_dataset: int) -> int:
+    """Training images to hold out of the `n` drawn: `cfg.holdout`, or, when it would leave
+    none and the dataset is smaller than the settings assume (no smaller subset was asked
+    for), a fifth of them."""
+    if cfg.holdout < n:
+        return cfg.holdout
+    if cfg.subset is None or cfg.subset >= n_dataset:
+        return n // 5
+    raise ValueError(f"Holding out {cfg.holdout:,} images leaves none of the {n:,} to train on.")
+
+
+def _prepare(cfg: TrainConfig, device: torch.device, data: Dataset):
     """Device-resident (train subset, test images per epoch, full test set, held-out images or
     None) and memory format."""
     fmt = torch.channels_last if device.type == "cpu" else torch.contiguous_format
-    train = train or load_split("train")
-    test = test or load_split("test")
+    train = Split(data.train_images, data.train_labels)
+    test = Split(data.test_images, data.test_labels)
     idx = subset_indices(len(train), cfg.subset, cfg.seed)
     held = None
-    if cfg.holdout:
-        if cfg.holdout >= len(idx):
-            raise ValueError(
-                f"Holding out {cfg.holdout:,} images leaves none of the {len(idx):,} to train on."
-            )
+    if holdout := _holdout(cfg, len(idx), len(train)):
         # the held-out images: a seeded draw of the subset, never trained on
         order = torch.randperm(len(idx), generator=torch.Generator().manual_seed(cfg.seed + 1))
-        held_idx = idx[order[: cfg.holdout]].sort().values
-        idx = idx[order[cfg.holdout :]].sort().values
+        held_idx = idx[order[:holdout]].sort().values
+        idx = idx[order[holdout:]].sort().values
         held = DeviceData.from_split(train, device, held_idx, fmt)
     test_all = DeviceData.from_split(test, device, None, fmt)
     test_epoch = test_all
@@ -171,23 +216,30 @@ def fit(
     *,
     train: Split | None = None,
     test: Split | None = None,
+    data: Dataset | None = None,
 ) -> FitResult:
-    """Train a fresh TinyVGG as `cfg` says; `stop` (Event or callable) is checked every step."""
+    """Train a fresh TinyVGG as `cfg` says, on `data` when given (a dataset held in memory,
+    such as an upload: `cfg.data` then only names it), else on the dataset `cfg.data` names
+    (see `training_data` for `train` and `test`); `stop` (Event or callable) is checked every
+    step. The model has the dataset's channels, classes and name."""
     cfg = cfg or TrainConfig()
-    cfg.validate()
+    cfg.validate(in_memory=data is not None)
     cfg = replace(cfg, lr=cfg.learning_rate)  # record the learning rate actually used
+    dataset = training_data(cfg, data, train, test)
     with cudnn_settings(cfg.cudnn_benchmark):
-        return _fit(cfg, on_event or (lambda event: None), stop, train, test)
+        return _fit(cfg, on_event or (lambda event: None), stop, dataset)
 
 
-def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test) -> FitResult:
+def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, data: Dataset) -> FitResult:
     device = pick_device(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if device.type == "cpu":
         keep_freed_memory()
-    train_data, test_data, test_all, held, fmt = _prepare(cfg, device, train, test)
-    model = build_model(TinyVGGConfig(hidden_units=cfg.hidden_units), seed=cfg.seed)
+    train_data, test_data, test_all, held, fmt = _prepare(cfg, device, data)
+    k = len(data.classes)
+    shape = TinyVGGConfig(input_shape=data.channels, hidden_units=cfg.hidden_units, output_shape=k)
+    model = build_model(shape, seed=cfg.seed, classes=data.classes, dataset=data.name)
     model = model.to(device=device, memory_format=fmt).train()
     # A captured step bakes the learning rate in, so a schedule runs eagerly.
     # Nor does a captured step draw new augmentations: an augmented run runs eagerly too.
@@ -202,8 +254,10 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
     total_steps = steps_per_epoch * cfg.epochs
     planned = schedule(total_steps, snapshot_count(cfg.hidden_units, cfg.snapshots))
     emit({
-        "kind": "start", "device": describe(device), "n_train": len(train_data),
-        "n_test": len(test_data), "steps_per_epoch": steps_per_epoch,
+        "kind": "start", "device": describe(device), "dataset": data.name,
+        "classes": list(data.classes), "channels": data.channels, "n_train": len(train_data),
+        "n_test": len(test_data), "n_test_all": len(test_all),
+        "n_holdout": len(held) if held is not None else 0, "steps_per_epoch": steps_per_epoch,
         "total_steps": total_steps, "config": asdict(cfg), "snapshot_steps": planned,
     })  # fmt: skip
     probe = probe_set(test_all, cfg.probe) if cfg.probe else None
@@ -243,7 +297,7 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
                 })  # fmt: skip
                 t_mark, seen_mark = now, seen
                 done = epoch * steps_per_epoch + step + 1
-                if not warned and (message := _health(loss, acc, done, cfg)):
+                if not warned and (message := _health(loss, acc, done, cfg, k)):
                     emit({"kind": "warning", "message": message})
                     warned = True
         if stopped:
@@ -258,7 +312,7 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
         history.append(event)
         emit(event)
         done = (epoch + 1) * steps_per_epoch
-        if not warned and (message := _health(train_loss, train_acc, done, cfg)):
+        if not warned and (message := _health(train_loss, train_acc, done, cfg, k)):
             emit({"kind": "warning", "message": message})
             warned = True
     if planned and stopped:  # the weights it stopped with are the last snapshot
@@ -274,7 +328,7 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
     else:  # one pass: the results and every test image's class
         loss, acc, preds = score(model, test_all)
     results = results_dict(type(model).__name__, loss, acc)
-    failed = health.verdict(results)
+    failed = health.verdict(results, k)
     results.update(
         train_time_s=round(train_time, 3),
         device=describe(device),
@@ -282,6 +336,8 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, train, test
         steps_done=steps_done,
         total_steps=total_steps,
         stopped=stopped,
+        dataset=data.name,
+        n_test=len(test_all),  # the test images the results are over
         failed=failed[0] if failed else None,  # a short label: "near chance", ...
         why=failed[1] if failed else None,  # a sentence: why, and what to try
     )
@@ -314,6 +370,11 @@ def _calibrate(model: TinyVGG, cfg: TrainConfig, held: DeviceData, test: DeviceD
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tinyvgg.train", description=__doc__.split("\n")[0])
     d = TrainConfig()
+    p.add_argument("--data", default=d.data,
+                   help="fashion-mnist, mnist, kmnist, shapes, or a folder or .zip of class "
+                        "folders")  # fmt: skip
+    p.add_argument("--channels", type=int, choices=(1, 3), default=d.channels,
+                   help="a folder's images in greyscale (1) or RGB (3)")  # fmt: skip
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument(
         "--lr",
@@ -360,8 +421,9 @@ class _Printer:
         kind = e["kind"]
         if kind == "start":
             self.steps_per_epoch = e["steps_per_epoch"]
-            tqdm.write(f"Training on {e['device']}: {e['n_train']} images, "
-                       f"{e['steps_per_epoch']} steps per epoch")  # fmt: skip
+            tqdm.write(f"Training on {e['device']}: {e['dataset']} ({len(e['classes'])} "
+                       f"classes), {e['n_train']} images, {e['steps_per_epoch']} steps per "
+                       "epoch")  # fmt: skip
         elif kind == "step":
             if self.bar is None:
                 self.bar = tqdm(total=self.steps_per_epoch, desc=f"Epoch {e['epoch']}",
@@ -404,11 +466,11 @@ def main(argv: list[str] | None = None) -> int:
         test_subset=args.test_subset, cuda_graphs=not args.no_cuda_graphs, threads=args.threads,
         cudnn_benchmark=args.cudnn_benchmark, clip_norm=args.clip_norm,
         snapshots=args.snapshots, probe=args.probe, augment=args.augment,
-        holdout=args.holdout,
+        holdout=args.holdout, data=args.data, channels=args.channels,
     )  # fmt: skip
     try:
         result = fit(cfg, on_event=_Printer())
-    except (ValueError, DataError) as e:  # bad settings, no dataset, no such device
+    except (ValueError, DataError) as e:  # bad settings or dataset, no dataset, no such device
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -6,10 +6,15 @@ sends back the model and its test-set predictions, and exits. It also exits when
 dies, so a killed server leaves nothing behind. Scheduling workers (the run limit, the warm
 spare) is `tinyvgg.runs`'s job.
 
+A job is `job_message(cfg, data)`: the config, and the dataset's tensors as bytes when the
+server hands one over (an upload, up to some 50 MB); without one the worker reads the dataset
+`cfg.data` names, Fashion-MNIST from what it read while getting ready.
+
 A worker sends plain data only (a tensor would travel as shared memory that dies with it):
   fit()'s events (tinyvgg.train), step events with "conv_1_1" when cfg.step_weights,
   "snapshot" events with their weights as float32 bytes (tinyvgg.snapshots)
   {"kind": "model", "checkpoint": bytes, "test_preds": bytes}   uint8 class per test image
+                           (the checkpoint names the dataset and its classes: tinyvgg.model)
   {"kind": "error", "message": str}                              one sentence
 """
 
@@ -29,12 +34,14 @@ from typing import Any
 
 import torch
 
-from tinyvgg.data import DataError, DeviceData, load_split
+from tinyvgg import datasets
+from tinyvgg.data import FASHION, DataError, DeviceData, Split, idx_source, load_split
+from tinyvgg.datasets import Dataset
 from tinyvgg.device import cudnn_settings, keep_freed_memory, pick_device
 from tinyvgg.evaluate import predict
 from tinyvgg.model import build_model, checkpoint_bytes
 from tinyvgg.steps import make_stepper
-from tinyvgg.train import TrainConfig, fit
+from tinyvgg.train import TrainConfig, fit, training_data
 
 log = logging.getLogger(__name__)
 CTX = mp.get_context("spawn")
@@ -45,6 +52,38 @@ def crash_sentence(e: BaseException) -> str:
     """An unexpected exception as one sentence (the traceback goes to the server's log)."""
     first = (str(e).strip().splitlines() or [""])[0][:200].rstrip(".")
     return f"Training crashed ({type(e).__name__}{': ' + first if first else ''})."
+
+
+def _tensor_bytes(t: torch.Tensor) -> tuple[list[int], str, bytes]:
+    return list(t.shape), str(t.dtype).removeprefix("torch."), t.contiguous().numpy().tobytes()
+
+
+def _tensor(raw: tuple[list[int], str, bytes]) -> torch.Tensor:
+    shape, dtype, blob = raw
+    return torch.frombuffer(bytearray(blob), dtype=getattr(torch, dtype)).view(*shape)
+
+
+TENSORS = ("train_images", "train_labels", "test_images", "test_labels")
+
+
+def job_message(cfg: TrainConfig, data: Dataset | None = None) -> dict[str, Any]:
+    """What a worker's job queue takes: the config as a dict and, when given, the dataset with
+    its tensors as (shape, dtype, bytes), so no shared memory outlives the sender."""
+    plain = None
+    if data is not None:
+        plain = {"name": data.name, "classes": list(data.classes), "skipped": data.skipped,
+                 **{k: _tensor_bytes(getattr(data, k)) for k in TENSORS}}  # fmt: skip
+    return {"config": asdict(cfg), "data": plain}
+
+
+def read_job(job: dict[str, Any]) -> tuple[TrainConfig, Dataset | None]:
+    """The config and the dataset (None: `cfg.data` names it) of a `job_message`."""
+    plain = job.get("data")
+    data = None
+    if plain is not None:
+        tensors = (_tensor(plain[k]) for k in TENSORS)
+        data = Dataset(plain["name"], tuple(plain["classes"]), *tensors, skipped=plain["skipped"])
+    return TrainConfig(**job["config"]), data
 
 
 # ---------------------------------------------------------------- inside the worker process
@@ -72,12 +111,22 @@ def _time_steps(train) -> float:
     return 32 * (WARMUP_STEPS - 4) / (time.perf_counter() - t0)
 
 
+def _job_data(cfg: TrainConfig, carried: Dataset | None, train, test) -> Dataset:
+    """The job's dataset: the one it carried, Fashion-MNIST from the splits read while getting
+    ready, or the one `cfg.data` names, read now."""
+    if carried is not None:
+        return carried
+    if idx_source(cfg.data) is FASHION and train is not None and test is not None:
+        return datasets.from_splits(cfg.data, train, test)
+    return training_data(cfg)
+
+
 def _run_job(job: dict[str, Any], events, stop, train, test) -> None:
     try:  # what a user can get wrong: settings, device, dataset; each already one sentence
-        cfg = TrainConfig(**job)
-        cfg.validate()
+        cfg, carried = read_job(job)
+        cfg.validate(in_memory=carried is not None)
         pick_device(cfg.device)
-        train, test = train or load_split("train"), test or load_split("test")
+        data = _job_data(cfg, carried, train, test)
     except (ValueError, DataError) as e:
         events.put({"kind": "error", "message": str(e)})
         return
@@ -86,13 +135,14 @@ def _run_job(job: dict[str, Any], events, stop, train, test) -> None:
         events.put({"kind": "error", "message": crash_sentence(e)})
         return
     try:
-        result = fit(cfg, on_event=events.put, stop=stop, train=train, test=test)
+        result = fit(cfg, on_event=events.put, stop=stop, data=data)
         model, preds = result.model, result.test_preds
         if preds is None:  # the last epoch scored all of the test set: classes not kept
             device = next(model.parameters()).device
             fmt = torch.channels_last if device.type == "cpu" else torch.contiguous_format
-            data = DeviceData.from_split(test, device, None, fmt)
-            preds = predict(model.to(memory_format=fmt), data)
+            test_split = Split(data.test_images, data.test_labels)
+            test_data = DeviceData.from_split(test_split, device, None, fmt)
+            preds = predict(model.to(memory_format=fmt), test_data)
         metrics = {**result.results, "history": result.history, "train_config": asdict(cfg)}
         events.put({
             "kind": "model", "checkpoint": checkpoint_bytes(model, metrics),
