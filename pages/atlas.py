@@ -1,4 +1,4 @@
-"""Channel atlas: what each channel of a layer responds to across Fashion-MNIST."""
+"""Channel atlas: what each channel of a layer responds to across the model's dataset."""
 
 import streamlit as st
 
@@ -16,6 +16,8 @@ from ui.atlas import (  # noqa: E402
     dream_note,
     dream_ui,
     makeup_ui,
+    missing,
+    split_text,
 )
 from ui.present import query_extra  # noqa: E402
 from ui.state import entered_page, model_in_use  # noqa: E402
@@ -51,25 +53,34 @@ def _from_link() -> list[str]:
     return problems
 
 
+def _split_label(split: str) -> str:
+    """e.g. "10,000 test images", of the model's dataset."""
+    return split_text(current.model, split).removeprefix("the ")
+
+
 problems = _from_link()
 current = model_in_use()
 st.title("Channel atlas")
 st.write(
-    "What each channel responds to across Fashion-MNIST: the images whose largest value in the "
-    "channel is the largest, each as the pixels its strongest cell sees (its receptive field, "
-    "left) and the whole image with that field outlined (right); for a convolution also the "
-    "most negative, and for every channel the classes of its 100 strongest images."
+    f"What each channel responds to across {current.model.dataset}: the images whose largest "
+    "value in the channel is the largest, each as the pixels its strongest cell sees (its "
+    "receptive field, left) and the whole image with that field outlined (right); for a "
+    "convolution also the most negative, and for every channel the classes of its 100 strongest "
+    "images."
 )
 for problem in problems:
     st.warning(f"Ignored part of the link: {problem}")
 a, b, c = st.columns([2, 2, 1.4], vertical_alignment="bottom")
 layer = a.selectbox("Layer", LAYERS, key=K_LAYER)
-split = b.radio("Images", list(SPLITS), format_func=lambda k: SPLITS[k].removeprefix("the "),
-                key=K_SPLIT, horizontal=True)  # fmt: skip
 try:
+    split = b.radio("Images", list(SPLITS), format_func=_split_label, key=K_SPLIT,
+                    horizontal=True)  # fmt: skip
     atlas = atlas_for(current.key, current.model, split)
 except DataError as e:
     st.error(str(e))
+    st.stop()
+if atlas is None:
+    st.info(missing(current.model), icon=":material/dataset:")
     st.stop()
 n = atlas.highest[layer].values.shape[1]
 if st.session_state[K_CHANNEL] >= n:
@@ -84,7 +95,7 @@ if not everything:
     st.caption(f"{layer} has {n} channels: one at a time (every channel at once for at most "
                f"{MAX_ALL}).")  # fmt: skip
 channels = list(range(n)) if channel == ALL else [channel]
-st.caption(f"Model: {current.name} · {SPLITS[split]}")
+st.caption(f"Model: {current.name} · {split_text(current.model, split)}")
 makeup_ui(atlas, current.key, split, layer, channels, key="atlas_makeup")
 dreams = None
 if st.toggle("Also a synthetic image per channel (activation maximisation)", key="atlas_dream",

@@ -1,4 +1,5 @@
-"""Draw, upload or photograph a garment: the preprocessing step by step, then a prediction."""
+"""Draw, upload or photograph an image (a garment for the shipped model): the preprocessing step
+by step, then the model in use's prediction in its own classes."""
 
 import streamlit as st
 
@@ -7,19 +8,22 @@ from ui.frame import ensure_navigation, stacking_columns
 ensure_navigation()
 
 from tinyvgg.calibration import UNSURE_BELOW, is_unsure, temperature_of  # noqa: E402
+from tinyvgg.datasets import FASHION, is_builtin  # noqa: E402
+from tinyvgg.model import TinyVGG  # noqa: E402
 from tinyvgg.predict import probabilities, top_k  # noqa: E402
 from tinyvgg.preprocess import (  # noqa: E402
     NearlyEmpty,
     Preprocessed,
     PreprocessError,
+    as_dataset_reads,
     preprocess,
 )
 from ui import styles  # noqa: E402
 from ui.draw_inputs import CANVAS_PX, camera_ui, canvas_ui, upload_ui  # noqa: E402
 from ui.figures.draw import input_preview, step_tile, top_k_bars  # noqa: E402
 from ui.present import chart  # noqa: E402
-from ui.resources import app_device  # noqa: E402
-from ui.state import DrawnInput, drawing_model, set_drawn_input  # noqa: E402
+from ui.resources import FILE_MB, app_device  # noqa: E402
+from ui.state import DrawnInput, ModelInUse, drawing_model, set_drawn_input  # noqa: E402
 from ui.why import link_params, why_ui  # noqa: E402
 
 EXPLORER = "pages/explore.py"
@@ -29,28 +33,33 @@ TILE_PX = 150  # each preprocessing step's square tile
 
 
 @st.cache_resource(max_entries=4, ttl=900, show_spinner=False)
-def _preprocess_file(data: bytes, auto_invert: bool, fill: bool) -> Preprocessed:
+def _preprocess_file(data: bytes, auto_invert: bool, fill: bool, own: int = 0) -> Preprocessed:
     # Kept as is (not pickled like cache_data would): a photo's steps are megabytes; read-only.
+    if own:  # a model of the user's own images, of `own` channels: read as they were
+        return as_dataset_reads(data, own)
     return preprocess(data, auto_invert=auto_invert, fill_outlines=fill)
 
 
-def _explore(drawn: DrawnInput) -> None:
+def _explore(drawn: DrawnInput, names: tuple[str, ...]) -> None:
     # A callback, so the click survives a rerun before the script reaches the button.
     set_drawn_input(drawn)
-    st.session_state[GO_KEY] = link_params("draw")  # the explorer opens "why" as it is here
+    st.session_state[GO_KEY] = link_params("draw", names)  # the explorer opens "why" as here
 
 
-def show_prediction(pre: Preprocessed, label: str) -> None:
+def show_prediction(pre: Preprocessed, label: str, current: ModelInUse) -> None:
     """The top 3 of the model in use, the input it saw, and the way to the explorer."""
-    current = drawing_model()
     temperature = temperature_of(current.metrics)
-    probs = probabilities(current.model, pre.tensor, app_device(), temperature)
-    top = top_k(probs, 3)
+    c = current.model.config.input_shape
+    x = pre.tensor if pre.tensor.shape[0] == c else pre.tensor.repeat(c, 1, 1)  # grey in each
+    probs = probabilities(current.model, x, app_device(), temperature)
+    top = top_k(probs, 3, current.model.classes)
     st.markdown(f"Prediction: **{top[0][0]}** ({100 * top[0][1]:.1f}%)")
     if is_unsure(probs):
-        st.warning(unsure_sentence(top), icon=":material/help:")
+        fashion = current.model.dataset == FASHION
+        st.warning(unsure_sentence(top, fashion), icon=":material/help:")
     left, right = st.columns([1, 1.2])
-    chart(input_preview(pre.tensor, height=260), key="draw_preview", where=left)
+    grey = pre.tensor.mean(0, keepdim=True)  # a colour input's preview in grey
+    chart(input_preview(grey, height=260), key="draw_preview", where=left)
     chart(top_k_bars(top, height=260), key="draw_top3", where=right)
     calibration = (
         f" · probabilities calibrated (temperature {temperature:.2f}, fitted on held-out "
@@ -61,25 +70,52 @@ def show_prediction(pre: Preprocessed, label: str) -> None:
     st.caption(f"Model: {current.name} · input: {label}{calibration}")
     drawn = DrawnInput(pre.tensor.detach().cpu().clone(), label)
     st.button("Explore layer by layer", type="primary", icon=":material/layers:",
-              on_click=_explore, args=(drawn,))  # fmt: skip
+              on_click=_explore, args=(drawn, current.model.classes))  # fmt: skip
     if st.toggle(
         "Why this class?",
         key="draw_why_open",
         help="Which pixels made the model choose its class: five ways, one exact.",
     ):
         with st.container(key="draw_why", border=True):
-            why_ui("draw", current.key, current.model, drawn.tensor, drawn.key, probs, quick=True)
+            key = drawn.key if c == 1 else f"{drawn.key}x{c}"
+            why_ui("draw", current.key, current.model, x, key, probs, quick=True)
 
 
-def unsure_sentence(top: list[tuple[str, float]]) -> str:
-    """What the page says when the top class is under UNSURE_BELOW."""
+def unsure_sentence(top: list[tuple[str, float]], fashion: bool) -> str:
+    """What the page says when the top class is under UNSURE_BELOW; what was measured on
+    drawings of garments (and the details that tell them apart) only for a Fashion-MNIST
+    model."""
     (best, p), *others = top
     alternatives = " or ".join(f"{name} ({100 * q:.0f}%)" for name, q in others)
+    measured = (", its guesses on drawings are right only about one time in three"
+                if fashion else "")  # fmt: skip
+    detail = ", or one more detail (a collar, laces, a handle)," if fashion else ""
     return (
         f"The model is unsure: its best guess, {best}, has only {100 * p:.0f}% (under "
-        f"{100 * UNSURE_BELOW:.0f}%, its guesses on drawings are right only about one time in "
-        f"three). It could as well be {alternatives}. A bolder, larger drawing that fills the "
-        "canvas, or one more detail (a collar, laces, a handle), often settles it."
+        f"{100 * UNSURE_BELOW:.0f}%{measured}). It could as well be {alternatives}. A bolder, "
+        f"larger drawing that fills the canvas{detail} often settles it."
+    )
+
+
+def intro(model: TinyVGG) -> str:
+    """What the page does, for a model of another dataset than Fashion-MNIST."""
+    names = model.classes
+    which = (f"one of its {len(names)} classes" if len(names) > 8
+             else f"a {', '.join(names[:-1])} or {names[-1]}")  # fmt: skip
+    channels = model.config.input_shape
+    if not is_builtin(model.dataset):
+        colour = "colour" if channels == 3 else "greyscale"
+        return (
+            f"Draw {which} for the model trained on {model.dataset}, upload a picture or take a "
+            f"photo. The page reads it as that dataset's images were read (a {colour} 28×28 "
+            "image, letterboxed, its background taken from its border, not inverted) and "
+            "shows what the model makes of it."
+        )
+    grey = "" if channels == 1 else f", repeated in each of its {channels} channels"
+    return (
+        f"Draw {which} for the model trained on {model.dataset}, upload a picture or take a "
+        f"photo. The page turns it into a 28×28 greyscale image (light ink on black, filling "
+        f"the frame{grey}), step by step, and shows what the model makes of it."
     )
 
 
@@ -98,12 +134,19 @@ def show_steps(pre: Preprocessed) -> None:
 if (why := st.session_state.pop(GO_KEY, None)) is not None:  # see ui.state.drawn_input()
     st.switch_page(EXPLORER, query_params={"source": "drawing", "layer": "input", **why})
 
-st.title("Draw or upload a garment")
-st.write(
-    "Draw a garment, upload a picture or take a photo. The page turns it into the 28×28 greyscale "
-    "image the model was trained on (a light garment on black, filling the frame), step by step, "
-    "and shows what the model makes of it."
-)
+current = drawing_model()
+fashion = current.model.dataset == FASHION
+thing = "a garment" if fashion else "one of the model's classes"
+if fashion:
+    st.title("Draw or upload a garment")
+    st.write(
+        "Draw a garment, upload a picture or take a photo. The page turns it into the 28×28 "
+        "greyscale image the model was trained on (a light garment on black, filling the frame), "
+        "step by step, and shows what the model makes of it."
+    )
+else:
+    st.title("Draw or upload an image")
+    st.write(intro(current.model))
 # the canvas whole: with the sidebar open on a 1024 px screen, the prediction goes under it
 inputs, outputs = stacking_columns(
     2, "draw_io", min_width=f"max(22rem, {CANVAS_PX + 20}px)", gap="large"
@@ -120,49 +163,67 @@ with inputs:
         except PreprocessError as e:  # over the size limit: shown with the prediction
             uploaded = e
     with camera_tab:  # only while open: the browser asks for the camera when it appears
-        photo = camera_ui() if camera_tab.open else None
+        photo = camera_ui(thing) if camera_tab.open else None
 
 pre, label = None, ""
 with outputs:
     st.subheader("Prediction")
-    auto_invert = st.toggle(
-        "Invert dark-on-light images automatically",
-        value=True,
-        key="draw_auto_invert",
-        help="Fashion-MNIST garments are light on black. When the garment is darker than its "
-        "background, the image is inverted. Turn this off for a photo of a light garment that "
-        "already has a dark background.",
-    )
-    fill = st.toggle(
-        "Fill closed outlines",
-        value=False,
-        key="draw_fill",
-        help="Fill the inside of a closed outline with ink, so an outline looks like the "
-        "dataset's solid garments. It helps the model trained on photos only; the model for "
-        "drawings learned outlines, and filling hides inner lines such as a zip or a collar.",
-    )
-    hint = "Draw a garment on the canvas to see what the model makes of it."
+    own = 0 if is_builtin(current.model.dataset) else current.model.config.input_shape
+    auto_invert, fill = False, False
+    if own:
+        st.caption(f"Read as the images of {current.model.dataset} were: letterboxed to 28×28, "
+                   "not inverted.")  # fmt: skip
+    else:
+        auto_invert = st.toggle(
+            "Invert dark-on-light images automatically",
+            value=True,
+            key="draw_auto_invert",
+            help="Fashion-MNIST garments are light on black. When the garment is darker than its "
+            "background, the image is inverted. Turn this off for a photo of a light garment that "
+            "already has a dark background."
+            if fashion
+            else "The model's input is light ink on black. When the ink is darker than its "
+            "background, the image is inverted. Turn this off for a light picture that already has "
+            "a dark background.",
+        )
+        fill = st.toggle(
+            "Fill closed outlines",
+            value=False,
+            key="draw_fill",
+            help="Fill the inside of a closed outline with ink, so an outline looks like the "
+            "dataset's solid garments. It helps the model trained on photos only; the model for "
+            "drawings learned outlines, and filling hides inner lines such as a zip or a collar."
+            if fashion
+            else "Fill the inside of a closed outline with ink, so that an outline becomes a solid "
+            "shape.",
+        )
+    hint = f"Draw {thing} on the canvas to see what the model makes of it."
     try:
         if draw_tab.open and drawn is not None:
             array, paper = drawn
-            pre = preprocess(array, auto_invert=auto_invert, background=paper, fill_outlines=fill)
+            pre = (
+                as_dataset_reads(array, own, background=paper)
+                if own
+                else preprocess(
+                    array, auto_invert=auto_invert, background=paper, fill_outlines=fill
+                )
+            )
             label = "drawing"
         elif upload_tab.open:
             hint = (
-                f"Upload a picture of a garment, up to {st.get_option('server.maxUploadSize')} "
-                "MB, to see what the model makes of it. A file shown in red was refused: point at "
-                "it to see why."
+                f"Upload a picture of {thing}, up to {FILE_MB} MB, to see what the model makes of "
+                "it. A file shown in red was refused: point at it to see why."
             )
             if isinstance(uploaded, PreprocessError):
                 raise uploaded
             if uploaded is not None:
                 with st.spinner("Reading the image…"):
-                    pre = _preprocess_file(uploaded[0], auto_invert, fill)
+                    pre = _preprocess_file(uploaded[0], auto_invert, fill, own)
                 label = f"upload: {uploaded[1]}"
         elif camera_tab.open:
-            hint = "Take a photo of a garment to see what the model makes of it."
+            hint = f"Take a photo of {thing} to see what the model makes of it."
             if photo is not None:
-                pre, label = _preprocess_file(photo, auto_invert, fill), "camera photo"
+                pre, label = _preprocess_file(photo, auto_invert, fill, own), "camera photo"
     except NearlyEmpty as e:  # nothing drawn yet, as far as the model could tell
         st.info(f"{e} {hint}")
     except PreprocessError as e:
@@ -171,7 +232,7 @@ with outputs:
         if pre is None:
             st.info(hint)
         else:
-            show_prediction(pre, label)
+            show_prediction(pre, label, current)
             for note in pre.notes:
                 st.info(note, icon=":material/info:")
 

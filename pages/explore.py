@@ -17,23 +17,23 @@ from ui.why import why_ui  # noqa: E402
 
 if not presenting():  # on a projector the sidebar names the page: the maps need the room
     st.title("Layer explorer")
-st.session_state[es.K_LINK_PROBLEMS] = es.init_state()  # shown once, by the layer view
-guide.welcome_ui(presenting())
-
 current = model_in_use()
+st.session_state[es.K_LINK_PROBLEMS] = es.init_state(current.model)  # shown by the layer view
+guide.welcome_ui(presenting(), current.model)
+
 # teacher mode: the input's name stands level with the prediction, not above a blank band
 top_left, top_right = (st.columns([3, 2], vertical_alignment="center") if presenting()
                        else st.columns([3, 1]))  # fmt: skip
 with top_left, controls("explore-input"):
-    ev.input_ui()
+    ev.input_ui(current.model)
 try:
-    inp = es.current_input()
+    inp = es.current_input(current.model)
 except DataError as e:
     st.error(str(e))
     st.stop()
 tr = es.traced(current, inp)
 if presenting():  # the pickers are hidden: say what the input is
-    top_left.subheader(ev.whole_names(inp.caption))
+    top_left.subheader(ev.whole_names(inp.caption, current.model.classes))
 with top_right:
     ev.prediction_card(tr, inp)
     if not presenting():  # the sidebar says it too
@@ -52,7 +52,7 @@ def why_view() -> None:
         with st.container(key="ex_why", border=True):
             probs = tr.records[-1].output[0]
             why_ui("ex", current.key, current.model, inp.tensor, inp.key, probs)
-    es.write_query()
+    es.write_query(current.model)
 
 
 @st.fragment
@@ -62,9 +62,9 @@ def layer_view() -> None:
         st.warning(f"Ignored part of the link: {problem}")
     ev.overview_ui(tr)
     layer = ev.stepper_ui()
-    guide.lesson_ui(tr.records, layer, inp.true_label)
+    guide.lesson_ui(tr.records, layer, inp.true_label, current.model.classes)
     ev.layer_ui(tr, inp)
-    es.write_query()
+    es.write_query(current.model)
 
 
 why_view()

@@ -17,6 +17,7 @@ from ui.figures import playground as figs  # noqa: E402
 from ui.present import chart  # noqa: E402
 from ui.resources import app_device  # noqa: E402
 from ui.slide_player import slide_player  # noqa: E402
+from ui.state import model_in_use  # noqa: E402
 
 st.title("Layer playground")
 st.caption(
@@ -34,7 +35,7 @@ def settings():
     left, mid, right = stacking_columns([1.1, 1, 1], "pg_settings", "15rem", gap="large")
     with left.container(border=True, key="input_settings"):
         st.markdown("**Input**")
-        inp = controls.input_ui()
+        inp = controls.input_ui(model_in_use().model)
         if inp.x is not None and inp.note:
             st.caption(inp.note)
     with mid.container(border=True, key="conv_settings"):

@@ -116,13 +116,11 @@ def test_another_models_atlas_is_kept_and_dead_channels_said_so(real_data):
         assert f"Channel {c} is never above 0 on the 10,000 test images" in " ".join(said)
 
 
-def test_a_model_with_other_classes_and_many_channels(real_data):
-    from tinyvgg.model import TinyVGGConfig
+def test_a_model_with_other_classes_and_many_channels():
+    from .test_own_dataset_pages import own_page, shapes_model, small_shapes
 
-    from .test_why_app import _with_model
-
-    at = _with_model("pages/atlas.py", {"layer": "max_pool_2"},
-                     TinyVGGConfig(hidden_units=20, output_shape=3))  # fmt: skip
+    model = shapes_model(hidden=20)
+    at = own_page("pages/atlas.py", model, small_shapes(), {"layer": "max_pool_2"})
     assert not at.exception and not at.error
     assert at.selectbox(key="atlas_channel").value == 0  # one at a time for 20 channels
     assert [s.value for s in at.subheader] == ["max_pool_2, channel 0"]

@@ -125,18 +125,19 @@ def test_junk_links_give_a_sentence_and_a_working_page(real_data, query):
 
 
 def test_parse_query_is_strict():
-    settings, problems = parse_query({"sample": "5", "layer": "linear", "cell": "1,2,3"})
+    query = {"sample": "5", "layer": "linear", "cell": "1,2,3"}
+    settings, problems = parse_query(query, CLASS_NAMES)
     assert settings == {"ex_source": "sample", "ex_sample": 5, "ex_layer": "linear",
                         "ex_cell": (1, 2, 3), "ex_cell_link": (1, 2, 3)}  # fmt: skip
     assert problems == []
-    _, problems = parse_query({"sample": "10000", "seed": "1.5"})
+    _, problems = parse_query({"sample": "10000", "seed": "1.5"}, CLASS_NAMES)
     assert len(problems) == 2
 
 
 def test_a_mistyped_layer_gets_a_suggestion():
-    _, problems = parse_query({"layer": "pool_2"})
+    _, problems = parse_query({"layer": "pool_2"}, CLASS_NAMES)
     assert problems == ["layer='pool_2' is not a layer of TinyVGG; the nearest is max_pool_2."]
-    _, problems = parse_query({"layer": "banana"})
+    _, problems = parse_query({"layer": "banana"}, CLASS_NAMES)
     assert "; the layers are input, conv_1_1," in problems[0] and problems[0].endswith("softmax.")
 
 

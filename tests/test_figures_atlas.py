@@ -42,3 +42,23 @@ def test_makeup_bars_stack_each_channels_classes():
     assert list(fig.data[0].x) == [100, 0] and list(fig.data[9].x) == [0, 100]
     assert list(fig.data[0].y) == ["channel 0", "channel 2"]
     assert tuple(fig.layout.xaxis.range) == (0, 100)
+
+
+def test_an_rgb_example_keeps_its_colours():
+    image = torch.zeros(3, 28, 28, dtype=torch.uint8)
+    image[0], image[2] = 200, 100  # purple
+    tile = np.asarray(Image.open(io.BytesIO(example_png(image, ((4, 6), (10, 12)), box=84))))
+    assert tuple(tile[42, 42]) == (200, 0, 100)  # the crop
+    assert tuple(tile[5 * 3 + 1, 84 + GAP + 11 * 3 + 1]) == (200, 0, 100)  # inside the field
+    assert tuple(tile[60, 84 + GAP + 60]) == (80, 0, 40)  # outside: dimmed
+
+
+def test_a_synthetic_rgb_image_is_drawn_in_colour():
+    from ui.figures.atlas import dream_png
+
+    image = torch.zeros(3, 28, 28)
+    image[1] = 1.0
+    im = Image.open(io.BytesIO(dream_png(image, box=56)))
+    assert im.mode == "RGB" and im.getpixel((10, 10)) == (0, 255, 0)
+    grey = Image.open(io.BytesIO(dream_png(torch.full((1, 28, 28), 0.5), box=56)))
+    assert grey.mode == "L" and grey.getpixel((10, 10)) == 128

@@ -178,8 +178,34 @@ def test_pool_window_and_probabilities():
     fig = fx.pool_window(cell)
     assert fig.data[0].text[cell.argmax[0]][cell.argmax[1]] == f"{cell.value:.4f}"
     probs = by_name(records)["softmax"].output
-    bars = fx.probabilities(probs, true_label=2).data[0]
+    bars = fx.probabilities(probs, CLASS_NAMES, true_label=2).data[0]
     np.testing.assert_allclose(bars.y, probs[0].double().numpy())
+    assert list(bars.x) == list(CLASS_NAMES)
+
+
+def test_bars_name_the_models_own_classes():
+    names = ("circle", "square", "star", "triangle")
+    probs = torch.softmax(torch.tensor([[0.5, 2.0, -1.0, 0.1]]), dim=1)
+    fig = fx.probabilities(probs, names, true_label=3)
+    assert list(fig.data[0].x) == list(names)
+    assert fig.layout.annotations[0].x == "triangle"
+    z = torch.tensor([[0.5, 2.0, -1.0, 0.1]])
+    bars = fx.logits(z, names, "logits").data[0]
+    assert list(bars.x) == list(names)
+    np.testing.assert_allclose(bars.y, z[0].double().numpy())
+
+
+def test_an_rgb_input_is_drawn_in_its_colours():
+    import io
+
+    from PIL import Image
+
+    chw = torch.zeros(3, 28, 28)
+    chw[0, :, :14] = 1.0  # red on the left, blue on the right
+    chw[2, :, 14:] = 0.5
+    im = Image.open(io.BytesIO(fx.rgb_png(chw, size=56))).convert("RGB")
+    assert im.size == (56, 56)
+    assert im.getpixel((0, 0)) == (255, 0, 0) and im.getpixel((55, 55)) == (0, 0, 128)
 
 
 def test_thumbnails_are_pngs():
@@ -236,9 +262,9 @@ def test_linear_and_softmax_sides_are_titled_bars_with_room_for_the_class_names(
 
     _, records = _records()
     logits, probs = by_name(records)["linear"].output, by_name(records)["softmax"].output
-    left = ev._map_figure(logits, "input: linear [1, 10]")
-    right = ev._map_figure(probs, "output: softmax [1, 10]", softmax=True)
-    out_linear = ev._map_figure(logits, "output: linear [1, 10]")
+    left = ev._map_figure(logits, "input: linear [1, 10]", CLASS_NAMES)
+    right = ev._map_figure(probs, "output: softmax [1, 10]", CLASS_NAMES, softmax=True)
+    out_linear = ev._map_figure(logits, "output: linear [1, 10]", CLASS_NAMES)
     for fig, title, values in ((left, "input: linear [1, 10]", logits),
                                (right, "output: softmax [1, 10]", probs),
                                (out_linear, "output: linear [1, 10]", logits)):  # fmt: skip

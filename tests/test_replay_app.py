@@ -168,7 +168,8 @@ def test_open_in_the_explorer(page, trained):
     assert opened.snapshot_of == NAME and opened.state_dict is snap.state_dict
     # back on /train: it is no run of its own in the table, nor in the replay's list
     at.switch_page("pages/train.py").run()
-    assert list(at.dataframe[0].value["model_name"]) == [NAME]
+    runs = next(d.value for d in at.dataframe if "model_name" in d.value.columns)
+    assert list(runs["model_name"]) == [NAME]
     assert at.selectbox(key=replay.RUN_KEY).options == [NAME]
     # a second click selects the same model rather than adding another
     at.select_slider(key=replay.SEEK_KEY).set_value(i).run()

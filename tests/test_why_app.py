@@ -10,8 +10,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from tinyvgg.attribution import METHODS, SENTENCES
+from tinyvgg.data import CLASS_NAMES, to_float
 from tinyvgg.data import find_class as class_index
-from tinyvgg.data import to_float
 from tinyvgg.model import load_shipped
 from ui.explore.state import parse_query
 from ui.state import DRAWN_KEY, DrawnInput
@@ -61,18 +61,20 @@ def test_class_names_from_links_and_command_lines():
 
 
 def test_a_link_opens_the_section_with_its_method_and_classes():
-    out, problems = parse_link({"why": "gradcam", "target": "Coat", "versus": "pullover"}, "ex")
+    link = {"why": "gradcam", "target": "Coat", "versus": "pullover"}
+    out, problems = parse_link(link, "ex", CLASS_NAMES)
     assert not problems
     assert out == {"ex_why_method": "gradcam", "ex_why_open": True, "ex_why_target": 4,
                    "ex_why_picked": True, "ex_why_versus": 2}  # fmt: skip
-    out, problems = parse_link({"why": "lime", "target": "Cot", "versus": "Boot"}, "ex")
+    link = {"why": "lime", "target": "Cot", "versus": "Boot"}
+    out, problems = parse_link(link, "ex", CLASS_NAMES)
     assert out == {}
     assert problems[0] == "why='lime' is not a method; the methods are " + ", ".join(METHODS) + "."
     assert "target='Cot' is not a class; the nearest is Coat." in problems
     assert any(p.startswith("versus='Boot' is not a class") for p in problems)
-    out, problems = parse_link({"target": "Coat", "versus": "Coat"}, "ex")
+    out, problems = parse_link({"target": "Coat", "versus": "Coat"}, "ex", CLASS_NAMES)
     assert out["ex_why_versus"] is None and "itself" in problems[0]  # shown as no class
-    settings, _ = parse_query({"sample": "3", "why": "ig"})
+    settings, _ = parse_query({"sample": "3", "why": "ig"}, CLASS_NAMES)
     assert settings["ex_why_method"] == "ig" and settings["ex_sample"] == 3
 
 
@@ -228,12 +230,28 @@ def _with_model(page: str, query: dict, config) -> AppTest:
 def test_a_model_with_other_classes_is_explained_by_its_own(real_data):
     from tinyvgg.model import TinyVGGConfig
 
-    query = {"sample": "0", "why": "exact", "target": "Bag"}  # Bag: class 8, not one of its 3
+    query = {"why": "exact", "target": "Bag"}  # Bag: a Fashion-MNIST class, not one of its 3
     at = _with_model(EXPLORE, query, TinyVGGConfig(output_shape=3))
+    assert not at.exception and not at.error
+    said = " ".join(w.value for w in at.warning)
+    assert "target='Bag' is not a class; the classes are class 0, class 1, class 2." in said
+    options = at.selectbox(key="ex_why_target").options
+    assert len(options) == 3 and all(o.startswith("class ") for o in options)
+    assert "logit[class " in _markdown(at)
+
+
+def test_a_class_picked_for_another_model_gives_way_to_the_new_models_answer(real_data):
+    import io
+
+    from tinyvgg.model import TinyVGGConfig, build_model, save_checkpoint
+
+    at = _page(EXPLORE, {"sample": "0"})
+    at.toggle(key="ex_why_open").set_value(True).run()
+    at.selectbox(key="ex_why_target").set_value(8).run()  # Bag, picked
+    buf = io.BytesIO()
+    save_checkpoint(buf, build_model(TinyVGGConfig(output_shape=3), seed=5))
+    at.sidebar.file_uploader(key="checkpoint_upload").upload("other.pt", buf.getvalue()).run()
     assert not at.exception and not at.error
     assert "This model has 3 classes: explaining its answer instead." in [
         w.value for w in at.warning
     ]
-    options = at.selectbox(key="ex_why_target").options
-    assert len(options) == 3 and all(o.startswith("class ") for o in options)
-    assert "logit[class " in _markdown(at)

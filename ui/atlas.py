@@ -9,15 +9,18 @@ import streamlit as st
 import torch
 
 from tinyvgg.atlas import Atlas, Dream, Example, build_atlas, dream
-from tinyvgg.data import CLASS_NAMES, DataError, Split, load_split
+from tinyvgg.data import DataError, Split, load_split
+from tinyvgg.datasets import FASHION
 from tinyvgg.model import TinyVGG
+from ui.datasets import find, test_set
 from ui.figures.atlas import dream_png, example_png, makeup_bars
 from ui.figures.common import subtitled
 from ui.memo import memo
 from ui.present import chart
 from ui.resources import test_split
 
-SPLITS = {"test": "the 10,000 test images", "train": "the 60,000 training images"}
+SPLITS = {"test": "the 10,000 test images", "train": "the 60,000 training images"}  # Fashion's
+WORDS = {"test": "test", "train": "training"}
 TILE_PX = 84
 
 
@@ -27,9 +30,32 @@ def train_split() -> Split:
     return load_split("train")
 
 
-def images_of(split: str) -> Split:
-    """The shared uint8 images and labels of "test" or "train"."""
-    return test_split() if split == "test" else train_split()
+def images_of(model: TinyVGG, split: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The uint8 images (N, C, 28, 28) and labels of the model's dataset, "test" or "train";
+    None when this session does not hold that dataset. Fashion-MNIST's are shared (DataError
+    when missing)."""
+    if model.dataset == FASHION:
+        data = test_split() if split == "test" else train_split()
+        return data.images.unsqueeze(1), data.labels  # a view: no copy
+    found = test_set(model)  # None unless the session's dataset has the model's classes
+    if found is None or split == "test":
+        return found
+    full = find(model.dataset)
+    return full.train_images, full.train_labels
+
+
+def split_text(model: TinyVGG, split: str) -> str:
+    """e.g. "the 10,000 test images", of the model's dataset."""
+    if model.dataset == FASHION:
+        return SPLITS[split]
+    data = images_of(model, split)
+    return f"the {len(data[1]):,} {WORDS[split]} images" if data else f"the {WORDS[split]} images"
+
+
+def missing(model: TinyVGG) -> str:
+    """Why there is no atlas of this model, in one sentence."""
+    return (f"This model learned {model.dataset}, whose images are not in this session: upload "
+            "that dataset on the Train page to see what excites its channels.")  # fmt: skip
 
 
 _SHIPPED: dict[str, Atlas] = {}  # the shipped model's atlas per split, for every session
@@ -42,69 +68,71 @@ def _shipped_atlas(split: str, model, progress) -> Atlas:
     # Not st.cache_resource: its replay refuses a progress bar drawn from inside the function.
     with _SHIPPED_LOCKS[split]:
         if split not in _SHIPPED:
-            data = images_of(split)
-            _SHIPPED[split] = build_atlas(model, data.images.unsqueeze(1), data.labels,
-                                          progress=progress)  # fmt: skip
+            images, labels = images_of(model, split)
+            _SHIPPED[split] = build_atlas(model, images, labels, progress=progress)
         return _SHIPPED[split]
 
 
-def atlas_for(model_key: str, model: TinyVGG, split: str = "test") -> Atlas:
-    """The atlas of a model (the model in use's key and model) over `split`: computed once (a
-    progress bar meanwhile), then kept: for the shipped model by the server, for any other by
-    the session."""
+def atlas_for(model_key: str, model: TinyVGG, split: str = "test") -> Atlas | None:
+    """The atlas of a model (the model in use's key and model) over `split` of its dataset:
+    computed once (a progress bar meanwhile), then kept: for the shipped model by the server,
+    for any other by the session. None when the session does not hold the model's dataset."""
     bar = st.empty()
 
     def progress(fraction: float) -> None:
-        bar.progress(fraction, text=f"Ranking {SPLITS[split]} for every channel… "
+        bar.progress(fraction, text=f"Ranking {split_text(model, split)} for every channel… "
                                     f"{fraction:.0%}")  # fmt: skip
 
     try:
         if model_key == "pretrained":
             return _shipped_atlas(split, model, progress)
-        data = images_of(split)
-        return memo((model_key, split), lambda: build_atlas(
-            model, data.images.unsqueeze(1), data.labels, progress=progress),
-            store="_atlases", max_entries=KEPT)  # fmt: skip
+        if (data := images_of(model, split)) is None:
+            return None
+        return memo((model_key, split), lambda: build_atlas(model, *data, progress=progress),
+                    store="_atlases", max_entries=KEPT)  # fmt: skip
     finally:
         bar.empty()
 
 
-def _captions(examples: list[Example]) -> list[str]:
-    return [f"#{e.image} {CLASS_NAMES[e.label]} · {e.value:.3f}" for e in examples]
+def _captions(examples: list[Example], names: tuple[str, ...]) -> list[str]:
+    return [f"#{e.image} {names[e.label]} · {e.value:.3f}" for e in examples]
 
 
-def _row(images: torch.Tensor, examples: list[Example]) -> None:
+def _row(images: torch.Tensor, examples: list[Example], names: tuple[str, ...]) -> None:
     # drawn each run (0.2 ms a picture): kept, a layer's 180 would crowd the session's memo
     pngs = [example_png(images[e.image], e.field, TILE_PX) for e in examples]
-    st.image(pngs, caption=_captions(examples), width=2 * TILE_PX + 4)
+    st.image(pngs, caption=_captions(examples, names), width=2 * TILE_PX + 4)
 
 
 def channel_ui(atlas: Atlas, split: str, layer: str, channel: int,
                negatives: bool = True) -> None:  # fmt: skip
     """One channel: its strongest images (each the crop of its strongest cell's receptive
     field, and the whole image with the field outlined), and a conv layer's most negative."""
-    images = images_of(split).images
+    model = atlas.model
+    images, names, which = images_of(model, split)[0], model.classes, split_text(model, split)
     top = atlas.top(layer, channel)
     if layer not in atlas.lowest and top[0].value <= 0:  # after a ReLU: a dead channel
-        st.info(f"Channel {channel} is never above 0 on {SPLITS[split]}: its ReLU passes "
+        st.info(f"Channel {channel} is never above 0 on {which}: its ReLU passes "
                 "nothing, so no image excites it (a dead channel).")  # fmt: skip
         return
-    st.caption(f"Strongest: of {SPLITS[split]}, those whose largest value in channel {channel} "
+    st.caption(f"Strongest: of {which}, those whose largest value in channel {channel} "
                "is the largest; # image, class · value")  # fmt: skip
-    _row(images, top)
+    _row(images, top, names)
     if negatives and layer in atlas.lowest:
         st.caption("Most negative (before the ReLU): those whose smallest value here is the "
                    "most negative")  # fmt: skip
-        _row(images, atlas.bottom(layer, channel))
+        _row(images, atlas.bottom(layer, channel), names)
 
 
 def makeup_ui(atlas: Atlas, model_key: str, split: str, layer: str,
               channels: list[int], key: str) -> None:  # fmt: skip
     """The class make-up of the channels' 100 strongest images, one bar each."""
-    counts = atlas.makeup(layer)
+    names = atlas.model.classes
+    counts = atlas.makeup(layer)  # (C, classes seen): a class none of the images has is missing
+    counts = torch.nn.functional.pad(counts, (0, len(names) - counts.shape[1]))
     title = subtitled(f"{layer}: classes of the top 100", "each channel's strongest images")
     fig = memo(("atlas_makeup", model_key, split, layer, tuple(channels)),
-               lambda: makeup_bars(counts, CLASS_NAMES, title, channels))  # fmt: skip
+               lambda: makeup_bars(counts, names, title, channels))  # fmt: skip
     chart(fig, key=key, theme=None)
 
 
@@ -121,6 +149,9 @@ def explorer_ui(model_key: str, model: TinyVGG, layer: str, channel: int) -> Non
         atlas = atlas_for(model_key, model, "test")
     except DataError as e:
         st.error(str(e))
+        return
+    if atlas is None:
+        st.info(missing(model), icon=":material/dataset:")
         return
     channel_ui(atlas, "test", layer, channel)
     makeup_ui(atlas, model_key, "test", layer, [channel], key="ex_atlas_makeup")

@@ -11,6 +11,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from tinyvgg.preprocess import FORMAT_NAMES, check_file_size
 from ui import styles
+from ui.resources import FILE_MB
 from ui.state import entered_page
 
 CANVAS_PX = 320
@@ -71,25 +72,27 @@ def canvas_ui() -> tuple[np.ndarray, tuple[int, int, int]] | None:
 
 
 def upload_ui() -> tuple[bytes, str] | None:
-    """The file uploader; (bytes, file name), or PreprocessError for a file over the limit."""
-    limit = st.get_option("server.maxUploadSize")
+    """The file uploader; (bytes, file name), or PreprocessError for a file over the limit
+    (FILE_MB: the server's own limit is a dataset zip's)."""
     up = st.file_uploader(
         f"An image file: {FORMAT_NAMES} (an animated image gives its first frame), up to "
-        f"{limit} MB",
+        f"{FILE_MB} MB",
         type=UPLOAD_TYPES,
         key="draw_upload",
+        max_upload_size=FILE_MB,
     )
     if up is None:
         return None
-    check_file_size(up.size, limit)
+    check_file_size(up.size, FILE_MB)
     return up.getvalue(), up.name
 
 
-def camera_ui() -> bytes | None:
-    """The camera; call it only while its tab is open (the browser asks when it appears)."""
+def camera_ui(thing: str) -> bytes | None:
+    """The camera, asking for a photo of `thing` ("a garment"); call it only while its tab is
+    open (the browser asks when it appears)."""
     st.caption(
         "Browsers allow the camera only on localhost or over HTTPS; on a plain-HTTP address, "
         "take the photo with another app and upload it. A plain background works best."
     )
-    photo = st.camera_input("Take a photo of a garment", key="draw_camera")
+    photo = st.camera_input(f"Take a photo of {thing}", key="draw_camera")
     return photo.getvalue() if photo is not None else None

@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import state, styles
 from ui.present import controls, toggle_ui
-from ui.resources import device_label, model_summary
+from ui.resources import FILE_MB, device_label, model_summary
 
 TITLE = "TinyVGG CNN Explainer"
 ICON = "🧥"
@@ -52,7 +52,12 @@ def ensure_navigation() -> None:
 
 def _on_upload() -> None:
     upload = st.session_state.get("checkpoint_upload")
-    if upload is not None:
+    if upload is not None and upload.size > FILE_MB * 2**20:
+        st.session_state["checkpoint_error"] = (
+            f"{upload.name}: the file is {upload.size / 2**20:.1f} MB, over the {FILE_MB} MB "
+            "limit for checkpoints."
+        )
+    elif upload is not None:
         st.session_state["checkpoint_error"] = state.load_upload(upload.name, upload.getvalue())
 
 
@@ -75,6 +80,7 @@ def model_picker() -> None:
             type=["pt", "pth"],
             key="checkpoint_upload",
             on_change=_on_upload,
+            max_upload_size=FILE_MB,
         )
 
 

@@ -12,12 +12,16 @@ from dataclasses import dataclass
 import streamlit as st
 import torch
 
+from tinyvgg import datasets
 from tinyvgg import playground as pg
 from tinyvgg import playground_code as code
-from tinyvgg.data import CLASS_NAMES, to_float
+from tinyvgg.data import to_float
+from tinyvgg.model import TinyVGG
+from ui.datasets import test_set
 from ui.resources import test_split
 from ui.state import drawn_input
 
+# The input options; FASHION stands for a test image of the model in use's dataset.
 RANDOM, FASHION, DRAWN = "Random batch (the notebook's)", "Fashion-MNIST test image", "Your drawing"
 K = "pg_"  # session-state key prefix of every playground widget
 
@@ -31,27 +35,38 @@ class InputChoice:
     note: str = ""  # shown under the input; why x is None when it is
 
 
-def _match_in_channels() -> None:
-    """Keep the conv's in_channels equal to the input's after the input changes."""
-    random = st.session_state[K + "source"] == RANDOM
-    st.session_state[K + "in_channels"] = st.session_state.get(K + "channels", 3) if random else 1
+def _match_in_channels(image_channels: int) -> None:
+    """Keep the conv's in_channels equal to the input's after the input changes (a test
+    image has `image_channels`, its dataset's)."""
+    s = st.session_state
+    source = s[K + "source"]
+    channels = {RANDOM: s.get(K + "channels", 3), FASHION: image_channels}.get(source, 1)
+    s[K + "in_channels"] = channels
 
 
 def _int(label: str, name: str, value: int, **kw) -> int:
     return int(st.number_input(label, value=value, step=1, key=K + name, **kw))
 
 
-def input_ui() -> InputChoice:
-    """Where the input comes from; the random batch's shape and seed."""
-    source = st.radio(
-        "Input", [RANDOM, FASHION, DRAWN], key=K + "source", on_change=_match_in_channels
-    )
+def _label(option: str, model: TinyVGG) -> str:
+    if option == FASHION and model.dataset != datasets.FASHION:
+        return f"{model.dataset} test image"
+    return option
+
+
+def input_ui(model: TinyVGG) -> InputChoice:
+    """Where the input comes from (a test image: of `model`'s dataset, the model in use's);
+    the random batch's shape and seed."""
+    c = model.config.input_shape
+    source = st.radio("Input", [RANDOM, FASHION, DRAWN], key=K + "source",
+                      format_func=lambda o: _label(o, model), on_change=_match_in_channels,
+                      args=(c,))  # fmt: skip
     if source == RANDOM:  # a row of two at a time, so a phone stacks them in reading order
         a, b = st.columns(2)
         with a:
             batch = _int("batch", "batch", 32)
         with b:
-            channels = _int("channels", "channels", 3, on_change=_match_in_channels)
+            channels = _int("channels", "channels", 3, on_change=_match_in_channels, args=(c,))
         a, b = st.columns(2)
         with a:
             height = _int("height", "height", 64)
@@ -68,11 +83,7 @@ def input_ui() -> InputChoice:
         pg.check_random(spec)
         return InputChoice(pg.random_input(spec), code.random_input_code(spec))
     if source == FASHION:
-        index = _int("Test image index", "index", 0, min_value=0, max_value=9999)
-        split = test_split()  # DataError (no dataset offline) is caught by the page
-        label = CLASS_NAMES[int(split.labels[index])]
-        x = to_float(split.images[index : index + 1])  # (1, 1, 28, 28)
-        return InputChoice(x, code.image_input_code(index, label), f"Test image {index}: {label}")
+        return _test_image(model)
     drawn = drawn_input()
     if drawn is None:
         return InputChoice(
@@ -81,6 +92,33 @@ def input_ui() -> InputChoice:
     return InputChoice(
         drawn.tensor.unsqueeze(0).float(), code.drawn_input_code(drawn.label), drawn.label
     )
+
+
+def _test_image(model: TinyVGG) -> InputChoice:
+    """A test image of the model's dataset (Fashion-MNIST's as torchvision reads it), or why
+    there is none."""
+    if model.dataset == datasets.FASHION:
+        split = test_split()  # DataError (no dataset offline) is caught by the page
+        index = _int("Test image index", "index", 0, min_value=0, max_value=len(split) - 1)
+        label = model.classes[int(split.labels[index])]
+        x = to_float(split.images[index : index + 1])  # (1, 1, 28, 28)
+        return InputChoice(x, code.image_input_code(index, label), f"Test image {index}: {label}")
+    if (found := test_set(model)) is None:
+        return InputChoice(None, [], f"This model learned {model.dataset}, whose images are not "
+                           "in this session: upload that dataset on the Train page to use them "
+                           "here.")  # fmt: skip
+    images, labels = found
+    if st.session_state.get(K + "index", 0) >= len(labels):  # a larger dataset's index
+        st.session_state[K + "index"] = len(labels) - 1
+    index = _int("Test image index", "index", 0, min_value=0, max_value=len(labels) - 1)
+    label = model.classes[int(labels[index])]
+    x = images[index : index + 1].float().div(255)  # (1, C, 28, 28), as ToTensor() scales
+    shape = f"(N, {images.shape[1]}, 28, 28)"
+    lines = [
+        f"# test_images: {model.dataset}'s test images, {shape} in [0, 1]",
+        f"test_image = test_images[{index}].unsqueeze(dim=0)  # {label}",
+    ]
+    return InputChoice(x, lines, f"Test image {index}: {label}")
 
 
 def conv_ui() -> pg.ConvSettings:

@@ -20,17 +20,18 @@ import streamlit as st
 import torch
 
 from tinyvgg.activations import by_name, trace
-from tinyvgg.data import to_float
-from tinyvgg.model import LAYER_NAMES, TinyVGG
+from tinyvgg.data import Split
+from tinyvgg.model import LAYER_NAMES, TinyVGG, infer_config
 from tinyvgg.predict import top_k
 from tinyvgg.snapshots import Snapshot, measure_probe, probe_set
 from ui import training
+from ui.datasets import test_set
 from ui.figures import replay as figs
 from ui.figures.draw import input_preview
 from ui.frame import stacking_columns
 from ui.memo import memo
 from ui.present import chart
-from ui.resources import app_device, test_split
+from ui.resources import app_device
 from ui.state import PENDING_MODEL_KEY, TrainedRun, add_trained_run, select_model, trained_runs
 
 RUN_KEY = "replay_run"  # the run replayed (a selectbox)
@@ -62,6 +63,8 @@ class Replayable:
     steps_per_epoch: int
     total_steps: int
     live: bool  # still training: more snapshots to come
+    classes: tuple[str, ...] | None = None  # its dataset's class names (None: Fashion-MNIST's)
+    dataset: str | None = None  # its dataset's name (None: Fashion-MNIST)
 
 
 def sources() -> list[Replayable]:
@@ -71,15 +74,18 @@ def sources() -> list[Replayable]:
     live: training.LiveRun | None = st.session_state.get(training.LIVE_KEY)
     if live is not None and live.active and live.snapshots:
         start = live.first("start") or {}
+        classes = tuple(start["classes"]) if start.get("classes") else None
         out.append(Replayable(live.name, live.snapshots, live.of_kind("step"),
                               live.of_kind("epoch"), start.get("steps_per_epoch", 1),
-                              start.get("total_steps", 0), live=True))  # fmt: skip
+                              start.get("total_steps", 0), live=True, classes=classes,
+                              dataset=start.get("dataset")))  # fmt: skip
     for run in reversed(trained_runs()):
         if run.snapshots and run.snapshot_of is None:
             total = run.results.get("total_steps", run.snapshots[-1].step)
             spe = max(total // max(run.config.get("epochs", 1), 1), 1)
             out.append(Replayable(run.name, run.snapshots, run.steps, run.history, spe, total,
-                                  live=False))  # fmt: skip
+                                  live=False, classes=run.classes,
+                                  dataset=run.dataset))  # fmt: skip
     return out
 
 
@@ -210,53 +216,61 @@ def _controls(src: Replayable, frame: int) -> None:
 # ------------------------------------------------------------------ what a snapshot shows
 
 
-def _model(run: str, snap: Snapshot) -> TinyVGG:
-    """The snapshot's model on the app's device (per session, never shared)."""
+def _model(src: Replayable, snap: Snapshot) -> TinyVGG:
+    """The snapshot's model, with its run's classes, on the app's device (per session, never
+    shared)."""
 
     def build() -> TinyVGG:
-        model = snap.model().to(app_device())
+        model = TinyVGG(infer_config(snap.state_dict), src.classes, src.dataset)
+        model.load_state_dict(snap.state_dict)
+        model = model.eval().to(app_device())
         for p in model.parameters():
             p.requires_grad_(False)
         return model
 
-    return memo(("replay model", run, snap.step), build)
+    return memo(("replay model", src.name, snap.step), build)
 
 
-def _probe(run: str, snap: Snapshot, model: TinyVGG) -> tuple[float, float, int]:
+def _probe(run: str, snap: Snapshot, model: TinyVGG) -> tuple[float, float, int] | None:
     """(loss, accuracy, images) on the first test images: logged by fit() when it probed, else
-    measured here once (the same function on the same images)."""
+    measured here once (the same function on the same images); None without its dataset."""
     if snap.probe_acc is not None:
         return snap.probe_loss, snap.probe_acc, snap.probe_images
+    if (test := test_set(model)) is None:
+        return None
 
     def measure() -> tuple[float, float, int]:
-        loss, acc = measure_probe(model, probe_set(test_split(), PROBE_IMAGES, app_device()))
-        return loss, acc, PROBE_IMAGES
+        data = probe_set(Split(*test), PROBE_IMAGES, app_device())
+        loss, acc = measure_probe(model, data)
+        return loss, acc, min(PROBE_IMAGES, len(test[1]))
 
     return memo(("replay probe", run, snap.step), measure)
 
 
-def numbers_line(src: Replayable, snap: Snapshot, probe: tuple[float, float, int]) -> str:
+def numbers_line(src: Replayable, snap: Snapshot, probe: tuple[float, float, int] | None) -> str:
     """One line: where the snapshot is in the run and how the model stood then."""
     bits = [f"Step {snap.step:,} of {src.total_steps:,}" + (" so far" if src.live else "")]
     if snap.train_acc is not None:
         bits.append(f"running train loss {snap.train_loss:.4f}, accuracy {snap.train_acc:.1f}%")
     else:
         bits.append("the initial weights, before any step")
-    loss, acc, images = probe
-    bits.append(f"{acc:.1f}% right on the first {images} test images (loss {loss:.4f})")
+    if probe is not None:
+        loss, acc, images = probe
+        bits.append(f"{acc:.1f}% right on the first {images} test images (loss {loss:.4f})")
     return " · ".join(bits)
 
 
-def _open(src_name: str, snap: Snapshot, sample: int, layer: str) -> None:
+def _open(src: Replayable, snap: Snapshot, sample: int, layer: str) -> None:
     """The explorer button's callback: the snapshot joins the sidebar's models (e.g. 'run 2
     @ step 400'), selected, and the explorer opens on the same input and layer."""
-    name = f"{src_name.split(' (')[0]} @ step {snap.step:,}"
+    name = f"{src.name.split(' (')[0]} @ step {snap.step:,}"
     if any(r.name == name for r in trained_runs()):
         select_model(name)
     else:
         hidden = snap.state_dict[CONV_1_1].shape[0]
         results = {"model_name": name, "step": snap.step, "epoch": snap.epoch}
-        add_trained_run(TrainedRun(name, snap.state_dict, hidden, results, snapshot_of=src_name))
+        add_trained_run(TrainedRun(name, snap.state_dict, hidden, results, snapshot_of=src.name,
+                                   classes=src.classes, dataset=src.dataset))  # fmt: skip
     st.session_state[PLAYING_KEY] = False
     st.session_state[PENDING_MODEL_KEY] = name  # for the explorer's first run, whatever comes
     st.session_state[GO_KEY] = {"sample": str(sample), "layer": layer}
@@ -273,7 +287,7 @@ def _replay(src: Replayable) -> None:
     _controls(src, frame)
     snap, run = src.snapshots[frame], src.name
     label = figs.step_label(snap.step, snap.epoch)
-    model = _model(run, snap)
+    model = _model(src, snap)
     st.caption(numbers_line(src, snap, _probe(run, snap, model)))
     curves_col, kernels_col = stacking_columns([5, 2], "replay_top")
     curves = memo(("replay curves", run, snap.step, len(src.steps), len(src.epochs)),
@@ -288,28 +302,36 @@ def _replay(src: Replayable) -> None:
     kernels = memo(("replay kernels", run, snap.step, n),
                    lambda: figs.kernels(snap.state_dict[CONV_1_1], label, scale))  # fmt: skip
     chart(kernels, key="replay_kernels", where=kernels_col)
-    _input_view(run, snap, model, label)
+    _input_view(src, snap, model, label)
 
 
-def _input_view(run: str, snap: Snapshot, model: TinyVGG, label: str) -> None:
+def _input_view(src: Replayable, snap: Snapshot, model: TinyVGG, label: str) -> None:
     """One test image's feature maps at a chosen layer, and its top 3, at this snapshot."""
-    test = test_split()
+    if (test := test_set(model)) is None:
+        st.info(f"This run learned {model.dataset}, whose images are not in this session: "
+                "upload that dataset above to see a test image at this snapshot.")  # fmt: skip
+        return
+    run, (images, labels) = src.name, test
     maps_col, pred_col = stacking_columns([3, 2], "replay_input")
     a, b = maps_col.columns(2)
-    sample = int(a.number_input("Test image number", 0, len(test) - 1, 0, key=SAMPLE_KEY))
+    if st.session_state.get(SAMPLE_KEY, 0) >= len(labels):  # a larger dataset's number
+        st.session_state[SAMPLE_KEY] = len(labels) - 1
+    sample = int(a.number_input("Test image number", 0, len(labels) - 1, 0, key=SAMPLE_KEY))
     layer = b.selectbox("Layer", LAYERS, key=LAYER_KEY)
-    x = to_float(test.images[sample : sample + 1])[0]  # (1, 28, 28)
+    x = images[sample].float().div(255)  # (C, 28, 28), as ToTensor() scales
     records = memo(("replay trace", run, snap.step, sample), lambda: by_name(trace(model, x)))
     chw = records[layer].output[0]  # (C, H, W)
     maps = memo(("replay maps", run, snap.step, sample, layer),
                 lambda: figs.maps(chw, layer, label))  # fmt: skip
     chart(maps, key="replay_maps", where=maps_col)
     probs: torch.Tensor = records["softmax"].output[0]  # (classes,)
-    top = memo(("replay top3", run, snap.step, sample), lambda: figs.top3(top_k(probs, 3), label))
-    preview = memo(("replay input", sample), lambda: input_preview(x, height=200))
+    top = memo(("replay top3", run, snap.step, sample),
+               lambda: figs.top3(top_k(probs, 3, model.classes), label))  # fmt: skip
+    preview = memo(("replay input", run, sample), lambda: input_preview(x.mean(0, keepdim=True),
+                                                                        height=200))  # fmt: skip
     chart(preview, key="replay_input", where=pred_col)
     chart(top, key="replay_top3", where=pred_col)
     pred_col.button("Open in the explorer", icon=":material/layers:", key="replay_open",
-                    on_click=_open, args=(run, snap, sample, layer),
+                    on_click=_open, args=(src, snap, sample, layer),
                     help="Adds this snapshot to the sidebar's models and explores it on this "
                          "image.")  # fmt: skip

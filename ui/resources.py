@@ -11,6 +11,10 @@ from tinyvgg.data import Split, load_split
 from tinyvgg.device import describe, pick_device
 from tinyvgg.model import TinyVGG, count_params, load_shipped
 
+# Uploads: single images and checkpoints up to FILE_MB each (the uploaders say so and the server
+# checks), dataset zips up to ui.datasets.UPLOAD_MB; server.maxUploadSize is the larger of them.
+FILE_MB = 5
+
 
 @st.cache_resource(show_spinner=False)
 def app_device() -> torch.device:

@@ -46,6 +46,8 @@ class TrainedRun:
     snapshots: list[Snapshot] = field(default_factory=list)  # oldest first, for the replay
     steps: list[dict[str, Any]] = field(default_factory=list)  # its "step" events (curves)
     snapshot_of: str | None = None  # opened from a replay: the run it is a snapshot of
+    classes: tuple[str, ...] | None = None  # its dataset's class names (None: Fashion-MNIST's)
+    dataset: str | None = None  # its dataset's name (None: Fashion-MNIST)
 
 
 @dataclass
@@ -62,12 +64,20 @@ class UploadedModel:
 class DrawnInput:
     """An image from the draw page, as the model sees it."""
 
-    tensor: torch.Tensor  # (1, 28, 28) float in [0, 1]
+    tensor: torch.Tensor  # (C, 28, 28) float in [0, 1]: C = 1, or 3 for an RGB model's
     label: str  # e.g. "drawing" or "upload: shirt.png"
     key: str = field(init=False)  # its values' digest, for caches
 
     def __post_init__(self) -> None:
         self.key = f"drawn:{digest(self.tensor)}"
+
+    def with_channels(self, c: int) -> torch.Tensor:
+        """The image for a model of `c` input channels: a grey one repeated in each, a colour
+        one averaged to grey for a greyscale model."""
+        x = self.tensor
+        if x.shape[0] == c:
+            return x
+        return x.mean(0, keepdim=True) if c == 1 else x[:1].repeat(c, 1, 1)
 
 
 @dataclass
@@ -156,13 +166,18 @@ def _untrained() -> TinyVGG:
     return model
 
 
+def run_model(run: TrainedRun) -> TinyVGG:
+    """A new TinyVGG (CPU) holding the run's weights, classes and dataset name."""
+    model = TinyVGG(infer_config(run.state_dict), run.classes, run.dataset)
+    model.load_state_dict(run.state_dict)
+    return model
+
+
 def _trained_model(run: TrainedRun) -> TinyVGG:
     """The run's model, rebuilt per session on demand, never shared between sessions."""
 
     def build() -> TinyVGG:
-        model = TinyVGG(infer_config(run.state_dict))
-        model.load_state_dict(run.state_dict)
-        return model.to(app_device()).eval()
+        return run_model(run).to(app_device()).eval()
 
     return memo(("trained model", run.name), build)  # a session's run names are unique
 

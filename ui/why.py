@@ -24,7 +24,7 @@ from tinyvgg.attribution import (
     AttributionError,
     attribute,
 )
-from tinyvgg.data import CLASS_NAMES, class_names, find_class
+from tinyvgg.data import find_class
 from tinyvgg.model import TinyVGG
 from ui.figures import attribution as fa
 from ui.figures.common import subtitled
@@ -54,15 +54,18 @@ class Keys:
     stride = property(lambda self: self._key("stride"))
 
 
-def _class_problem(what: str, text: str) -> str:
-    near = get_close_matches(text, CLASS_NAMES, n=1, cutoff=0.5)
-    hint = f"the nearest is {near[0]}" if near else f"the classes are {', '.join(CLASS_NAMES)}"
+def _class_problem(what: str, text: str, names: tuple[str, ...]) -> str:
+    near = get_close_matches(text, names, n=1, cutoff=0.5)
+    hint = f"the nearest is {near[0]}" if near else f"the classes are {', '.join(names)}"
     return f"{what}={text!r} is not a class; {hint}."
 
 
-def parse_link(params: dict[str, str], prefix: str) -> tuple[dict, list[str]]:
-    """Session-state settings from `why`, `target` and `versus`, and a sentence per value
-    that was ignored. `why` opens the section; a class without `why` opens it too."""
+def parse_link(
+    params: dict[str, str], prefix: str, names: tuple[str, ...]
+) -> tuple[dict, list[str]]:
+    """Session-state settings from `why`, `target` and `versus` (classes of `names`, the
+    model's), and a sentence per value that was ignored. `why` opens the section; a class
+    without `why` opens it too."""
     k, out, problems = Keys(prefix), {}, []
     if "why" in params:
         method = params["why"].lower()
@@ -73,8 +76,8 @@ def parse_link(params: dict[str, str], prefix: str) -> tuple[dict, list[str]]:
                             f"{', '.join(METHODS)}.")  # fmt: skip
     for what in ("target", "versus"):
         if what in params:
-            if (c := find_class(params[what])) is None:
-                problems.append(_class_problem(what, params[what]))
+            if (c := find_class(params[what], names)) is None:
+                problems.append(_class_problem(what, params[what], names))
             else:
                 out[getattr(k, what)], out[k.open] = c, True
                 if what == "target":
@@ -85,14 +88,14 @@ def parse_link(params: dict[str, str], prefix: str) -> tuple[dict, list[str]]:
     return out, problems
 
 
-def link_params(prefix: str) -> dict[str, str]:
-    """The section's state as query parameters, when it is open (classes by name; a model
-    with other classes than Fashion-MNIST's by index)."""
+def link_params(prefix: str, names: tuple[str, ...]) -> dict[str, str]:
+    """The section's state as query parameters, when it is open (classes by their name in
+    `names`, the model's; by index past its end)."""
     k, s = Keys(prefix), st.session_state
     if not s.get(k.open):
         return {}
     out = {"why": s.get(k.method) or DEFAULT_METHOD}
-    name = lambda c: CLASS_NAMES[c] if c < len(CLASS_NAMES) else str(c)  # noqa: E731
+    name = lambda c: names[c] if c < len(names) else str(c)  # noqa: E731
     if s.get(k.picked) and isinstance(s.get(k.target), int):
         out["target"] = name(s[k.target])
     if s.get(k.versus) not in (None, NO_CLASS):
@@ -100,7 +103,7 @@ def link_params(prefix: str) -> dict[str, str]:
     return out
 
 
-def numbers(a: Attribution, names: tuple[str, ...] = CLASS_NAMES) -> str:
+def numbers(a: Attribution, names: tuple[str, ...]) -> str:
     """The figures a reader can check the map with, in Markdown: what it adds up to."""
     what = f"logit[{names[a.target]}]"
     if a.versus is not None:
@@ -176,13 +179,14 @@ def _versus_ui(k: Keys, probs: torch.Tensor, names: tuple[str, ...], target: int
 def why_ui(prefix: str, model_key: str, model: TinyVGG, x: torch.Tensor, input_key: str,
            probs: torch.Tensor, quick: bool = False) -> None:  # fmt: skip
     """The section: the input under the chosen map, the pickers, one sentence on the method
-    and the numbers that check it. `x` is the (1, 28, 28) input, `probs` its (10,) softmax."""
+    and the numbers that check it. `x` is the (C, 28, 28) input (drawn in grey: the mean of its
+    channels), `probs` its (classes,) softmax; the class names are the model's."""
     k, s = Keys(prefix), st.session_state
     s.setdefault(k.method, DEFAULT_METHOD)
     picture, side = stacking_columns(2, f"{prefix}_why", vertical_alignment="top")
     with side:
         st.radio("Method", METHODS, format_func=LABELS.get, key=k.method, horizontal=True)
-        names = class_names(len(probs))
+        names = model.classes
         target = _target_ui(k, probs, names, quick)
         versus = _versus_ui(k, probs, names, target)
         method = s[k.method]
@@ -210,7 +214,7 @@ def why_ui(prefix: str, model_key: str, model: TinyVGG, x: torch.Tensor, input_k
     with picture:
         fig = memo(("why_fig", model_key, input_key, method, target, versus,
                     *sorted(settings.items())),
-                   lambda: fa.overlay(x[0], result.map, title))  # fmt: skip
+                   lambda: fa.overlay(x.mean(0), result.map, title))  # fmt: skip
         chart(fig, key=f"{prefix}_why_map", theme=None, width="content")
     if method == "exact":
         n = result.layer_map.numel()  # 490 for hidden_units=10

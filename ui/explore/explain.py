@@ -6,7 +6,6 @@ import streamlit as st
 import torch
 
 from tinyvgg.activations import LayerRecord, by_name, layer_input
-from tinyvgg.data import CLASS_NAMES
 from tinyvgg.explain import (
     conv_cell,
     conv_padding,
@@ -153,15 +152,15 @@ def _flatten(records, rec: LayerRecord, cell) -> None:
 def _linear(tr: es.Trace, rec: LayerRecord) -> None:
     feats = by_name(tr.records)["flatten"].output
     pooled = by_name(tr.records)["max_pool_2"].output
-    pred = int(rec.output[0].argmax())
+    pred, names = int(rec.output[0].argmax()), tr.model.classes
     # one picker per trace: a new input or model starts again at its predicted class
     key = f"ex_lin_{digest(repr(tr.key).encode())}"
     cls = st.columns([1, 2])[0].selectbox(
-        "Class to explain", range(len(CLASS_NAMES)), index=pred, key=key,
-        format_func=lambda k: CLASS_NAMES[k] + (" (predicted)" if k == pred else ""),
+        "Class to explain", range(len(names)), index=pred, key=key,
+        format_func=lambda k: names[k] + (" (predicted)" if k == pred else ""),
     )  # fmt: skip
     con = linear_contributions(feats, tr.model.layer("linear"), cls)
-    st.markdown(f"logit[{CLASS_NAMES[cls]}] = bias {con.bias:.4f} + Σ weight · feature over "
+    st.markdown(f"logit[{names[cls]}] = bias {con.bias:.4f} + Σ weight · feature over "
                 f"{feats.shape[1]} features = **{con.logit:.6f}**")  # fmt: skip
     _check(con.logit, float(rec.output[0, cls]))
     chw = tuple(pooled.shape[1:])
@@ -169,19 +168,19 @@ def _linear(tr: es.Trace, rec: LayerRecord) -> None:
     for k in con.top:
         c, i, j = unflatten_index(chw, k)
         labels.append(f"#{k} = max_pool_2[{c},{i},{j}]")
-    st.markdown(f"**Features that contribute most** to *{CLASS_NAMES[cls]}* (weight × value)")
+    st.markdown(f"**Features that contribute most** to *{names[cls]}* (weight × value)")
     chart(fx.contributions(con.products, con.top, labels), key="ex_contrib")
 
 
-def _softmax(records, rec: LayerRecord) -> None:
-    logits = by_name(records)["linear"].output
+def _softmax(tr: es.Trace, rec: LayerRecord) -> None:
+    logits, names = by_name(tr.records)["linear"].output, tr.model.classes
     steps = softmax_steps(logits)
     ours = steps.probs
     pred = int(ours.argmax())
-    st.markdown(f"softmax(z)ₖ = exp(zₖ − max z) / Σⱼ exp(zⱼ − max z); for *{CLASS_NAMES[pred]}*: "
+    st.markdown(f"softmax(z)ₖ = exp(zₖ − max z) / Σⱼ exp(zⱼ − max z); for *{names[pred]}*: "
                 f"**{float(ours[pred]):.6f}**")  # fmt: skip
     _check(float(ours[pred]), float(torch.softmax(logits, dim=1)[0, pred]))
-    st.html(softmax_table_html(steps, CLASS_NAMES, pred))
+    st.html(softmax_table_html(steps, names, pred))
     worst = float((ours - rec.output[0].double()).abs().max())
     st.caption(f"Subtracting max z changes nothing but keeps exp from overflowing. All "
                f"{len(ours)} probabilities against `softmax`'s output: largest difference "
@@ -203,4 +202,4 @@ def explain_layer(tr: es.Trace, rec: LayerRecord, cell, inp, wide=None) -> None:
     elif rec.kind == "Linear":
         _linear(tr, rec)
     elif rec.kind == "Softmax":
-        _softmax(tr.records, rec)
+        _softmax(tr, rec)

@@ -15,12 +15,13 @@ import streamlit as st
 import torch
 
 from tinyvgg.activations import LayerRecord, trace
-from tinyvgg.data import CLASS_NAMES, to_float
+from tinyvgg.data import DataError
+from tinyvgg.datasets import FASHION
 from tinyvgg.explain import unflatten_index
 from tinyvgg.model import LAYER_NAMES, TinyVGG
+from ui.datasets import test_set
 from ui.memo import memo
 from ui.present import query_extra
-from ui.resources import test_split
 from ui.state import ModelInUse, drawn_input, entered_page
 from ui.why import link_params, parse_link
 
@@ -37,14 +38,14 @@ K_CELL_LINK = "ex_cell_link"  # the cell a link asked for, until the page has dr
 K_LINK_PROBLEMS = "ex_link_problems"  # what a link asked for that the page could not show
 K_CELL_ORIGIN = "ex_cell_origin"  # ((c, i, j), (H, W)): the cell as picked, and where
 K_CELL_SHOWN = "ex_cell_shown"  # ((c, i, j), (H, W) or None): the cell as last drawn
-N_TEST = 10_000
+N_TEST = 10_000  # Fashion-MNIST's test images
 
 
 @dataclass(frozen=True)
 class ExploreInput:
     """The explorer's input as the model sees it, with a key of what it depends on."""
 
-    tensor: torch.Tensor  # (1, 28, 28) float
+    tensor: torch.Tensor  # (C, 28, 28) float, C the model's input channels
     key: str  # what the tensor's values depend on, e.g. "sample:123": a cache key
     caption: str
     true_label: int | None = None
@@ -59,8 +60,45 @@ def _int(text: str, lo: int, hi: int) -> int | None:
     return v if lo <= v <= hi else None
 
 
-def parse_query(params: dict[str, str]) -> tuple[dict, list[str]]:
-    """Valid settings from query parameters, and one sentence per value that was ignored."""
+def samples(model: TinyVGG) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The model's own test images (N, C, 28, 28) uint8 and labels (N,): Fashion-MNIST's shared
+    split (DataError when it is missing), or another dataset's when this session holds it;
+    None when it does not."""
+    if model.dataset == FASHION:
+        return test_set(model)
+    try:
+        return test_set(model)
+    except DataError:  # a built-in dataset missing offline: as good as not in the session
+        return None
+
+
+def missing(model: TinyVGG) -> str:
+    """Why the explorer offers no images of the model's dataset, in one sentence."""
+    return (f"This model learned {model.dataset}, whose images are not in this session: upload "
+            "that dataset on the Train page to explore them here.")  # fmt: skip
+
+
+def source_label(source: str, model: TinyVGG) -> str:
+    """A source's name in the input picker: the model's dataset names its test images."""
+    if source == "sample" and model.dataset != FASHION:
+        return f"{model.dataset} test image"
+    return SOURCES[source]
+
+
+def sample_count(model: TinyVGG) -> int | None:
+    """How many test images the model's dataset has (Fashion-MNIST's without loading them);
+    None when the session does not hold them."""
+    if model.dataset == FASHION:
+        return N_TEST
+    found = samples(model)
+    return None if found is None else len(found[1])
+
+
+def parse_query(
+    params: dict[str, str], names: tuple[str, ...], n_test: int = N_TEST
+) -> tuple[dict, list[str]]:
+    """Valid settings from query parameters, and one sentence per value that was ignored.
+    `names` are the model's classes, `n_test` its dataset's test images."""
     out, problems = {}, []
     source = params.get("source", "sample" if "sample" in params else None)
     if source is not None:
@@ -69,8 +107,8 @@ def parse_query(params: dict[str, str]) -> tuple[dict, list[str]]:
         else:
             problems.append(f"source={source!r} is not one of {', '.join(SOURCES)}.")
     if "sample" in params:
-        if (v := _int(params["sample"], 0, N_TEST - 1)) is None:
-            problems.append(f"sample must be a test image index from 0 to {N_TEST - 1}.")
+        if (v := _int(params["sample"], 0, n_test - 1)) is None:
+            problems.append(f"sample must be a test image index from 0 to {n_test - 1}.")
         else:
             out[K_SAMPLE] = v
     if "seed" in params:
@@ -93,12 +131,13 @@ def parse_query(params: dict[str, str]) -> tuple[dict, list[str]]:
             out[K_CELL_LINK] = cell
         else:
             problems.append("cell must be channel,row,column (e.g. 3,5,7) or an index.")
-    why, why_problems = parse_link(params, "ex")
+    why, why_problems = parse_link(params, "ex", names)
     return out | why, problems + why_problems
 
 
-def init_state() -> list[str]:
-    """Defaults, overridden by the URL when the page is entered; returns problems with the URL.
+def init_state(model: TinyVGG) -> list[str]:
+    """Defaults, overridden by the URL when the page is entered; returns problems with the URL
+    (whose classes and test images are those of `model`, the model in use).
 
     Within the page the widgets own the state (and write it back to the URL); on entry, from
     a link or from another page such as Draw's "Explore layer by layer", the URL wins.
@@ -109,7 +148,8 @@ def init_state() -> list[str]:
     for key, value in ((K_SOURCE, "sample"), (K_SAMPLE, 0), (K_SEED, 42), (K_LAYER, "conv_1_1"),
                        (K_CELL, None)):  # fmt: skip
         st.session_state.setdefault(key, value)  # no cell yet: the first layer picks one
-    settings, problems = parse_query(dict(st.query_params))
+    n_test = sample_count(model) or 1  # none: a link's sample is ignored with the source
+    settings, problems = parse_query(dict(st.query_params), model.classes, n_test)
     st.session_state.pop(K_CELL_LINK, None)
     st.session_state.update(settings)
     if st.session_state[K_SOURCE] == "drawing" and drawn_input() is None:
@@ -118,14 +158,14 @@ def init_state() -> list[str]:
     return problems
 
 
-def write_query() -> None:
-    """Mirror the state into the address bar."""
+def write_query(model: TinyVGG) -> None:
+    """Mirror the state into the address bar (classes by the names of `model`, in use)."""
     s = st.session_state
     params = {"source": s[K_SOURCE], "layer": s[K_LAYER]}
     if s[K_CELL] is not None:
         params["cell"] = ",".join(map(str, s[K_CELL]))
     params.update(query_extra())
-    params.update(link_params("ex"))
+    params.update(link_params("ex", model.classes))
     if s[K_SOURCE] == "sample":
         params["sample"] = str(s[K_SAMPLE])
     elif s[K_SOURCE] == "random":
@@ -134,21 +174,26 @@ def write_query() -> None:
         st.query_params.from_dict(params)
 
 
-def current_input() -> ExploreInput:
-    """The image the user chose, as a (1, 28, 28) float tensor. May raise DataError."""
-    s = st.session_state
-    if s[K_SOURCE] == "random":
-        g = torch.Generator().manual_seed(int(s[K_SEED]))
-        x = torch.randn(1, 28, 28, generator=g)  # as torch.manual_seed(seed); torch.randn(...)
-        caption = f"torch.randn(1, 28, 28), seed {s[K_SEED]}"
-        return ExploreInput(x, f"random:{s[K_SEED]}", caption, source="random")
+def current_input(model: TinyVGG) -> ExploreInput:
+    """The image the user chose, as the (C, 28, 28) float tensor `model` takes (C its input
+    channels: a drawing's grey repeated for an RGB model). May raise DataError."""
+    s, c = st.session_state, model.config.input_shape
+    more = "" if c == 1 else f"x{c}"  # in the key: another tensor than the 1-channel one
     if s[K_SOURCE] == "drawing" and (drawn := drawn_input()) is not None:
-        return ExploreInput(drawn.tensor, drawn.key, drawn.label, source="drawing")
-    split = test_split()
-    i = int(s[K_SAMPLE])
-    label = int(split.labels[i])
-    x = to_float(split.images[i : i + 1])[0]  # (1, 28, 28), exactly as ToTensor()
-    return ExploreInput(x, f"sample:{i}", f"test image {i}: {CLASS_NAMES[label]}", label)
+        x = drawn.with_channels(c)
+        return ExploreInput(x, drawn.key + more, drawn.label, source="drawing")
+    data = None if s[K_SOURCE] == "random" else samples(model)
+    if data is None:  # asked for, or the model's images are not in the session
+        g = torch.Generator().manual_seed(int(s[K_SEED]))
+        x = torch.randn(c, 28, 28, generator=g)  # as torch.manual_seed(seed); torch.randn(...)
+        caption = f"torch.randn({c}, 28, 28), seed {s[K_SEED]}"
+        return ExploreInput(x, f"random{more}:{s[K_SEED]}", caption, source="random")
+    images, labels = data
+    i = min(int(s[K_SAMPLE]), len(labels) - 1)
+    label = int(labels[i])
+    x = images[i].float().div(255)  # (C, 28, 28), exactly as ToTensor()
+    key = f"sample:{i}" if model.dataset == FASHION else f"sample:{model.dataset}:{i}"
+    return ExploreInput(x, key, f"test image {i}: {model.classes[label]}", label)
 
 
 @dataclass(frozen=True)

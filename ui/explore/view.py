@@ -9,8 +9,9 @@ import torch
 
 from tinyvgg.activations import LayerRecord, by_name, layer_input
 from tinyvgg.atlas import LAYERS as ATLAS_LAYERS
-from tinyvgg.data import CLASS_NAMES
+from tinyvgg.datasets import FASHION
 from tinyvgg.explain import flatten_index, source_cells, unflatten_index
+from tinyvgg.model import TinyVGG
 from ui import styles
 from ui.atlas import explorer_ui
 from ui.explore import state as es
@@ -20,51 +21,64 @@ from ui.figures.common import feature_maps, image, subtitled
 from ui.frame import stacking_columns
 from ui.memo import memo
 from ui.present import chart, presenting
-from ui.resources import test_split
 from ui.state import drawn_input
 
+ANY = "any class"
 
-def _jump_to_class() -> None:
+
+def _of_class(model: TinyVGG, cls: str) -> torch.Tensor:
+    """The indices of the model's test images of class `cls`, in order."""
+    labels = es.samples(model)[1]
+    return (labels == model.classes.index(cls)).nonzero().flatten()
+
+
+def _jump_to_class(model: TinyVGG) -> None:
     cls = st.session_state["ex_class"]
-    if cls != "any class":
-        labels = test_split().labels
-        idx = (labels == CLASS_NAMES.index(cls)).nonzero().flatten()
+    if cls != ANY and len(idx := _of_class(model, cls)):
         after = idx[idx >= st.session_state[es.K_SAMPLE]]
         st.session_state[es.K_SAMPLE] = int((after if len(after) else idx)[0])
 
 
-def _random_sample() -> None:
-    cls = st.session_state.get("ex_class", "any class")
-    if cls == "any class":
-        st.session_state[es.K_SAMPLE] = random.randrange(es.N_TEST)
-    else:
-        idx = (test_split().labels == CLASS_NAMES.index(cls)).nonzero().flatten().tolist()
-        st.session_state[es.K_SAMPLE] = random.choice(idx)
+def _random_sample(model: TinyVGG, n: int) -> None:
+    cls = st.session_state.get("ex_class", ANY)
+    idx = _of_class(model, cls).tolist() if cls != ANY else []
+    st.session_state[es.K_SAMPLE] = random.choice(idx) if idx else random.randrange(n)
 
 
-def input_ui() -> None:
-    """Where the input comes from; the chosen values live in session state."""
-    sources = list(es.SOURCES) if drawn_input() is not None else ["sample", "random"]
-    if st.session_state[es.K_SOURCE] not in sources:
-        st.session_state[es.K_SOURCE] = "sample"
-    st.radio("Input", sources, format_func=es.SOURCES.get, key=es.K_SOURCE, horizontal=True)
-    source = st.session_state[es.K_SOURCE]
+def input_ui(model: TinyVGG) -> None:
+    """Where the input comes from, the model's own test images first; the chosen values live
+    in session state."""
+    s, n = st.session_state, es.sample_count(model)
+    sources = [*(["sample"] if n else []), "random", *(["drawing"] if drawn_input() else [])]
+    if s[es.K_SOURCE] not in sources:
+        s[es.K_SOURCE] = sources[0]
+    st.radio("Input", sources, format_func=lambda k: es.source_label(k, model), key=es.K_SOURCE,
+             horizontal=True)  # fmt: skip
+    source = s[es.K_SOURCE]
     if source == "sample":
         a, b, c = st.columns([3, 3, 2], vertical_alignment="bottom")  # "Random" whole
-        a.selectbox("Class", ["any class", *CLASS_NAMES], key="ex_class", on_change=_jump_to_class)
-        b.number_input("Test image #", 0, es.N_TEST - 1, step=1, key=es.K_SAMPLE)
-        c.button("Random", on_click=_random_sample, width="stretch")
+        if s.get("ex_class", ANY) not in (ANY, *model.classes):  # another model's class
+            s["ex_class"] = ANY
+        a.selectbox("Class", [ANY, *model.classes], key="ex_class", on_change=_jump_to_class,
+                    args=(model,))  # fmt: skip
+        if s[es.K_SAMPLE] >= n:  # a larger dataset's index
+            s[es.K_SAMPLE] = n - 1
+        b.number_input("Test image #", 0, n - 1, step=1, key=es.K_SAMPLE)
+        c.button("Random", on_click=_random_sample, args=(model, n), width="stretch")
     elif source == "random":
         st.number_input("Seed", 0, 2**31 - 1, step=1, key=es.K_SEED)
     elif (drawn := drawn_input()) is not None:
         st.caption(f"From the draw page: {drawn.label}")
+    if not n:
+        st.info(es.missing(model), icon=":material/dataset:")
     if drawn_input() is None:
-        st.caption("Draw or upload a garment on the Draw page to explore it here.")
+        thing = "a garment" if model.dataset == FASHION else "an image"
+        st.caption(f"Draw or upload {thing} on the Draw page to explore it here.")
 
 
-def whole_names(text: str) -> str:
+def whole_names(text: str, names: tuple[str, ...]) -> str:
     """`text` with each class name's spaces made unbreakable: never 'Ankle' over 'boot'."""
-    for name in CLASS_NAMES:
+    for name in names:
         text = text.replace(name, name.replace(" ", "\u00a0"))
     return text
 
@@ -77,20 +91,20 @@ def prediction_card(tr: es.Trace, inp: es.ExploreInput) -> None:
 
 
 def _prediction(tr: es.Trace, inp: es.ExploreInput) -> None:
-    probs = tr.records[-1].output[0]
+    probs, names = tr.records[-1].output[0], tr.model.classes
     pred = int(probs.argmax())
     if presenting():  # one line, level with the input's name
         mark = ("" if inp.true_label is None else " ✓" if inp.true_label == pred
-                else f" ✗ (it is {CLASS_NAMES[inp.true_label]})")  # fmt: skip
+                else f" ✗ (it is {names[inp.true_label]})")  # fmt: skip
         odds = f"{float(probs[pred]):.1%}{mark}".replace(" ", "\u00a0")
-        st.subheader(whole_names(f"→ {CLASS_NAMES[pred]}, {odds}"))
+        st.subheader(whole_names(f"→ {names[pred]}, {odds}", names))
         return
-    st.metric("Prediction", CLASS_NAMES[pred], f"{float(probs[pred]):.1%} probability",
+    st.metric("Prediction", names[pred], f"{float(probs[pred]):.1%} probability",
               delta_color="off")  # fmt: skip
     if inp.true_label is not None:
         right = inp.true_label == pred
         mark = "✓ correct" if right else "✗ wrong"
-        st.caption(f"Truth: **{CLASS_NAMES[inp.true_label]}** · {mark}")
+        st.caption(f"Truth: **{names[inp.true_label]}** · {mark}")
     else:
         st.caption(inp.caption)
 
@@ -141,15 +155,16 @@ def stepper_ui() -> str:
 TILE_PX = 84
 
 
-def _map_figure(t: torch.Tensor, title: str, softmax: bool = False):
-    """A layer output as a figure: channel grid for maps, bars for vectors (probabilities
-    for the softmax, logits for the linear layer)."""
+def _map_figure(t: torch.Tensor, title: str, names: tuple[str, ...] | None = None,
+                softmax: bool = False):  # fmt: skip
+    """A layer output as a figure: channel grid for maps, bars for a vector with a value per
+    class (`names`: probabilities for the softmax, logits for the linear layer)."""
     if t.dim() == 4:
         if t.shape[1] == 1:
             return image(t[0, 0], title)
         return feature_maps(t[0], title=title, cell_px=TILE_PX)
-    if t.shape[1] == len(CLASS_NAMES):
-        return fx.probabilities(t, title=title) if softmax else fx.logits(t, title)
+    if names is not None and t.shape[1] == len(names):
+        return fx.probabilities(t, names, title=title) if softmax else fx.logits(t, names, title)
     # the flattened vector (linear's input): a row per channel of max_pool_2's 7×7 maps
     return image(t.reshape(-1, 49) if t.shape[1] % 49 == 0 else t, title)
 
@@ -189,17 +204,23 @@ def _on_flat_click() -> None:
             st.session_state[es.K_CELL] = unflatten_index(chw, k)
 
 
-def _input_note(inp: es.ExploreInput) -> str:
-    """What the model is given, for the input layer: 1 channel of 28×28 values, and which."""
+def _input_note(inp: es.ExploreInput, model: TinyVGG) -> str:
+    """What the model is given, for the input layer: C channels of 28×28 values, and which."""
+    c = model.config.input_shape
+    channels = {1: "1 channel", 3: "3 channels (red, green, blue)"}.get(c, f"{c} channels")
+    fashion = model.dataset == FASHION
     if inp.source == "random":
-        return ("The image as the model sees it: 1 channel, 28×28 values drawn from a standard "
-                "normal distribution (mean 0, std 1), as `torch.randn` makes them. Nothing like "
-                "the garments it was trained on, whose values lie in [0, 1].")  # fmt: skip
+        seen = "the garments" if fashion else f"the {model.dataset} images"
+        return (f"The image as the model sees it: {channels}, 28×28 values each drawn from a "
+                "standard normal distribution (mean 0, std 1), as `torch.randn` makes them. "
+                f"Nothing like {seen} it was trained on, whose values lie in [0, 1].")  # fmt: skip
     if inp.source == "drawing":
+        grey = "" if c == 1 else ", its grey repeated in each channel"
         return ("The image as the model sees it: your picture, as the Draw page prepared it, "
-                "in 1 channel of 28×28 values in [0, 1].")  # fmt: skip
-    return ("The image as the model sees it: 1 channel, 28×28 values in [0, 1], the "
-            "Fashion-MNIST pixels scaled as `ToTensor()` scales them.")  # fmt: skip
+                f"in {channels} of 28×28 values in [0, 1]{grey}.")  # fmt: skip
+    pixels = "the Fashion-MNIST pixels" if fashion else f"{model.dataset}'s pixels"
+    return (f"The image as the model sees it: {channels}, 28×28 values in [0, 1], {pixels} "
+            "scaled as `ToTensor()` scales them.")  # fmt: skip
 
 
 def _flatten_ui(tr: es.Trace, rec: LayerRecord, prev: LayerRecord, cell, inp) -> None:
@@ -224,6 +245,21 @@ def _flatten_ui(tr: es.Trace, rec: LayerRecord, prev: LayerRecord, cell, inp) ->
           width=_width(fig))  # fmt: skip
 
 
+def _input_figure(tr: es.Trace, rec: LayerRecord, caption: str):
+    """The input as a map; several channels each as a map, under the colours of an RGB one."""
+    x = rec.output[0]  # (C, 28, 28)
+    if x.shape[0] == 1:
+        return image(x[0], caption)
+    if x.shape[0] == 3:
+        st.image(memo(("rgb", *tr.key), lambda: fx.rgb_png(x)), caption=caption)
+    return feature_maps(x, title=f"its {x.shape[0]} channels", cell_px=TILE_PX)
+
+
+def _names(tr: es.Trace, layer: str) -> tuple[str, ...] | None:
+    """The class names when `layer` gives a value per class."""
+    return tr.model.classes if layer in ("linear", "softmax") else None
+
+
 def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
     """The selected layer: its input beside its output, then what it does."""
     name = st.session_state[es.K_LAYER]
@@ -234,10 +270,10 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
         # half width: the colour bar stays by the image
         picture, words = stacking_columns(2, "ex_input")
         with picture:
-            fig = image(rec.output[0, 0], inp.caption)
+            fig = _input_figure(tr, rec, inp.caption)
             chart(fig, key="ex_in", grow=False, width=_width(fig))
         with words:
-            st.markdown(_input_note(inp))
+            st.markdown(_input_note(inp, tr.model))
             if inp.source == "drawing" and tr.key[0] == "pretrained":
                 st.caption("The draw page answered with the pretrained model for drawings; this "
                            "page explores the sidebar's, trained on the photos alone, so their "
@@ -264,8 +300,8 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
         title = f"input: {prev.name} {prev.shape_text}"
         if spans:  # as tall as the output's title beside it: channel k level with k
             title = subtitled(title, "outlined: where the picked cell comes from")
-        fig = memo(("in", *tr.key, name, cell),
-                   lambda: fx.outline_spans(_map_figure(prev.output, title), spans))  # fmt: skip
+        fig = memo(("in", *tr.key, name, cell), lambda: fx.outline_spans(
+            _map_figure(prev.output, title, _names(tr, prev.name)), spans))  # fmt: skip
         chart(fig, key="ex_prev", grow=False, theme=None, width=_width(fig))
     with right:
         out = rec.output
@@ -278,8 +314,8 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
                   selection_mode="points", width=_width(fig))  # fmt: skip
         else:
             title = f"output: {name} {rec.shape_text}"
-            fig = memo(("out", *tr.key, name),
-                       lambda: _map_figure(out, title, softmax=name == "softmax"))  # fmt: skip
+            fig = memo(("out", *tr.key, name), lambda: _map_figure(
+                out, title, _names(tr, name), softmax=name == "softmax"))  # fmt: skip
             chart(fig, key="ex_out", grow=False, theme=None, width=_width(fig))  # as its input
     if name in ATLAS_LAYERS:  # under the channel grid, where a channel is picked
         with st.container(key="ex_atlas"):

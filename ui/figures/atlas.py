@@ -29,17 +29,17 @@ CLASS_COLOURS = (
 def example_png(image: torch.Tensor, field: tuple[tuple[int, int], tuple[int, int]],
                 box: int = 84) -> bytes:  # fmt: skip
     """One example as a PNG: on the left the receptive field's pixels (the crop, as large as
-    the tile allows), on the right the whole (H, W) uint8 image with the field outlined and
-    the rest dimmed."""
+    the tile allows), on the right the whole uint8 image, (H, W) or (C, H, W) with 1 or 3
+    channels, with the field outlined and the rest dimmed."""
     (r0, r1), (c0, c1) = field
-    grey = Image.fromarray(image.detach().cpu().to(torch.uint8).numpy(), mode="L")
-    crop = grey.crop((c0, r0, c1 + 1, r1 + 1))
+    pic = _pil(image.detach().cpu().to(torch.uint8))  # greyscale or RGB
+    crop = pic.crop((c0, r0, c1 + 1, r1 + 1))
     scale = max(1, box // max(crop.size))
     crop = crop.resize((crop.width * scale, crop.height * scale), Image.Resampling.NEAREST)
-    zoom = max(1, box // max(grey.size))
-    whole = grey.point(lambda v: v * 2 // 5).convert("RGB")  # dimmed outside the field
-    whole.paste(grey.crop((c0, r0, c1 + 1, r1 + 1)).convert("RGB"), (c0, r0))
-    whole = whole.resize((grey.width * zoom, grey.height * zoom), Image.Resampling.NEAREST)
+    zoom = max(1, box // max(pic.size))
+    whole = pic.point(lambda v: v * 2 // 5).convert("RGB")  # dimmed outside the field
+    whole.paste(pic.crop((c0, r0, c1 + 1, r1 + 1)).convert("RGB"), (c0, r0))
+    whole = whole.resize((pic.width * zoom, pic.height * zoom), Image.Resampling.NEAREST)
     ImageDraw.Draw(whole).rectangle(
         (c0 * zoom, r0 * zoom, (c1 + 1) * zoom - 1, (r1 + 1) * zoom - 1), outline=HIGHLIGHT,
         width=2,
@@ -52,10 +52,19 @@ def example_png(image: torch.Tensor, field: tuple[tuple[int, int], tuple[int, in
     return buf.getvalue()
 
 
+def _pil(image: torch.Tensor) -> Image.Image:
+    """A uint8 (H, W), (1, H, W) or (3, H, W) image as a greyscale or RGB Pillow image."""
+    if image.dim() == 3 and image.shape[0] == 3:
+        return Image.fromarray(image.permute(1, 2, 0).contiguous().numpy(), mode="RGB")
+    return Image.fromarray(image.reshape(image.shape[-2:]).numpy(), mode="L")
+
+
 def dream_png(image: torch.Tensor, box: int = 84) -> bytes:
-    """A synthetic (C, H, W) image in [0, 1] as a greyscale PNG, `box` pixels square."""
-    grey = (image.detach().cpu().float().mean(0).clamp(0, 1) * 255).round().to(torch.uint8)
-    im = Image.fromarray(grey.numpy(), mode="L")
+    """A synthetic (C, H, W) image in [0, 1] as a PNG `box` pixels square: RGB for 3
+    channels, else greyscale (the mean of its channels)."""
+    x = image.detach().cpu().float()
+    x = x if x.shape[0] == 3 else x.mean(0)
+    im = _pil((x.clamp(0, 1) * 255).round().to(torch.uint8))
     im = im.resize((box, box), Image.Resampling.NEAREST)
     buf = io.BytesIO()
     im.save(buf, format="PNG")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
 from PIL import Image
 
-from tinyvgg.data import CLASS_NAMES
 from tinyvgg.explain import PoolCell, Span
 from ui.figures.common import (
     BARE_AXIS,
@@ -44,6 +44,22 @@ def thumbnail_png(t: torch.Tensor, size: int = 72) -> bytes:
     lo, hi = float(t.min()), float(t.max())
     arr = ((t - lo) / (hi - lo if hi > lo else 1.0) * 255).round().byte().numpy()
     img = Image.fromarray(arr)  # (H, W) uint8: greyscale
+    scale = max(1, size // max(img.size))
+    img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def rgb_png(chw: torch.Tensor, size: int = 168) -> bytes:
+    """A (3, H, W) input as an RGB PNG about `size` pixels wide: values in [0, 1] as they are,
+    others (a random tensor) scaled from their minimum to their maximum."""
+    t = chw.detach().cpu().float()
+    lo, hi = float(t.min()), float(t.max())
+    if lo < 0 or hi > 1:
+        t = (t - lo) / (hi - lo if hi > lo else 1.0)
+    arr = (t * 255).round().byte().permute(1, 2, 0).contiguous().numpy()  # (H, W, 3)
+    img = Image.fromarray(arr)
     scale = max(1, size // max(img.size))
     img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
     buf = io.BytesIO()
@@ -195,29 +211,32 @@ def _bar_layout(height: int, title: str | None) -> dict:
 
 
 def probabilities(
-    probs: torch.Tensor, true_label: int | None = None, title: str | None = None
+    probs: torch.Tensor,
+    names: Sequence[str],
+    true_label: int | None = None,
+    title: str | None = None,
 ) -> go.Figure:
-    """Softmax output as bars with class names; the prediction and the truth marked."""
+    """Softmax output as bars, one per class name; the prediction and the truth marked."""
     p = probs.reshape(-1).detach().cpu().double().numpy()
     pred = int(p.argmax())
     colours = [HIGHLIGHT if k == pred else "#8aa4d6" for k in range(len(p))]
     fig = go.Figure(
-        go.Bar(x=list(CLASS_NAMES), y=p, marker_color=colours, text=[f"{v:.1%}" for v in p],
+        go.Bar(x=list(names), y=p, marker_color=colours, text=[f"{v:.1%}" for v in p],
                textposition="outside", hovertemplate="%{x}: %{y:.6f}<extra></extra>")
     )  # fmt: skip
     if true_label is not None:
-        fig.add_annotation(x=CLASS_NAMES[true_label], y=p[true_label], text="truth",
+        fig.add_annotation(x=names[true_label], y=p[true_label], text="truth",
                            showarrow=True, arrowhead=2, ay=-40)  # fmt: skip
     fig.update_layout(_bar_layout(300, title))
     fig.update_yaxes(range=[0, 1.15], tickformat=".0%")
     return fig
 
 
-def logits(values: torch.Tensor, title: str | None = None) -> go.Figure:
-    """The linear layer's ten outputs, a bar per class."""
+def logits(values: torch.Tensor, names: Sequence[str], title: str | None = None) -> go.Figure:
+    """The linear layer's outputs, a bar per class name."""
     z = values.reshape(-1).detach().cpu().double().numpy()
     colours = np.where(z >= 0, "#d6604d", "#4393c3")
-    fig = go.Figure(go.Bar(x=list(CLASS_NAMES), y=z, marker_color=colours,
+    fig = go.Figure(go.Bar(x=list(names), y=z, marker_color=colours,
                            hovertemplate="%{x}: %{y:.6f}<extra></extra>"))  # fmt: skip
     fig.update_layout(_bar_layout(300, title))
     return fig

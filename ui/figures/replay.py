@@ -29,13 +29,16 @@ def _layout(n: int) -> tuple[int, int]:
 
 
 def kernels(weight: torch.Tensor, label: str, scale: float | None = None) -> go.Figure:
-    """conv_1_1's kernels (C, 1, 3, 3) as tiles on one diverging scale, titled with the step.
+    """conv_1_1's kernels (C, in, 3, 3) as tiles on one diverging scale, titled with the step;
+    with several input channels (RGB) a row per kernel, a tile per input channel.
 
     `scale` fixes the colours at -scale..scale (the largest weight over the whole run), so that
     scrubbing shows the weights grow rather than each snapshot stretched to its own range.
     """
-    w = weight.detach().cpu().float()[:, 0]  # (C, 3, 3): conv_1_1 has one input channel
-    cols, cell_px = _layout(w.shape[0])
+    w = weight.detach().cpu().float()
+    c_in = w.shape[1]
+    w = w.flatten(0, 1)  # (C * in, 3, 3): kernel k's input channels side by side
+    cols, cell_px = _layout(w.shape[0]) if c_in == 1 else (c_in, 120)
     heat, layout = feature_maps_spec(w, f"conv_1_1's kernels at {label}", cols, cell_px)
     if scale:
         heat.update(colorscale=DIVERGING, zmin=-scale, zmax=scale, zmid=0.0)
