@@ -1,9 +1,11 @@
-"""Train: a TinyVGG on Fashion-MNIST in a worker process, watched live, compared run by run."""
+"""Train: a TinyVGG on Fashion-MNIST, MNIST, KMNIST, shapes or the user's own images, in a worker
+process, watched live, compared run by run."""
 
 import streamlit as st
+import torch
 
-from tinyvgg.data import CLASS_NAMES
 from tinyvgg.train import DEFAULT_LR, TrainConfig
+from ui import datasets as datasets_ui
 from ui import replay, training
 from ui.figures import train as figs
 from ui.frame import ensure_navigation, stacking_columns
@@ -32,9 +34,16 @@ def settings() -> TrainConfig:
     with st.container(border=True):
         a, b, c, e = st.columns(4)
         d = training.DEFAULTS
-        a.slider("Epochs", 1, 20, d.epochs, key="train_epochs")
-        a.selectbox("Training images", list(training.SUBSETS), key="train_subset",
-                    index=list(training.SUBSETS).index(training.DEFAULT_SUBSET),
+        data = training.chosen_data()
+        options = training.subsets(len(data.train_labels) if data is not None else 60_000)
+        if st.session_state.get("train_subset") not in options:  # another dataset's choice
+            default = training.DEFAULT_SUBSET
+            st.session_state["train_subset"] = default if default in options else [*options][-1]
+            st.session_state["train_batch"] = training.default_batch()
+            st.session_state["train_epochs"] = training.default_epochs()
+        st.session_state.setdefault("train_epochs", d.epochs)  # the dataset sets it
+        a.slider("Epochs", 1, 20, key="train_epochs")
+        a.selectbox("Training images", list(options), key="train_subset",
                     on_change=training.subset_changed)  # fmt: skip
         optimizer = b.radio("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get,
                             horizontal=True, key="train_optimizer")  # fmt: skip
@@ -59,7 +68,7 @@ def status(live: training.LiveRun) -> None:
     elif live.status == "starting":
         st.info("Starting the worker…")
     elif live.status == "stopping":
-        st.info("Stopping: scoring the model on the 10,000 test images…")
+        st.info("Stopping: scoring the model on its test images…")
     for warning in live.of_kind("warning"):
         st.warning(warning["message"])
     if live.status == "failed":
@@ -125,22 +134,30 @@ def results() -> None:
                        file_name=f"tinyvgg_{name.split(' (')[0].replace(' ', '_')}.pt",
                        mime="application/octet-stream", key="train_download")  # fmt: skip
     preds = training.test_preds(name)
-    if preds is None:
+    test = training.run_test_set(run) if preds is not None else None
+    if test is None or len(test[1]) != len(preds):
         return
+    images, labels = test
+    classes = run.classes or training.run_model(run).classes
     left, right = stacking_columns(2, "train_results")  # stacked beside an open sidebar
-    left.markdown("**Confusion matrix** (10,000 test images)")
-    chart(figs.confusion(training.confusion(preds), CLASS_NAMES), key="train_cm", where=left)
+    left.markdown(f"**Confusion matrix** ({len(labels):,} test images)")
+    chart(figs.confusion(training.confusion(preds, labels, len(classes)), classes),
+          key="train_cm", where=left)  # fmt: skip
     right.markdown(
         "**Predictions** · the model's class, ✓ when right; ✗ when wrong, over the true class"
     )
     mistakes = right.toggle("Mistakes only", key="train_mistakes")
-    images, p, t = training.gallery_items(preds, 20, mistakes)
-    chart(figs.gallery(images, p, t, CLASS_NAMES), key="train_gallery", where=right)
+    shown, p, t = training.gallery_items(preds, images, labels, 20, mistakes)
+    grey = shown.float().mean(1).round().to(torch.uint8)  # (n, 28, 28): colour shown as grey
+    chart(figs.gallery(grey, p, t, classes), key="train_gallery", where=right)
 
 
 st.title("Train a TinyVGG")
-st.write("Train your own TinyVGG on Fashion-MNIST and watch it learn. The run trains in its own "
-         "process, so this page and everyone else's stay responsive.")  # fmt: skip
+st.write("Train your own TinyVGG and watch it learn: on Fashion-MNIST, handwritten digits "
+         "(MNIST), Japanese characters (KMNIST), a demo of drawn shapes, or your own images. "
+         "The run trains in its own process, so this page and everyone else's stay "
+         "responsive.")  # fmt: skip
+datasets_ui.picker(on_change=training.clear_error)
 settings()
 live = training.poll()
 if live is not None and live.just_ended:

@@ -20,7 +20,7 @@ import pytest
 
 from tinyvgg import health
 from tinyvgg.train import DEFAULT_LR, TrainConfig, fit
-from ui.training import CLIP_NORM, DEFAULT_BATCH, SUBSETS, make_config
+from ui.training import CLIP_NORM, DEFAULT_BATCH, SUBSET_SIZES, make_config, subsets
 
 FLOOR = 35.0
 SETTINGS = [(1000, 1), (1000, 2), (5000, 1), (5000, 2), (10_000, 1)]  # (images, epochs)
@@ -39,8 +39,9 @@ def test_the_page_s_small_runs_learn(real_data, subset, epochs, optimizer):
 
 
 def test_every_subset_the_page_offers_has_a_default_batch():
-    assert set(DEFAULT_BATCH) == set(SUBSETS.values())
-    assert DEFAULT_BATCH[None] == TrainConfig().batch_size  # all 60,000: the notebook's 32
+    assert set(DEFAULT_BATCH) == set(SUBSET_SIZES)
+    assert set(subsets(60_000).values()) == {*SUBSET_SIZES, None}  # None: all 60,000
+    assert TrainConfig().batch_size == 32  # what more images than the largest subset start from
 
 
 def test_a_run_that_did_not_learn_says_why_and_what_to_try(real_data):

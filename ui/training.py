@@ -19,15 +19,17 @@ import streamlit as st
 import torch
 from streamlit.errors import StreamlitAPIException
 
-from tinyvgg.data import CLASS_NAMES, load_split
+from tinyvgg.data import DataError
+from tinyvgg.datasets import FASHION, Dataset, DatasetError
 from tinyvgg.device import CHOICES, pick_device
 from tinyvgg.evaluate import confusion_matrix, pick_examples
-from tinyvgg.model import TinyVGG, TinyVGGConfig, checkpoint_bytes, load_checkpoint
+from tinyvgg.model import checkpoint_bytes, load_checkpoint
 from tinyvgg.runs import FINAL, TrainingRun, default_slots, estimate_seconds, warm_up
 from tinyvgg.snapshots import Snapshot, from_event, plain_list
 from tinyvgg.train import DEFAULT_LR, TrainConfig
+from ui import datasets as datasets_ui
 from ui.resources import app_device
-from ui.state import TrainedRun, add_trained_run, trained_runs
+from ui.state import TrainedRun, add_trained_run, run_model, trained_runs
 
 LIVE_KEY = "train_live"  # LiveRun: the session's latest run, as the page shows it
 PREDS_KEY = "train_preds"  # {run name: (10000,) predicted test classes}
@@ -37,13 +39,14 @@ INSPECT_KEY = "train_inspect"  # the run the results section looks closer at
 REFRESH_S = 1.0  # live view refresh while a run is active...
 FIRST_REFRESH_S = 0.25  # ...and until its first chart point, so that Start shows something soon
 TEST_PER_EPOCH = 2000  # fixed test images scored after each epoch (all 10k at the end)
-SUBSETS = {"1,000": 1000, "5,000": 5000, "10,000": 10_000, "all 60,000": None}
+SUBSET_SIZES = (1000, 5000, 10_000)  # the choices of training images below a dataset's all
 DEFAULT_SUBSET = "5,000"
 # Every run from the page, whatever its settings, trains with its gradients' norm clipped to
 # CLIP_NORM, and starts from a batch size that gives a small subset enough steps to leave the
 # plateau at chance (SGD at lr 0.1 needs about a hundred): bench/README.md has the sweep.
 CLIP_NORM = 2.0
-DEFAULT_BATCH = {1000: 8, 5000: 16, 10_000: 32, None: 32}
+DEFAULT_BATCH = {1000: 8, 5000: 16, 10_000: 32}  # and 32 for more
+MIN_STEPS, SMALL = 1000, 10_000  # a small dataset's default epochs give about MIN_STEPS steps
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]
 # Snapshots are scored on the page when shown (ui.replay), not by the worker: 500 probe images
@@ -142,19 +145,68 @@ def settings_config() -> TrainConfig:
     """
     get, d = st.session_state.get, DEFAULTS
     optimizer = get("train_optimizer", d.optimizer)
-    subset = SUBSETS[get("train_subset", DEFAULT_SUBSET)]
+    data = chosen_data()
+    n_all = len(data.train_labels) if data is not None else 60_000
+    subset = chosen_subset(n_all)
     return make_config(
-        epochs=get("train_epochs", d.epochs), batch_size=get("train_batch", DEFAULT_BATCH[subset]),
+        epochs=get("train_epochs", d.epochs), batch_size=get("train_batch", default_batch()),
         lr=get(f"train_lr_{optimizer}", DEFAULT_LR[optimizer]),
         hidden_units=int(get("train_hidden", d.hidden_units)), optimizer=optimizer,
         subset=subset, seed=int(get("train_seed", d.seed)), device=get("train_device", d.device),
-        augment="sketch" if get("train_augment", False) else None,
+        augment="sketch" if get("train_augment", False) else None, n_all=n_all,
+        data=data_source(data),
     )  # fmt: skip
+
+
+def chosen_data() -> Dataset | None:
+    """The dataset the page trains on (None: own images chosen, none read yet; or missing)."""
+    found = datasets_ui.chosen()
+    if isinstance(found, str):
+        try:
+            return datasets_ui.builtin(found)
+        except (DataError, DatasetError):
+            return None
+    return found
+
+
+def data_source(data: Dataset | None) -> str:
+    """The TrainConfig's `data` for a dataset: a built-in one's source name, else its name."""
+    if data is None:
+        return DEFAULTS.data
+    return datasets_ui.BUILTIN.get(data.name, data.name)
+
+
+def subsets(n_all: int) -> dict[str, int | None]:
+    """The choices of training images for a dataset of n_all: the SUBSET_SIZES below it, all."""
+    return {**{f"{k:,}": k for k in SUBSET_SIZES if k < n_all}, f"all {n_all:,}": None}
+
+
+def chosen_subset(n_all: int) -> int | None:
+    """The chosen number of training images (None: all), the default where the choice was
+    another dataset's."""
+    options = subsets(n_all)
+    label = st.session_state.get("train_subset", DEFAULT_SUBSET)
+    return options.get(label, options.get(DEFAULT_SUBSET))
+
+
+def default_epochs() -> int:
+    """The epochs a dataset starts from: the engine's 3, or for a small one (under SMALL
+    training images) enough for about MIN_STEPS steps, up to 20: a few hundred images learn
+    next to nothing in 3 epochs."""
+    data = chosen_data()
+    if data is None or len(data.train_labels) >= SMALL:
+        return DEFAULTS.epochs
+    n_all = len(data.train_labels)
+    steps = math.ceil((chosen_subset(n_all) or n_all) / default_batch())
+    return min(20, max(DEFAULTS.epochs, math.ceil(MIN_STEPS / steps)))
 
 
 def default_batch() -> int:
     """The batch size the chosen number of training images starts from."""
-    return DEFAULT_BATCH[SUBSETS[st.session_state.get("train_subset", DEFAULT_SUBSET)]]
+    data = chosen_data()
+    n_all = len(data.train_labels) if data is not None else 60_000
+    n = chosen_subset(n_all) or n_all
+    return next((b for k, b in DEFAULT_BATCH.items() if n <= k), 32)
 
 
 def subset_changed() -> None:
@@ -165,9 +217,11 @@ def subset_changed() -> None:
 def make_config(
     epochs: int, lr: float, batch_size: int, hidden_units: int, optimizer: str,
     subset: int | None, seed: int, device: str, augment: str | None = None,
+    n_all: int = 60_000, data: str = DEFAULTS.data,
 ) -> TrainConfig:  # fmt: skip
-    """The worker's settings: the page's choices plus live-view logging."""
-    n_train = subset or 60_000
+    """The worker's settings: the page's choices plus live-view logging (`n_all`: the
+    dataset's training images)."""
+    n_train = min(subset or n_all, n_all)
     steps_per_epoch = math.ceil(n_train / batch_size)
     return TrainConfig(
         epochs=epochs, lr=lr, batch_size=batch_size, hidden_units=hidden_units,
@@ -175,14 +229,17 @@ def make_config(
         device=str(app_device()) if device.startswith("auto") else device,
         log_every=max(1, steps_per_epoch // 50),  # up to 50 chart points per epoch
         test_subset=min(TEST_PER_EPOCH, n_train), step_weights=True, clip_norm=CLIP_NORM,
-        snapshots=DEFAULTS.snapshots, probe=REPLAY_PROBE, augment=augment,
+        snapshots=DEFAULTS.snapshots, probe=REPLAY_PROBE, augment=augment, data=data,
     )  # fmt: skip
 
 
 def estimate_line(cfg: TrainConfig) -> str:
     """One line: about how long this run takes here, and the server's queue if any."""
-    n_train = cfg.subset or 60_000
-    seconds = estimate_seconds(cfg, n_train)
+    data = chosen_data()
+    n_all, n_test = ((len(data.train_labels), len(data.test_labels)) if data is not None
+                     else (60_000, 10_000))  # fmt: skip
+    n_train = min(cfg.subset or n_all, n_all)
+    seconds = estimate_seconds(cfg, n_train, n_test)
     images = f"{cfg.epochs} × {n_train:,} images"
     line = (
         f"Estimated time on {cfg.device}: about {_duration(seconds)} for {images}."
@@ -218,22 +275,36 @@ def start(cfg: TrainConfig | None = None) -> None:
             return  # a double click: keep the run that just started
     st.session_state["train_last_start"] = (now, wanted)
     st.session_state[ERROR_KEY] = None
+    data = chosen_data()
+    if data is None:
+        st.session_state[ERROR_KEY] = "Choose a dataset above, or upload a .zip of your images."
+        return
+    builtin = cfg.data in datasets_ui.BUILTIN.values()
     try:
-        run = TrainingRun(cfg)
+        run = TrainingRun(cfg, data=None if builtin else data)
     except ValueError as e:
         st.session_state[ERROR_KEY] = str(e)
         return
     session_runs().replace(run)
     n = st.session_state[COUNT_KEY] = st.session_state.get(COUNT_KEY, 0) + 1
-    st.session_state[LIVE_KEY] = LiveRun(run.id, run_name(n, cfg), asdict(run.cfg), run.created)
+    name = run_name(n, cfg, data.name, len(data.train_labels))
+    st.session_state[LIVE_KEY] = LiveRun(run.id, name, asdict(run.cfg), run.created)
 
 
-def run_name(n: int, cfg: TrainConfig) -> str:
-    """e.g. 'run 1 (sgd, lr 0.1, 3 epochs, 5,000 images)'; ', sketch' when augmented."""
-    images = f"{cfg.subset:,}" if cfg.subset else "60,000"
+def clear_error() -> None:
+    """Forget the sentence of a Start refused earlier (the settings changed)."""
+    st.session_state[ERROR_KEY] = None
+
+
+def run_name(n: int, cfg: TrainConfig, dataset: str = FASHION, n_all: int = 60_000) -> str:
+    """e.g. 'run 1 (sgd, lr 0.1, 3 epochs, 5,000 images)'; the dataset first where it is not
+    Fashion-MNIST ('run 2 (shapes, sgd, ...)'); ', sketch' when augmented."""
+    images = f"{min(cfg.subset or n_all, n_all):,}"
     epochs = f"{cfg.epochs} epoch{'s' if cfg.epochs > 1 else ''}"
     sketch = ", sketch" if cfg.augment else ""
-    return f"run {n} ({cfg.optimizer}, lr {cfg.learning_rate:g}, {epochs}, {images} images{sketch})"
+    where = "" if dataset == FASHION else f"{dataset}, "
+    return (f"run {n} ({where}{cfg.optimizer}, lr {cfg.learning_rate:g}, {epochs}, "
+            f"{images} images{sketch})")  # fmt: skip
 
 
 def stop() -> None:
@@ -291,7 +362,8 @@ def _keep(live: LiveRun, run: TrainingRun) -> None:
     results = {**run.results, "model_name": live.name, "images_per_s": speed}
     state = {k: v.clone() for k, v in model.state_dict().items()}
     kept = TrainedRun(live.name, state, model.config.hidden_units, results, run.history,
-                      live.config, live.snapshots, live.of_kind("step"))  # fmt: skip
+                      live.config, live.snapshots, live.of_kind("step"),
+                      classes=model.classes, dataset=model.dataset)  # fmt: skip
     add_trained_run(kept, select=not results.get("failed"))
     st.session_state.setdefault(PREDS_KEY, {})[live.name] = run.test_preds
     with contextlib.suppress(StreamlitAPIException):  # drawn already: it keeps its choice
@@ -302,8 +374,9 @@ def _keep(live: LiveRun, run: TrainingRun) -> None:
 def end_message(results: dict[str, Any]) -> tuple[bool, str]:
     """(whether the run learned, what the page says of its end)."""
     how = "Stopped early" if results["stopped"] else "Finished"
+    n_test = results.get("n_test", 10_000)
     scores = (f"test accuracy {results['model_acc']:.2f}%, loss {results['model_loss']:.4f} on "
-              "all 10,000 test images")  # fmt: skip
+              f"all {n_test:,} test images")  # fmt: skip
     if results.get("failed"):
         return False, (f"{how}: {scores}. {results['why']} The sidebar keeps the model in use; "
                        "this one is in its list, marked in the table below.")  # fmt: skip
@@ -351,8 +424,7 @@ def find_run(name: str) -> TrainedRun | None:
 
 def checkpoint_of(run: TrainedRun) -> bytes:
     """The run as a checkpoint file, in the engine's format (as `python -m tinyvgg.train`)."""
-    model = TinyVGG(TinyVGGConfig(hidden_units=run.hidden_units))
-    model.load_state_dict(run.state_dict)
+    model = run_model(run)
     metrics = {**run.results, "history": run.history, "train_config": run.config}
     return checkpoint_bytes(model, metrics, plain_list(run.snapshots))
 
@@ -362,13 +434,19 @@ def test_preds(name: str) -> torch.Tensor | None:
     return st.session_state.get(PREDS_KEY, {}).get(name)
 
 
-def confusion(preds: torch.Tensor) -> torch.Tensor:
-    """Counts over the 10k test images: row = true class, column = predicted."""
-    return confusion_matrix(preds, load_split("test").labels, len(CLASS_NAMES))
+def run_test_set(run: TrainedRun) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The test images (N, C, 28, 28) uint8 and labels of the run's dataset, or None where the
+    session no longer holds it."""
+    return datasets_ui.test_set(run_model(run))
 
 
-def gallery_items(preds: torch.Tensor, n: int, mistakes_only: bool):
-    """(images (n, 28, 28) uint8, predictions, labels) of a fixed sample of test images."""
-    test = load_split("test")
-    idx = pick_examples(preds, test.labels, n, mistakes_only, seed=0)
-    return test.images[idx], preds[idx].tolist(), test.labels[idx].tolist()
+def confusion(preds: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Counts over the test images: row = true class, column = predicted."""
+    return confusion_matrix(preds, labels, n_classes)
+
+
+def gallery_items(preds: torch.Tensor, images: torch.Tensor, labels: torch.Tensor, n: int,
+                  mistakes_only: bool):  # fmt: skip
+    """(images (n, C, 28, 28) uint8, predictions, labels) of a fixed sample of test images."""
+    idx = pick_examples(preds, labels, n, mistakes_only, seed=0)
+    return images[idx], preds[idx].tolist(), labels[idx].tolist()
