@@ -137,6 +137,7 @@ def test_folder(tmp_path):
     assert d.train_labels.dtype == torch.int64 and d.counts("test") == [1, 1]
     assert d.skipped == 0 and d.channels == 1 and d.name == tmp_path.name
     assert "zebra: 5 train, 1 test" in d.summary() and "2 classes" in repr(d)
+    assert d.split == "a seeded 80%/20% split of each class"
 
 
 def test_zip_wrapped_with_train_and_test():
@@ -145,6 +146,7 @@ def test_zip_wrapped_with_train_and_test():
     d = read_zip(make_zip(files))
     assert d.name == "pets" and d.classes == ("cats", "dogs")
     assert d.counts("train") == [7, 7] and d.counts("test") == [5, 5] and d.skipped == 0
+    assert d.split == "its train/ and test/ folders"
 
 
 def test_zip_from_path_unwrapped(tmp_path):

@@ -60,13 +60,14 @@ def captions(at: AppTest) -> str:
 def test_the_choices_and_the_default(train_page):
     radio = train_page.radio(key=datasets_ui.PICK_KEY)
     assert radio.options == list(datasets_ui.CHOICES) and radio.value == "Fashion-MNIST"
-    assert "Fashion-MNIST**: 10 classes" in captions(train_page)
+    assert "Fashion-MNIST**: 10 classes, greyscale 28×28 images; 60,000 for training and 10,000 " \
+        "for testing (its own training and test sets)" in captions(train_page)  # fmt: skip
 
 
 def test_the_shapes_demo_is_summarised_and_its_subsets_follow_its_size(train_page):
     at = pick(train_page, "Shapes (a demo)")
     assert "shapes**: 4 classes, greyscale 28×28 images; 1,600 for training and 400 for " \
-        "testing" in captions(at)  # fmt: skip
+        "testing (a seeded 80%/20% split of each class)" in captions(at)  # fmt: skip
     counts = per_class(at)
     assert list(counts["class"]) == list(SHAPES)
     assert list(counts["training images"]) == [400] * 4 and list(counts["test images"]) == [100] * 4
@@ -124,8 +125,22 @@ def test_a_bad_zip_is_one_sentence_and_the_page_works_on(train_page, data, sente
     assert len(shown) == 1 and shown[0].startswith("bad.zip: ") and sentence in shown[0], shown
     at.button(key="train_start").click().run()
     assert not at.exception
-    assert "Choose a dataset" in " ".join(errors(at))
+    assert "Upload a .zip of your images first" in " ".join(errors(at))
     pick(at, "Shapes (a demo)")
+    assert not errors(at)
+
+
+def test_a_built_in_dataset_that_is_missing_is_one_sentence(train_page, monkeypatch, tmp_path):
+    monkeypatch.delenv("TINYVGG_MNIST", raising=False)
+    monkeypatch.setenv("TINYVGG_CACHE", str(tmp_path))  # no download there; none is tried
+    monkeypatch.setattr(datasets_ui, "_FAILED", {})
+    at = pick(train_page, "MNIST")
+    (shown,) = errors(at)
+    assert shown.startswith("MNIST was not found. Get it one of two ways: set TINYVGG_MNIST")
+    at.button(key="train_start").click().run()
+    assert not at.exception and errors(at) == [shown, shown]  # the picker's and Start's
+    assert training.LIVE_KEY not in at.session_state
+    pick(at, "Fashion-MNIST")
     assert not errors(at)
 
 

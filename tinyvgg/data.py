@@ -199,8 +199,16 @@ def dataset_root(download: bool = True, dataset: str = "fashion-mnist") -> Path:
                 getattr(datasets, src.folder)(str(root), train=train, download=True)
             return root
         except Exception as e:  # no network, proxy, disk full: one message covers them
-            raise DataError(src.how_to_get(root) + f" (Download failed: {e})") from e
+            raise DataError(f"{src.how_to_get(root)} (The download failed: {_reason(e)}.)") from e
     raise DataError(src.how_to_get(root))
+
+
+def _reason(e: BaseException) -> str:
+    """A failed download's cause on one line: torchvision's message lists each mirror it tried
+    ("Tried URL, got:" then "<urlopen error ...>"); the last such error says why."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    errors = [line.strip("<>") for line in lines if line.startswith("<")]
+    return (errors or lines or [type(e).__name__])[-1].rstrip(".:")
 
 
 def load_split(

@@ -33,6 +33,7 @@ class Dataset:
     test_images: torch.Tensor  # (M, C, 28, 28) uint8
     test_labels: torch.Tensor  # (M,) int64
     skipped: int = 0  # files that were not readable images
+    split: str = "its own training and test sets"  # how train and test were told apart
 
     @property
     def channels(self) -> int:

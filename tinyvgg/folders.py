@@ -245,13 +245,14 @@ def _build(name: str, files: Files, channels: int, seed: int, share: float) -> D
     _check_counts(classes, labels, sum(len(v) for g in groups.values() for v in g.values()))
     x = {k: torch.stack(v) for k, v in images.items()}  # (N, C, 28, 28) uint8
     y = {k: torch.tensor(v, dtype=torch.int64) for k, v in labels.items()}
+    split = "its train/ and test/ folders"
     if "all" in groups:
+        split = f"a seeded {1 - share:.0%}/{share:.0%} split of each class"
         tr, te = split_indices(y["all"], len(classes), seed, share)
         x = {"train": x["all"][tr], "test": x["all"][te]}
         y = {"train": y["all"][tr], "test": y["all"][te]}
-    return Dataset(
-        name or wrapper or "dataset", classes, x["train"], y["train"], x["test"], y["test"], skipped
-    )
+    return Dataset(name or wrapper or "dataset", classes, x["train"], y["train"], x["test"],
+                   y["test"], skipped, split)  # fmt: skip
 
 
 def read_folder(

@@ -53,7 +53,8 @@ def shapes(per_class: int = 500, seed: int = 0, size: int = 28, test_share: floa
     x = torch.stack([to_input(im) for _, im in drawn])  # (4 * per_class, 1, 28, 28)
     y = torch.tensor([SHAPES.index(kind) for kind, _ in drawn])
     tr, te = split_indices(y, len(SHAPES), seed, test_share)
-    return Dataset("shapes", SHAPES, x[tr], y[tr], x[te], y[te])
+    split = f"a seeded {1 - test_share:.0%}/{test_share:.0%} split of each class"
+    return Dataset("shapes", SHAPES, x[tr], y[tr], x[te], y[te], split=split)
 
 
 def shapes_zip(per_class: int = 500, seed: int = 0, size: int = 28) -> bytes:

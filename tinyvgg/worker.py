@@ -72,6 +72,7 @@ def job_message(cfg: TrainConfig, data: Dataset | None = None) -> dict[str, Any]
     plain = None
     if data is not None:
         plain = {"name": data.name, "classes": list(data.classes), "skipped": data.skipped,
+                 "split": data.split,
                  **{k: _tensor_bytes(getattr(data, k)) for k in TENSORS}}  # fmt: skip
     return {"config": asdict(cfg), "data": plain}
 
@@ -82,7 +83,8 @@ def read_job(job: dict[str, Any]) -> tuple[TrainConfig, Dataset | None]:
     data = None
     if plain is not None:
         tensors = (_tensor(plain[k]) for k in TENSORS)
-        data = Dataset(plain["name"], tuple(plain["classes"]), *tensors, skipped=plain["skipped"])
+        data = Dataset(plain["name"], tuple(plain["classes"]), *tensors, skipped=plain["skipped"],
+                       split=plain["split"])  # fmt: skip
     return TrainConfig(**job["config"]), data
 
 

@@ -8,6 +8,7 @@ memory, and go when the session ends; no other session can reach them).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
@@ -28,10 +29,27 @@ BUILTIN = {"Fashion-MNIST": "fashion-mnist", "MNIST": "mnist", "KMNIST": "kmnist
            "shapes": "shapes"}  # fmt: skip  # a dataset's name -> its source for datasets.load
 
 
-@st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
-def builtin(source: str) -> Dataset:
-    """A built-in dataset (see BUILTIN), loaded once per server and shared read-only."""
+RETRY_S = 60.0  # a built-in dataset that could not be had is tried again after this long
+_FAILED: dict[str, tuple[float, str]] = {}  # source -> (when, the sentence): shared by sessions
+
+
+@st.cache_resource(show_spinner="Loading the dataset (downloaded on first use)…", max_entries=4)
+def _builtin(source: str) -> Dataset:
     return datasets.load(source)
+
+
+def builtin(source: str) -> Dataset:
+    """A built-in dataset (see BUILTIN), loaded once per server and shared read-only. DataError
+    when it cannot be had; that is remembered for RETRY_S, so that a page showing it does not
+    try a download that cannot work again on every rerun."""
+    failed = _FAILED.get(source)
+    if failed is not None and time.monotonic() - failed[0] < RETRY_S:
+        raise DataError(failed[1])
+    try:
+        return _builtin(source)
+    except DataError as e:
+        _FAILED[source] = (time.monotonic(), str(e))
+        raise
 
 
 def uploads() -> dict[str, Dataset]:
@@ -178,7 +196,7 @@ def summary(data: Dataset) -> None:
     skipped = f" {data.skipped:,} file(s) were not images and were skipped." if data.skipped else ""
     st.caption(
         f"**{data.name}**: {len(data.classes)} classes, {colour} 28×28 images; "
-        f"{n_train:,} for training and {n_test:,} for testing.{skipped}"
+        f"{n_train:,} for training and {n_test:,} for testing ({data.split}).{skipped}"
     )
     with st.expander("Classes and examples", expanded=data.name not in BUILTIN):
         rows = [{"class": c, "training images": a, "test images": b}

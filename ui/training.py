@@ -275,9 +275,16 @@ def start(cfg: TrainConfig | None = None) -> None:
             return  # a double click: keep the run that just started
     st.session_state["train_last_start"] = (now, wanted)
     st.session_state[ERROR_KEY] = None
-    data = chosen_data()
+    found = datasets_ui.chosen()
+    try:
+        data = datasets_ui.builtin(found) if isinstance(found, str) else found
+    except (DataError, DatasetError) as e:
+        st.session_state[ERROR_KEY] = str(e)
+        return
     if data is None:
-        st.session_state[ERROR_KEY] = "Choose a dataset above, or upload a .zip of your images."
+        st.session_state[ERROR_KEY] = (
+            "Upload a .zip of your images first, or choose another dataset."
+        )
         return
     builtin = cfg.data in datasets_ui.BUILTIN.values()
     try:
