@@ -163,7 +163,10 @@ with inputs:
         except PreprocessError as e:  # over the size limit: shown with the prediction
             uploaded = e
     with camera_tab:  # only while open: the browser asks for the camera when it appears
-        photo = camera_ui(thing) if camera_tab.open else None
+        try:
+            photo = camera_ui(thing) if camera_tab.open else None
+        except PreprocessError as e:  # over the size limit: shown with the prediction
+            photo = e
 
 pre, label = None, ""
 with outputs:
@@ -222,6 +225,8 @@ with outputs:
                 label = f"upload: {uploaded[1]}"
         elif camera_tab.open:
             hint = f"Take a photo of {thing} to see what the model makes of it."
+            if isinstance(photo, PreprocessError):
+                raise photo
             if photo is not None:
                 pre, label = _preprocess_file(photo, auto_invert, fill, own), "camera photo"
     except NearlyEmpty as e:  # nothing drawn yet, as far as the model could tell

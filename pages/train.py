@@ -135,7 +135,11 @@ def results() -> None:
                        mime="application/octet-stream", key="train_download")  # fmt: skip
     preds = training.test_preds(name)
     test = training.run_test_set(run) if preds is not None else None
-    if test is None or len(test[1]) != len(preds):
+    if preds is not None and (test is None or len(test[1]) != len(preds)):
+        st.info(f"The test images of {run.dataset or 'its dataset'} are no longer in this session "
+                "(an upload is kept only while it is one of the last three), so this run's "
+                "confusion matrix and predictions cannot be drawn.")  # fmt: skip
+    if test is None or preds is None or len(test[1]) != len(preds):
         return
     images, labels = test
     classes = run.classes or training.run_model(run).classes

@@ -292,3 +292,53 @@ def test_too_many_pixels_is_skipped(monkeypatch):
     files = dataset(n=6) | {"cats/big.png": encode(picture(0, size=(40, 40)))}
     monkeypatch.setattr(folders, "MAX_PIXELS", 40 * 40 - 1)
     assert read_zip(make_zip(files)).skipped == 1
+
+
+# ------------------------------------------------------------------------------ costs
+
+
+def test_the_pixels_decoded_in_all_are_bounded(monkeypatch):
+    """Blank 4096² PNGs are 16 KB each (bytes in a zip under every other limit) but 16 MP each to
+    decode: the budget, read from each header before decoding, refuses them in one sentence."""
+    monkeypatch.setattr(folders, "MAX_TOTAL_PIXELS", 5000)
+    big = encode(Image.new("L", (30, 30), 255))  # 900 pixels each
+    with pytest.raises(DatasetError) as e:
+        read_zip(make_zip({f"{c}/{i}.png": big for c in ("a", "b") for i in range(5)}))
+    one_sentence(e, "megapixels in all", "shrink them")
+    assert read_zip(make_zip(dataset(n=5))).counts() == [4, 4]  # 10 × 24×20: within it
+
+
+def test_too_many_entries_are_refused_before_the_directory_is_read(monkeypatch):
+    data = make_zip({f"a/{i}.png": b"" for i in range(40)})
+    assert folders._entries(data) == 40
+    monkeypatch.setattr(folders, "MAX_FILES", 10)
+    monkeypatch.setattr(folders, "MAX_CLASSES", 5)  # 10 + 3 × 5 entries allowed for folders
+
+    def no_directory(*args, **kwargs):
+        raise AssertionError("the zip's directory was read")
+
+    monkeypatch.setattr(folders.zipfile, "ZipFile", no_directory)
+    with pytest.raises(DatasetError) as e:
+        read_zip(data)
+    one_sentence(e, "40 files", "over the limit")
+
+
+def test_any_error_while_decoding_skips_the_file(monkeypatch):
+    """Pillow can raise almost anything on a crafted file (TypeError, KeyError, ...)."""
+    calls = []
+
+    def crafted(image, channels=1):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyError("a crafted EXIF tag")
+        return torch.zeros(channels, 28, 28, dtype=torch.uint8)
+
+    monkeypatch.setattr(folders, "to_input", crafted)
+    d = read_zip(make_zip(dataset(n=6)))
+    assert d.skipped == 1 and sum(d.counts()) + sum(d.counts("test")) == 11
+
+
+def test_progress_is_reported_while_reading():
+    seen = []
+    read_zip(shapes_zip(per_class=60, seed=1), progress=lambda *at: seen.append(at))
+    assert seen == [(100, 240), (200, 240), (240, 240)]

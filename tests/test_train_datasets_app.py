@@ -8,14 +8,16 @@ import json
 import zipfile
 
 import pytest
+import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tinyvgg import runs
-from tinyvgg.model import load_checkpoint
+from tinyvgg.model import TinyVGGConfig, build_model, load_checkpoint
 from tinyvgg.shapes import SHAPES, shapes_zip
 from ui import datasets as datasets_ui
 from ui import training
+from ui.state import TrainedRun
 
 from .test_train_page import chart, until_ended
 
@@ -98,6 +100,27 @@ def test_an_uploaded_zip_is_read_summarised_and_kept_in_the_session(train_page):
     assert datasets_ui.UPLOADS_KEY not in other.session_state
 
 
+def test_uploads_keep_their_names_apart(train_page):
+    """Colour is another dataset; other images under a name the session holds get another name;
+    an upload never takes a built-in dataset's name."""
+    at = upload(pick(train_page, datasets_ui.OWN), "leaves.zip", shapes_zip(per_class=10, seed=1))
+    at.toggle(key=datasets_ui.RGB_KEY).set_value(True).run()
+    assert not at.exception and "leaves (RGB)**: 4 classes, colour (RGB)" in captions(at)
+    upload(at, "leaves.zip", shapes_zip(per_class=12, seed=1))  # more images, same name
+    assert "leaves (RGB) (2)**" in captions(at)
+    upload(at, "fashion_mnist.zip", shapes_zip(per_class=10, seed=1))
+    assert "fashion_mnist (upload) (RGB)**" in captions(at)
+    held = at.session_state[datasets_ui.UPLOADS_KEY]
+    assert list(held) == ["leaves (RGB)", "leaves (RGB) (2)", "fashion_mnist (upload) (RGB)"]
+    assert held["leaves (RGB)"].channels == 3 and len(held["leaves (RGB) (2)"].train_labels) == 40
+    upload(at, "more.zip", shapes_zip(per_class=10, seed=3))
+    assert list(at.session_state[datasets_ui.UPLOADS_KEY]) == [
+        "leaves (RGB) (2)",
+        "fashion_mnist (upload) (RGB)",
+        "more (RGB)",
+    ]  # the newest three
+
+
 def _zip(files: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -172,3 +195,29 @@ def test_a_run_on_an_upload_names_its_classes_everywhere(train_page):
     assert "on all 80 test images" in " ".join(s.value for s in [*at.success, *at.error])
     assert at.sidebar.selectbox(key="model_choice").value == live.name
     json.dumps(kept.results)  # plain values
+    assert "run 1: Adam 0.001, 20 ep, 320" in [o for o in at.sidebar.selectbox(
+        key="model_choice").options]  # fmt: skip
+
+
+def test_the_results_say_why_when_a_runs_test_images_are_gone(train_page):
+    """A run on an upload the session no longer holds (three newer ones came after it)."""
+    model = build_model(TinyVGGConfig(output_shape=4), seed=0, classes=SHAPES, dataset="gone")
+    name = "run 9 (gone, sgd, lr 0.1, 1 epoch, 80 images)"
+    results = {"model_name": name, "model_loss": 1.0, "model_acc": 50.0, "train_time_s": 1.0,
+               "device": "cpu"}  # fmt: skip
+    run = TrainedRun(name, model.state_dict(), 10, results, classes=SHAPES, dataset="gone")
+    train_page.session_state["trained_runs"] = [run]
+    train_page.session_state[training.PREDS_KEY] = {name: torch.zeros(20, dtype=torch.long)}
+    at = train_page.run()
+    assert not at.exception
+    assert "test images of gone are no longer in this session" in " ".join(
+        i.value for i in at.info)  # fmt: skip
+    assert chart(at, "train_cm") is None
+
+
+def test_a_model_only_named_fashion_mnist_gets_none_of_its_images():
+    """A 3-channel notebook state_dict, or a folder named Fashion-MNIST with other classes."""
+    from tinyvgg.data import CLASS_NAMES
+
+    assert datasets_ui.test_set_of("Fashion-MNIST", SHAPES, 1) is None
+    assert datasets_ui.test_set_of("Fashion-MNIST", CLASS_NAMES, 3) is None

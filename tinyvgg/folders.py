@@ -42,6 +42,7 @@ SIZE = 28  # the model's input side
 MAX_UNCOMPRESSED = 200 * 2**20  # bytes a zip may unpack to: a class's photos, not a disk's worth
 MAX_FILES = 20_000  # entries in a zip, files in a folder: decoding more would take minutes
 MAX_PIXELS = 4096 * 4096  # per image, read from its header before decoding (12 MP photos fit)
+MAX_TOTAL_PIXELS = 400_000_000  # decoded in all (JPEGs at their reduced size): a few seconds
 MAX_RATIO, RATIO_FLOOR = 200, 2**20  # a member over 1 MB, compressed over 200:1, is a bomb's
 MIN_PER_CLASS = 5  # fewer cannot be split into training and test images sensibly
 MIN_CLASSES, MAX_CLASSES = 2, 100  # one class is no classifier; over 100 fit no chart
@@ -112,19 +113,44 @@ def to_input(image: Image.Image, channels: int = 1) -> torch.Tensor:
     return a[None] if channels == 1 else a.permute(2, 0, 1).contiguous()
 
 
-def _decode(data: bytes, channels: int) -> torch.Tensor | None:
-    """An image file's bytes as the model's input, or None when they are no readable image."""
+class _Budget:
+    """Pixels left to decode; one sentence once they run out."""
+
+    def __init__(self) -> None:
+        self.left = MAX_TOTAL_PIXELS
+
+    def spend(self, pixels: int) -> None:
+        self.left -= pixels
+        if self.left < 0:
+            raise DatasetError(
+                f"The images hold over {MAX_TOTAL_PIXELS // 1_000_000:,} megapixels in all, more "
+                "than this app decodes for one dataset; shrink them (the model sees 28×28) or "
+                "use fewer."
+            )
+
+
+def _decode(data: bytes, channels: int, budget: _Budget | None = None) -> torch.Tensor | None:
+    """An image file's bytes as the model's input, or None when they are no readable image;
+    its pixels are taken from `budget` (DatasetError when it runs out) before decoding."""
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as im:
             if im.width * im.height > MAX_PIXELS:  # the header is read, the pixels are not yet
                 return None
             if im.format in ("JPEG", "MPO"):
                 im.draft(None, (2 * SIZE, 2 * SIZE))  # decode at 1/2..1/8 scale: 28 px suffice
+            if budget is not None:
+                budget.spend(im.width * im.height)
             im.load()
             return to_input(ImageOps.exif_transpose(im), channels)  # phones rotate by EXIF
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning, DatasetError):
-        return None  # Pillow's own guard (89 MP) or a mode Pillow cannot convert
-    except _DECODE_ERRORS:
+    except DatasetError:
+        if budget is not None and budget.left < 0:
+            raise
+        return None  # a colour mode Pillow cannot convert
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None  # Pillow's own guard (89 MP)
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001  a crafted file can make Pillow raise almost anything
         return None
 
 
@@ -222,8 +248,13 @@ def split_indices(
     return keep.nonzero().flatten(), (~keep).nonzero().flatten()
 
 
-def _build(name: str, files: Files, channels: int, seed: int, share: float) -> Dataset:
-    """Check, decode and split the files into a dataset."""
+Progress = Callable[[int, int], None]  # (files read, files in all)
+
+
+def _build(
+    name: str, files: Files, channels: int, seed: int, share: float, progress: Progress | None
+) -> Dataset:
+    """Check, decode and split the files into a dataset, calling `progress` now and then."""
     if channels not in (1, 3) or not 0 < share < 1:
         raise ValueError(f"need channels 1 or 3 and 0 < test_share < 1, not {channels}, {share}")
     if len(files) > MAX_FILES:
@@ -235,9 +266,13 @@ def _build(name: str, files: Files, channels: int, seed: int, share: float) -> D
     classes = _classes(groups)
     images: dict[str, list[torch.Tensor]] = {k: [] for k in groups}
     labels: dict[str, list[int]] = {k: [] for k in groups}
+    budget, done, total = _Budget(), 0, sum(len(v) for g in groups.values() for v in g.values())
     for key, by_class in groups.items():
         for i, path in ((i, p) for i, c in enumerate(classes) for p in by_class.get(c, [])):
-            x = _decode(files[path](), channels)  # one file's bytes in memory at a time
+            x = _decode(files[path](), channels, budget)  # one file's bytes in memory at a time
+            done += 1
+            if progress is not None and (done % 100 == 0 or done == total):
+                progress(done, total)
             skipped += x is None
             if x is not None:
                 images[key].append(x)
@@ -256,7 +291,11 @@ def _build(name: str, files: Files, channels: int, seed: int, share: float) -> D
 
 
 def read_folder(
-    path: str | os.PathLike, channels: int = 1, seed: int = 0, test_share: float = 0.2
+    path: str | os.PathLike,
+    channels: int = 1,
+    seed: int = 0,
+    test_share: float = 0.2,
+    progress: Progress | None = None,
 ) -> Dataset:
     """A dataset from a folder of class folders (the layout is in the module docstring)."""
     root = Path(path).expanduser()
@@ -268,7 +307,7 @@ def read_folder(
             rel = (Path(folder) / n).relative_to(root).as_posix()
             if not _ignored(rel):
                 files[rel] = (Path(folder) / n).read_bytes
-    return _build(root.resolve().name, files, channels, seed, test_share)
+    return _build(root.resolve().name, files, channels, seed, test_share, progress)
 
 
 # ------------------------------------------------------------------------------ a zip
@@ -343,19 +382,36 @@ def _members(zf: zipfile.ZipFile) -> Files:
     return {n: _reader(zf, i) for i, n in names.items() if n and not _ignored(n)}
 
 
+def _entries(data: bytes) -> int | None:
+    """The entry count in a zip's end-of-central-directory record (65,535 when a zip64 record
+    holds the real one, always more than the limit); None where there is no such record."""
+    tail = bytes(data[-(2**16 + 22) :])
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return None
+    return struct.unpack("<H", tail[at + 10 : at + 12])[0]
+
+
 def read_zip(
     data: bytes | str | os.PathLike,
     channels: int = 1,
     seed: int = 0,
     test_share: float = 0.2,
     name: str | None = None,
+    progress: Progress | None = None,
 ) -> Dataset:
-    """A dataset from a .zip of class folders (its bytes or its path), checked before reading."""
+    """A dataset from a .zip of class folders (its bytes or its path), checked before reading;
+    `progress(files read, files in all)` is called now and then while the images decode."""
     if not isinstance(data, bytes | bytearray):
         path = Path(data).expanduser()
         if not path.is_file():
             raise DatasetError(f"There is no file at {path}; give the path of a .zip file.")
         name, data = name or path.stem, path.read_bytes()
+    if (n := _entries(data)) is not None and n > MAX_FILES + MAX_CLASSES * 3:
+        raise DatasetError(  # before ZipFile reads a directory of that many entries
+            f"The archive holds {n:,} files, over the limit of {MAX_FILES:,}; use fewer images "
+            "per class."
+        )
     try:
         if bytes(data[:2]) != b"PK":
             raise zipfile.BadZipFile("no zip signature")
@@ -365,4 +421,4 @@ def read_zip(
             "This file is not a .zip archive; zip the folder of class folders and upload the .zip."
         ) from e
     with zf:
-        return _build(name or "", _members(zf), channels, seed, test_share)
+        return _build(name or "", _members(zf), channels, seed, test_share, progress)

@@ -337,6 +337,7 @@ def _fit(cfg: TrainConfig, emit: Callable[[Event], None], stop: Any, data: Datas
         total_steps=total_steps,
         stopped=stopped,
         dataset=data.name,
+        n_train=len(train_data),  # the images it trained on
         n_test=len(test_all),  # the test images the results are over
         failed=failed[0] if failed else None,  # a short label: "near chance", ...
         why=failed[1] if failed else None,  # a sentence: why, and what to try

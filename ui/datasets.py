@@ -16,15 +16,16 @@ import streamlit as st
 import torch
 
 from tinyvgg import datasets
-from tinyvgg.data import DataError
+from tinyvgg.data import CLASS_NAMES, DataError
 from tinyvgg.datasets import Dataset, DatasetError
 from tinyvgg.folders import read_zip
 from tinyvgg.model import TinyVGG
 from ui.figures import dataset as figs
-from ui.memo import digest, memo
+from ui.memo import digest
 from ui.present import chart
 
 UPLOADS_KEY = "datasets"  # dict[str, Dataset]: this session's uploaded datasets, by name
+MAX_UPLOADS = 3  # uploaded datasets a session keeps (up to ~50 MB of images each)
 BUILTIN = {"Fashion-MNIST": "fashion-mnist", "MNIST": "mnist", "KMNIST": "kmnist",
            "shapes": "shapes"}  # fmt: skip  # a dataset's name -> its source for datasets.load
 
@@ -58,8 +59,13 @@ def uploads() -> dict[str, Dataset]:
 
 
 def add_upload(data: Dataset) -> None:
-    """Keep an uploaded dataset in this session (a newer one of the same name replaces it)."""
-    uploads()[data.name] = data
+    """Keep an uploaded dataset in this session, its MAX_UPLOADS newest at most (the runs trained
+    on an older one lose their test images, and say so)."""
+    held = uploads()
+    held.pop(data.name, None)
+    held[data.name] = data
+    while len(held) > MAX_UPLOADS:
+        held.pop(next(iter(held)))
 
 
 def find(name: str) -> Dataset | None:
@@ -84,6 +90,8 @@ def test_set_of(
     if name == datasets.FASHION:
         from ui.resources import test_split
 
+        if classes != CLASS_NAMES or channels != 1:  # named so, but not Fashion-MNIST's model
+            return None
         split = test_split()
         return split.images.unsqueeze(1), split.labels
     try:
@@ -102,6 +110,8 @@ ZIP_KEY = "train_zip"  # the file uploader
 RGB_KEY = "train_rgb"  # read an upload in colour
 CHOSEN_KEY = "train_upload_name"  # the name of the upload the page trains on, once it reads
 UPLOAD_ERROR_KEY = "train_upload_error"
+READ_KEY = "train_upload_read"  # (file id, colour): the upload read last, read once
+FINGERPRINTS_KEY = "train_upload_digests"  # {dataset name: its zip's digest}
 OWN = "Your own images (.zip)"
 CHOICES = {"Fashion-MNIST": "fashion-mnist", "MNIST": "mnist", "KMNIST": "kmnist",
            "Shapes (a demo)": "shapes", OWN: None}  # fmt: skip
@@ -114,23 +124,31 @@ ZIP_HELP = (
 )
 
 
-def _upload_name(file_name: str) -> str:
-    """A name for an upload that no built-in dataset has (an upload named "MNIST" is not it)."""
-    stem = PurePosixPath(file_name).stem.strip() or "upload"
-    return f"{stem} (upload)" if stem in BUILTIN or stem.lower() in datasets.BUILTIN else stem
+def _upload_name(file_name: str, channels: int, fingerprint: str) -> str:
+    """A name for an upload: its file's, never a built-in dataset's (an upload named "MNIST" is
+    not MNIST), " (RGB)" when read in colour, and another one ("leaves (2)") when the session
+    holds different images under that name already (runs trained on those keep them)."""
+    stem = PurePosixPath(file_name).stem.strip()[:60] or "upload"
+    stem = f"{stem} (upload)" if datasets.is_builtin(stem) or stem in BUILTIN else stem
+    stem += " (RGB)" if channels == 3 else ""
+    seen = st.session_state.setdefault(FINGERPRINTS_KEY, {})  # name -> its bytes' digest
+    name, n = stem, 1
+    while seen.get(name, fingerprint) != fingerprint:
+        n += 1
+        name = f"{stem} ({n})"
+    seen[name] = fingerprint
+    return name
 
 
-def read_upload(file_name: str, data: bytes, channels: int) -> Dataset:
-    """The uploaded zip as a dataset, read once per session for the same bytes; raises
-    DatasetError with one sentence."""
+def read_upload(file_name: str, data: bytes, channels: int, progress=None) -> Dataset:
+    """The uploaded zip as a dataset; raises DatasetError with one sentence."""
     if len(data) > UPLOAD_MB * 2**20:
         raise DatasetError(
             f"The file is {len(data) / 2**20:.1f} MB, over the {UPLOAD_MB} MB limit for datasets; "
             "use fewer or smaller images."
         )
-    name = _upload_name(file_name)
-    return memo(("dataset upload", digest(data), channels, name),
-                lambda: read_zip(data, channels=channels, name=name))  # fmt: skip
+    name = _upload_name(file_name, channels, digest(data))
+    return read_zip(data, channels=channels, name=name, progress=progress)
 
 
 def chosen() -> Dataset | str | None:
@@ -142,22 +160,37 @@ def chosen() -> Dataset | str | None:
     return uploads().get(st.session_state.get(CHOSEN_KEY) or "")
 
 
-def _on_zip(changed: Callable[[], None] | None = None) -> None:
-    """The uploader's callback: read the zip, keep it in the session, or keep its error."""
-    st.session_state[UPLOAD_ERROR_KEY] = None
-    st.session_state[CHOSEN_KEY] = None
-    if changed is not None:
-        changed()
-    up = st.session_state.get(ZIP_KEY)
-    if up is None:
+def _read_chosen_upload() -> None:
+    """Read the uploader's zip (with a progress bar) once per file and colour setting; the
+    dataset joins the session's uploads and is chosen, or its sentence is kept."""
+    up, rgb = st.session_state.get(ZIP_KEY), bool(st.session_state.get(RGB_KEY))
+    if up is None:  # removed, or never given: nothing chosen
+        st.session_state[CHOSEN_KEY] = st.session_state[UPLOAD_ERROR_KEY] = None
+        st.session_state[READ_KEY] = None
         return
+    if st.session_state.get(READ_KEY) == (up.file_id, rgb):
+        return
+    st.session_state[READ_KEY] = (up.file_id, rgb)
+    st.session_state[CHOSEN_KEY] = st.session_state[UPLOAD_ERROR_KEY] = None
+    bar = st.progress(0.0, text=f"Reading {up.name}…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Reading {up.name}: {done:,} of {total:,} files")
+
     try:
-        data = read_upload(up.name, up.getvalue(), 3 if st.session_state.get(RGB_KEY) else 1)
+        data = read_upload(up.name, up.getvalue(), 3 if rgb else 1, progress)
     except DatasetError as e:
         st.session_state[UPLOAD_ERROR_KEY] = f"{up.name}: {e}"
-        return
-    add_upload(data)
-    st.session_state[CHOSEN_KEY] = data.name
+    except Exception as e:  # noqa: BLE001  anything else a crafted file causes: one sentence
+        st.session_state[UPLOAD_ERROR_KEY] = (
+            f"{up.name}: the archive could not be read ({type(e).__name__}); zip the class "
+            "folders again."
+        )
+    else:
+        add_upload(data)
+        st.session_state[CHOSEN_KEY] = data.name
+    finally:
+        bar.empty()
 
 
 def picker(on_change: Callable[[], None] | None = None) -> Dataset | None:
@@ -168,10 +201,10 @@ def picker(on_change: Callable[[], None] | None = None) -> Dataset | None:
     source = CHOICES[st.session_state[PICK_KEY]]
     if source is None:
         st.file_uploader("A .zip of your images, a folder per class", type=["zip"], key=ZIP_KEY,
-                         help=ZIP_HELP, max_upload_size=UPLOAD_MB, on_change=_on_zip,
-                         args=(on_change,))  # fmt: skip
-        st.toggle("Colour images (RGB)", key=RGB_KEY, on_change=_on_zip, args=(on_change,),
+                         help=ZIP_HELP, max_upload_size=UPLOAD_MB, on_change=on_change)  # fmt: skip
+        st.toggle("Colour images (RGB)", key=RGB_KEY, on_change=on_change,
                   help="Read the images in colour: the model gets 3 input channels.")  # fmt: skip
+        _read_chosen_upload()
         if error := st.session_state.get(UPLOAD_ERROR_KEY):
             st.error(error)
             return None
@@ -193,7 +226,8 @@ def summary(data: Dataset) -> None:
     """Classes, images per class, the split, and a grid of examples per class."""
     n_train, n_test = len(data.train_labels), len(data.test_labels)
     colour = "colour (RGB)" if data.channels == 3 else "greyscale"
-    skipped = f" {data.skipped:,} file(s) were not images and were skipped." if data.skipped else ""
+    skipped = (f" {data.skipped:,} file(s) were skipped (not images, or outside the class folders)."
+               if data.skipped else "")  # fmt: skip
     st.caption(
         f"**{data.name}**: {len(data.classes)} classes, {colour} 28×28 images; "
         f"{n_train:,} for training and {n_test:,} for testing ({data.split}).{skipped}"

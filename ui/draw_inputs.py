@@ -95,4 +95,6 @@ def camera_ui(thing: str) -> bytes | None:
         "take the photo with another app and upload it. A plain background works best."
     )
     photo = st.camera_input(f"Take a photo of {thing}", key="draw_camera")
+    if photo is not None:
+        check_file_size(photo.size, FILE_MB)  # the server takes up to a dataset's size
     return photo.getvalue() if photo is not None else None

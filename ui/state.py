@@ -140,7 +140,8 @@ def model_label(name: str) -> str:
         return name
     cfg, res = run.config, run.results
     opt = {"sgd": "SGD", "adam": "Adam"}.get(cfg["optimizer"], cfg["optimizer"])
-    images = f"{(cfg.get('subset') or 60_000) // 1000}k"
+    n = res.get("n_train") or cfg.get("subset") or 60_000
+    images = f"{n // 1000}k" if n >= 1000 else f"{n}"
     label = f"{name.split(' (')[0]}: {opt} {cfg['lr']:g}, {cfg['epochs']} ep, {images}"
     if res.get("failed"):
         label += " ✗"

@@ -154,7 +154,7 @@ def settings_config() -> TrainConfig:
         hidden_units=int(get("train_hidden", d.hidden_units)), optimizer=optimizer,
         subset=subset, seed=int(get("train_seed", d.seed)), device=get("train_device", d.device),
         augment="sketch" if get("train_augment", False) else None, n_all=n_all,
-        data=data_source(data),
+        data=data_source(data), channels=data.channels if data is not None else 1,
     )  # fmt: skip
 
 
@@ -217,7 +217,7 @@ def subset_changed() -> None:
 def make_config(
     epochs: int, lr: float, batch_size: int, hidden_units: int, optimizer: str,
     subset: int | None, seed: int, device: str, augment: str | None = None,
-    n_all: int = 60_000, data: str = DEFAULTS.data,
+    n_all: int = 60_000, data: str = DEFAULTS.data, channels: int = 1,
 ) -> TrainConfig:  # fmt: skip
     """The worker's settings: the page's choices plus live-view logging (`n_all`: the
     dataset's training images)."""
@@ -230,6 +230,7 @@ def make_config(
         log_every=max(1, steps_per_epoch // 50),  # up to 50 chart points per epoch
         test_subset=min(TEST_PER_EPOCH, n_train), step_weights=True, clip_norm=CLIP_NORM,
         snapshots=DEFAULTS.snapshots, probe=REPLAY_PROBE, augment=augment, data=data,
+        channels=channels,
     )  # fmt: skip
 
 
