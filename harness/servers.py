@@ -85,3 +85,45 @@ def launch_browser(playwright):
     if path is None:
         raise BrowserNotFound("Chromium not found (install Debian's chromium or set $CHROMIUM)")
     return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+
+
+class RedisNotFound(RuntimeError):
+    """No redis-server here: install Debian's redis-server."""
+
+
+@contextlib.contextmanager
+def redis_server(folder: Path) -> Iterator[str]:
+    """A fresh `redis-server` on a free port that keeps nothing on disk (its log in `folder`);
+    yields its URL (redis://127.0.0.1:PORT), stops it afterwards. RedisNotFound without one."""
+    exe = shutil.which("redis-server") or shutil.which("redis-server", path="/usr/sbin:/usr/bin")
+    if exe is None:
+        raise RedisNotFound("redis-server not found (install Debian's redis-server)")
+    port = free_port()
+    cmd = [
+        exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        "--dir", str(folder), "--logfile", str(folder / f"redis-{port}.log"),
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while not _redis_pong(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start (exit {proc.poll()})")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _redis_pong(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False

@@ -123,7 +123,8 @@ def _job_data(cfg: TrainConfig, carried: Dataset | None, train, test) -> Dataset
     return training_data(cfg)
 
 
-def _run_job(job: dict[str, Any], events, stop, train, test) -> None:
+def run_job(job: dict[str, Any], events, stop, train, test) -> None:
+    """Run one job_message with fit(): its events, then the model or an error, to `events`."""
     try:  # what a user can get wrong: settings, device, dataset; each already one sentence
         cfg, carried = read_job(job)
         cfg.validate(in_memory=carried is not None)
@@ -177,7 +178,7 @@ def _worker_main(jobs, events, stop, threads: int, speed) -> None:
             if orphaned():
                 return
     if job is not None:
-        _run_job(job, events, lambda: stop.is_set() or orphaned(), train, test)
+        run_job(job, events, lambda: stop.is_set() or orphaned(), train, test)
     events.close()
     events.join_thread()  # everything sent is in the pipe before the process ends
 
