@@ -1,9 +1,10 @@
 """The training page's session glue: one worker run per session, its live record, its results.
 
-The run itself is a `tinyvgg.runs.TrainingRun`, held in a session-scoped resource whose
-release (the tab closed, the session ended) ends the worker. What the page shows is copied into
-`st.session_state` (a `LiveRun`, and finished models as `ui.state.TrainedRun`), so it survives
-reruns and page switches.
+The run itself is a `tinyvgg.runs.TrainingRun` (or, with $TINYVGG_BROKER, a
+`tinyvgg.jobs.CeleryRun` on a Celery worker: `tinyvgg.jobs.default_jobs`), held in a
+session-scoped resource whose release (the tab closed, the session ended) ends the worker.
+What the page shows is copied into `st.session_state` (a `LiveRun`, and finished models as
+`ui.state.TrainedRun`), so it survives reruns and page switches.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tinyvgg.data import DataError
 from tinyvgg.datasets import FASHION, Dataset, DatasetError
 from tinyvgg.device import CHOICES, pick_device
 from tinyvgg.evaluate import confusion_matrix, pick_examples
+from tinyvgg.jobs import CeleryJobs, CeleryRun, default_jobs
 from tinyvgg.model import checkpoint_bytes, load_checkpoint
 from tinyvgg.runs import FINAL, TrainingRun, default_slots, estimate_seconds, warm_up
 from tinyvgg.snapshots import Snapshot, from_event, plain_list
@@ -54,6 +56,7 @@ BATCH_SIZES = [8, 16, 32, 64, 128, 256]
 REPLAY_PROBE = 0
 MAX_HIDDEN = 128  # the page's largest hidden units: its snapshots still fit in 5 MB (two of them)
 DEFAULTS = TrainConfig()  # the page starts from the engine's defaults
+WORKERS_AUTO = "auto (the training worker's)"
 
 
 @dataclass
@@ -99,9 +102,9 @@ class SessionRuns:
     """The session's worker run; releasing it (the session ended) ends the worker."""
 
     def __init__(self) -> None:
-        self.run: TrainingRun | None = None
+        self.run: TrainingRun | CeleryRun | None = None
 
-    def replace(self, run: TrainingRun) -> None:
+    def replace(self, run: TrainingRun | CeleryRun) -> None:
         """Hold `run`, ending the session's previous one if it still trains."""
         old, self.run = self.run, run
         if old is not None and not old.done:
@@ -119,13 +122,23 @@ def session_runs() -> SessionRuns:
     return SessionRuns()
 
 
+def on_workers() -> bool:
+    """Whether runs train on Celery workers ($TINYVGG_BROKER) rather than on this server."""
+    return isinstance(default_jobs(), CeleryJobs)
+
+
 def prepare() -> None:
-    """Start the server's warm worker, so the first Start does not wait for torch to import."""
-    warm_up()
+    """Start the server's warm worker, so the first Start does not wait for torch to import
+    (none when runs train on Celery workers)."""
+    if not on_workers():
+        warm_up()
 
 
 def device_options() -> list[str]:
-    """'auto (<the app's device>)' first, then every device this machine has."""
+    """'auto (<the app's device>)' first, then every device this machine has; on Celery
+    workers, 'auto' (the worker's choice, $TINYVGG_DEVICE there) and the kinds by name."""
+    if on_workers():
+        return [WORKERS_AUTO, *CHOICES[1:]]
     there = [c for c in CHOICES[1:] if _available(c)]
     return [f"auto ({app_device()})", *there]
 
@@ -226,7 +239,7 @@ def make_config(
     return TrainConfig(
         epochs=epochs, lr=lr, batch_size=batch_size, hidden_units=hidden_units,
         optimizer=optimizer, subset=subset, seed=seed,
-        device=str(app_device()) if device.startswith("auto") else device,
+        device=_device(device),
         log_every=max(1, steps_per_epoch // 50),  # up to 50 chart points per epoch
         test_subset=min(TEST_PER_EPOCH, n_train), step_weights=True, clip_norm=CLIP_NORM,
         snapshots=DEFAULTS.snapshots, probe=REPLAY_PROBE, augment=augment, data=data,
@@ -234,8 +247,19 @@ def make_config(
     )  # fmt: skip
 
 
+def _device(choice: str) -> str:
+    """The TrainConfig's device for the page's choice: 'auto' is this server's device, or on
+    Celery workers left to the worker."""
+    if not choice.startswith("auto"):
+        return choice
+    return "auto" if on_workers() else str(app_device())
+
+
 def estimate_line(cfg: TrainConfig) -> str:
     """One line: about how long this run takes here, and the server's queue if any."""
+    if on_workers():
+        return ("Runs train on this deployment's training workers (Celery): Start queues the "
+                "run; the page shows its place in the queue until a worker takes it.")  # fmt: skip
     data = chosen_data()
     n_all, n_test = ((len(data.train_labels), len(data.test_labels)) if data is not None
                      else (60_000, 10_000))  # fmt: skip
@@ -289,7 +313,7 @@ def start(cfg: TrainConfig | None = None) -> None:
         return
     builtin = cfg.data in datasets_ui.BUILTIN.values()
     try:
-        run = TrainingRun(cfg, data=None if builtin else data)
+        run = default_jobs().submit(cfg, data=None if builtin else data)
     except ValueError as e:
         st.session_state[ERROR_KEY] = str(e)
         return
@@ -358,7 +382,7 @@ def stopped_at(results: dict[str, Any], steps_per_epoch: int) -> str:
     return f"stopped at epoch {epoch + 1}, step {step:,} of {steps_per_epoch:,}"
 
 
-def _keep(live: LiveRun, run: TrainingRun) -> None:
+def _keep(live: LiveRun, run: TrainingRun | CeleryRun) -> None:
     """The finished model joins the session's trained runs and, if it learned, becomes the
     model in use. A stopped run's name says where it stopped."""
     model, _ = load_checkpoint(run.checkpoint)
