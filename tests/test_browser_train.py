@@ -78,7 +78,11 @@ def test_train_one_epoch_and_compare(page, app_url):
 def test_stop_in_the_middle_of_a_run(page, app_url):
     open_train_page(page, app_url)
     choose(page, "Training images", "all 60,000")
+    # the batch size moves to the subset's default (32) before another widget sends its own
+    batch = page.get_by_test_id("stSlider").filter(has_text="Batch size")
+    expect(batch.get_by_role("slider")).to_have_attribute("aria-valuetext", "32")
     set_epochs_to_one(page)
+    expect(batch.get_by_role("slider")).to_have_attribute("aria-valuetext", "32")
     page.get_by_role("button", name="Start training").click()
     counts = watch_points(page, lambda c: len(growth(c)) >= 2)
     page.get_by_role("button", name="Stop training").click()
