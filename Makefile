@@ -1,7 +1,7 @@
 # Two commands on a fresh Debian machine:
 #   make run    venv + requirements + Debian's dataset (where apt is available), then the app
-#   make test   the above + dev requirements + Debian's chromium and redis-server, then the whole
-#               test suite
+#   make test   the above + dev requirements + Debian's chromium, redis-server and nginx, then
+#               the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test setup setup-dev dataset chromium redis-server lint format bench weights clean
+.PHONY: run test setup setup-dev dataset chromium redis-server nginx lint format bench weights clean
 
 run: setup dataset
 	$(VENV)/bin/streamlit run app.py
@@ -17,7 +17,7 @@ run: setup dataset
 # Test processes (pytest-xdist): most tests wait on a browser, a server or a worker process.
 TEST_PROCS ?= 2
 
-test: setup-dev dataset chromium redis-server
+test: setup-dev dataset chromium redis-server nginx
 	$(PY) -m pytest -n $(TEST_PROCS) --dist worksteal
 
 setup: $(VENV)/.stamp-runtime
@@ -52,6 +52,9 @@ chromium:
 
 redis-server:
 	$(call apt_install,redis-server)
+
+nginx:
+	$(call apt_install,nginx)
 
 lint: setup-dev
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

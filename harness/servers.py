@@ -104,13 +104,21 @@ def redis_server(folder: Path) -> Iterator[str]:
         "--dir", str(folder), "--logfile", str(folder / f"redis-{port}.log"),
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    with _running(proc, lambda: _redis_pong(port), "redis-server", lambda: ""):
+        yield f"redis://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def _running(proc: subprocess.Popen, ready, name: str, log) -> Iterator[None]:
+    """Until `proc` is `ready()` (RuntimeError with `log()` if it exits or takes over 20 s),
+    then the body; `proc` is terminated (killed after 10 s) afterwards."""
     try:
         deadline = time.monotonic() + 20
-        while not _redis_pong(port):
+        while not ready():
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start (exit {proc.poll()})")
+                raise RuntimeError(f"{name} did not start (exit {proc.poll()}){log()}")
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}"
+        yield
     finally:
         proc.terminate()
         try:
@@ -125,5 +133,54 @@ def _redis_pong(port: int) -> bool:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
             s.sendall(b"PING\r\n")
             return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class NginxNotFound(RuntimeError):
+    """No nginx here: install Debian's nginx."""
+
+
+NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
+
+
+def nginx_path() -> str | None:
+    """nginx on PATH or Debian's /usr/sbin/nginx; None if there is none."""
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/bin")
+
+
+def render_nginx_conf(listen: str, upstream_ports: list[int]) -> str:
+    """deploy/nginx.conf.template for nginx on `listen` in front of replicas on local ports."""
+    servers = " ".join(f"server 127.0.0.1:{p};" for p in upstream_ports)
+    text = NGINX_TEMPLATE.read_text()
+    return text.replace("${TINYVGG_LISTEN}", listen).replace("${TINYVGG_UPSTREAMS}", servers)
+
+
+@contextlib.contextmanager
+def nginx_proxy(upstream_ports: list[int], folder: Path) -> Iterator[str]:
+    """nginx from deploy/nginx.conf.template on a free port in front of the replicas on
+    `upstream_ports`, run by this user with everything (config, pid, temp files, its log
+    nginx.log) in `folder`; yields its URL, stops it afterwards. NginxNotFound without one."""
+    exe = nginx_path()
+    if exe is None:
+        raise NginxNotFound("nginx not found (install Debian's nginx)")
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "nginx.conf"
+    conf.write_text(render_nginx_conf(f"127.0.0.1:{port}", upstream_ports))
+    log = folder / "nginx.log"
+    # -e: its first log, before the config is read, is ours too (not /var/log/nginx)
+    cmd = [exe, "-p", f"{folder}/", "-e", "stderr", "-c", str(conf), "-g", "daemon off;"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    # terminate: nginx's fast shutdown, the master stops its workers
+    with _running(proc, lambda: _listening(port), "nginx", lambda: f":\n{log.read_text()}"):
+        yield f"http://127.0.0.1:{port}"
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
     except OSError:
         return False
