@@ -45,26 +45,16 @@ def streamlit_server(env: dict[str, str] | None = None, script: str = "app.py") 
         cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start (exit {proc.poll()})")
-            time.sleep(0.3)
+    with _running(proc, lambda: _healthy(url), "streamlit", lambda: "", timeout=60):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
 
 
 def chromium_path() -> str | None:
@@ -109,11 +99,11 @@ def redis_server(folder: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _running(proc: subprocess.Popen, ready, name: str, log) -> Iterator[None]:
-    """Until `proc` is `ready()` (RuntimeError with `log()` if it exits or takes over 20 s),
-    then the body; `proc` is terminated (killed after 10 s) afterwards."""
+def _running(proc: subprocess.Popen, ready, name: str, log, timeout: float = 20) -> Iterator[None]:
+    """Until `proc` is `ready()` (RuntimeError with `log()` if it exits or takes over
+    `timeout` s), then the body; `proc` is terminated (killed after 10 s) afterwards."""
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + timeout
         while not ready():
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{name} did not start (exit {proc.poll()}){log()}")

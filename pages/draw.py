@@ -15,8 +15,7 @@ from tinyvgg.preprocess import (  # noqa: E402
     NearlyEmpty,
     Preprocessed,
     PreprocessError,
-    as_dataset_reads,
-    preprocess,
+    read_input,
 )
 from ui import styles  # noqa: E402
 from ui.draw_inputs import CANVAS_PX, camera_ui, canvas_ui, upload_ui  # noqa: E402
@@ -35,9 +34,7 @@ TILE_PX = 150  # each preprocessing step's square tile
 @st.cache_resource(max_entries=4, ttl=900, show_spinner=False)
 def _preprocess_file(data: bytes, auto_invert: bool, fill: bool, own: int = 0) -> Preprocessed:
     # Kept as is (not pickled like cache_data would): a photo's steps are megabytes; read-only.
-    if own:  # a model of the user's own images, of `own` channels: read as they were
-        return as_dataset_reads(data, own)
-    return preprocess(data, auto_invert=auto_invert, fill_outlines=fill)
+    return read_input(data, own, auto_invert=auto_invert, fill_outlines=fill)
 
 
 def _explore(drawn: DrawnInput, names: tuple[str, ...]) -> None:
@@ -204,13 +201,8 @@ with outputs:
     try:
         if draw_tab.open and drawn is not None:
             array, paper = drawn
-            pre = (
-                as_dataset_reads(array, own, background=paper)
-                if own
-                else preprocess(
-                    array, auto_invert=auto_invert, background=paper, fill_outlines=fill
-                )
-            )
+            pre = read_input(array, own, auto_invert=auto_invert, fill_outlines=fill,
+                             background=paper)  # fmt: skip
             label = "drawing"
         elif upload_tab.open:
             hint = (

@@ -2,7 +2,6 @@
 process, watched live, compared run by run."""
 
 import streamlit as st
-import torch
 
 from tinyvgg.train import DEFAULT_LR, TrainConfig
 from ui import datasets as datasets_ui
@@ -34,14 +33,7 @@ def settings() -> TrainConfig:
     with st.container(border=True):
         a, b, c, e = st.columns(4)
         d = training.DEFAULTS
-        data = training.chosen_data()
-        options = training.subsets(len(data.train_labels) if data is not None else 60_000)
-        if st.session_state.get("train_subset") not in options:  # another dataset's choice
-            default = training.DEFAULT_SUBSET
-            st.session_state["train_subset"] = default if default in options else [*options][-1]
-            st.session_state["train_batch"] = training.default_batch()
-            st.session_state["train_epochs"] = training.default_epochs()
-        st.session_state.setdefault("train_epochs", d.epochs)  # the dataset sets it
+        options = training.subset_options()  # the dataset's, its defaults set when it changed
         a.slider("Epochs", 1, 20, key="train_epochs")
         a.selectbox("Training images", list(options), key="train_subset",
                     on_change=training.subset_changed)  # fmt: skip
@@ -152,8 +144,7 @@ def results() -> None:
     )
     mistakes = right.toggle("Mistakes only", key="train_mistakes")
     shown, p, t = training.gallery_items(preds, images, labels, 20, mistakes)
-    grey = shown.float().mean(1).round().to(torch.uint8)  # (n, 28, 28): colour shown as grey
-    chart(figs.gallery(grey, p, t, classes), key="train_gallery", where=right)
+    chart(figs.gallery(shown, p, t, classes), key="train_gallery", where=right)
 
 
 st.title("Train a TinyVGG")

@@ -115,3 +115,20 @@ def page(browser_context):
     p.set_default_timeout(30_000)
     yield p
     p.close()
+
+
+@pytest.fixture
+def train_page(real_data, monkeypatch):
+    """The training page through AppTest, on the real data; every run ended afterwards."""
+    from streamlit.testing.v1 import AppTest
+
+    from tinyvgg import runs
+
+    # Runs start their own worker (the warm spare: tests/test_worker.py and the browser tests):
+    # a spare started after every run would only be ended unused.
+    monkeypatch.setenv("TINYVGG_WARM_WORKER", "0")
+    at = AppTest.from_file("../app.py", default_timeout=60).run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    yield at
+    runs.shutdown()

@@ -21,6 +21,7 @@ from ui.explore.state import LAYERS
 from ui.state import DRAWN_KEY, MODEL_KEY, UPLOAD_KEY, UPLOADED, DrawnInput, UploadedModel
 
 from .test_preprocess import encode, garment
+from .test_why_app import _ok, _page
 
 APP = "../app.py"
 EXPLORE, DRAW, ATLAS, PLAYGROUND = (f"pages/{p}.py" for p in ("explore", "draw", "atlas",
@@ -49,21 +50,12 @@ def small_shapes(channels: int = 1, name: str = "shapes") -> Dataset:
 def own_page(page: str, model: TinyVGG, data: Dataset | None = None, query: dict | None = None,
              state: dict | None = None) -> AppTest:  # fmt: skip
     """The page with `model` as the uploaded checkpoint in use and `data` in the session."""
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.session_state[UPLOAD_KEY] = UploadedModel("own.pt", model, {}, f"own-{model.dataset}")
-    at.session_state[MODEL_KEY] = UPLOADED
-    if data is not None:
-        at.session_state[UPLOADS_KEY] = {data.name: data}
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    for k, v in (state or {}).items():
-        at.session_state[k] = v
-    return at.switch_page(page).run()
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
+    own = {
+        UPLOAD_KEY: UploadedModel("own.pt", model, {}, f"own-{model.dataset}"),
+        MODEL_KEY: UPLOADED,
+        **({UPLOADS_KEY: {data.name: data}} if data is not None else {}),
+    }
+    return _page(page, query, {**own, **(state or {})})  # fmt: skip
 
 
 def _strings(node) -> list[str]:

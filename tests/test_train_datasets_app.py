@@ -12,7 +12,6 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tinyvgg import runs
 from tinyvgg.model import TinyVGGConfig, build_model, load_checkpoint
 from tinyvgg.shapes import SHAPES, shapes_zip
 from ui import datasets as datasets_ui
@@ -22,16 +21,6 @@ from ui.state import TrainedRun
 from .test_train_page import chart, until_ended
 
 APP = "../app.py"
-
-
-@pytest.fixture
-def train_page(monkeypatch):
-    monkeypatch.setenv("TINYVGG_WARM_WORKER", "0")
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/train.py").run()
-    assert not at.exception
-    yield at
-    runs.shutdown()
 
 
 def pick(at: AppTest, choice: str) -> AppTest:

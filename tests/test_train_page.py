@@ -10,7 +10,6 @@ import re
 import time
 
 import psutil
-import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -22,18 +21,6 @@ from tinyvgg.train import TrainConfig
 from ui import training
 
 APP = "../app.py"
-
-
-@pytest.fixture
-def train_page(real_data, monkeypatch):
-    # Runs start their own worker (the warm spare: tests/test_worker.py and the browser tests):
-    # a spare started after every run would only be ended unused.
-    monkeypatch.setenv("TINYVGG_WARM_WORKER", "0")
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/train.py").run()
-    assert not at.exception
-    yield at
-    runs.shutdown()
 
 
 def chart(at: AppTest, key: str) -> dict | None:

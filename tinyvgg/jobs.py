@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 import torch
 
 from tinyvgg.datasets import Dataset
-from tinyvgg.runs import FINAL, TrainingRun
+from tinyvgg.runs import FINAL, TrainingRun, WorkerMessages
 from tinyvgg.train import Event, TrainConfig
 from tinyvgg.worker import crash_sentence, job_message
 
@@ -145,7 +145,7 @@ def unpack(fields: dict[bytes, bytes]) -> dict[str, Any]:
 # ---------------------------------------------------------------- seen from the app
 
 
-class CeleryRun:
+class CeleryRun(WorkerMessages):
     """A run on a Celery worker, followed from Redis by a thread; TrainingRun's surface.
 
     `status` goes queued -> starting (a worker took it) -> running [-> stopping] -> one of
@@ -322,24 +322,9 @@ class CeleryRun:
                 self._finish("failed", "The finished model expired from the training queue.")
                 return True
             model = unpack(fields)
-            self.checkpoint = model["checkpoint"]
-            preds = torch.frombuffer(bytearray(model["test_preds"]), dtype=torch.uint8)
-            self.test_preds = preds.long()
-            stopped = bool(self.results and self.results.get("stopped"))
-            self._finish("stopped" if stopped else "finished")
+            self._keep_model(model["checkpoint"], model["test_preds"])
             return True
-        if kind == "snapshot":
-            with self._lock:
-                self._snapshots.append(msg)
-            return False
-        if kind == "step" and "conv_1_1" in msg:
-            self.kernels = msg.pop("conv_1_1")
-        elif kind == "end":
-            self.results, self.history = msg["results"], msg["history"]
-        with self._lock:
-            self._events.append(msg)
-            if kind == "start" and self.status in ("queued", "starting"):
-                self.status = "running"
+        self._record(msg)
         return False
 
     def _clean_up(self) -> None:

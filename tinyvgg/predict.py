@@ -26,7 +26,7 @@ from tinyvgg.datasets import DatasetError, is_builtin
 from tinyvgg.device import DeviceError, pick_device
 from tinyvgg.folders import to_input
 from tinyvgg.model import SKETCH_CHECKPOINT, CheckpointError, TinyVGG, load_checkpoint
-from tinyvgg.preprocess import PreprocessError, as_dataset_reads, open_image, preprocess
+from tinyvgg.preprocess import PreprocessError, open_image, read_input
 
 MAX_FILE_MB = 50  # the CLI reads whole files; the app's own limit is server.maxUploadSize
 
@@ -56,10 +56,9 @@ def model_input(data: bytes, model: TinyVGG, auto_invert: bool = True) -> torch.
     the draw page's preprocessing for a greyscale model and the folder conversion in RGB for
     an RGB one. PreprocessError with one sentence for what cannot be used."""
     channels = model.config.input_shape
-    if channels in (1, 3) and not is_builtin(model.dataset):  # the user's own images
-        return as_dataset_reads(data, channels).tensor
-    if channels == 1:
-        return preprocess(data, auto_invert=auto_invert).tensor
+    own = channels if channels in (1, 3) and not is_builtin(model.dataset) else 0
+    if own or channels == 1:
+        return read_input(data, own, auto_invert=auto_invert).tensor
     if channels != 3:
         raise PreprocessError(f"This model takes {channels} channels; images give 1 or 3.")
     image, _ = open_image(data)

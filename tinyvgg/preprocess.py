@@ -274,6 +274,25 @@ def fill_closed(im: Image.Image) -> tuple[Image.Image, bool]:
     return Image.fromarray(np.where(inside, a.max(), a).astype(np.uint8)), True
 
 
+def _original(
+    source: Image.Image | bytes | bytearray | np.ndarray,
+) -> tuple[Image.Image, list[str], list[Step]]:
+    """The source as a Pillow image (a file decoded, its pixels checked), the notes on its
+    decoding, and the first step: the original."""
+    notes: list[str] = []
+    if isinstance(source, (bytes, bytearray)):
+        im, notes = open_image(bytes(source))
+        kind = f"{im.format} file"
+    elif isinstance(source, np.ndarray):
+        im, kind = _from_array(source), "pixel array"
+    elif isinstance(source, Image.Image):
+        _check_pixels(source.size)
+        im, kind = source, "image"
+    else:
+        raise TypeError(f"preprocess() takes an image, bytes or an array, not {type(source)}")
+    return im, notes, [Step("original", im, f"{kind}, mode {im.mode}")]
+
+
 def preprocess(
     source: Image.Image | bytes | bytearray | np.ndarray,
     *,
@@ -291,18 +310,7 @@ def preprocess(
     `fill_outlines`, closed outlines are filled. Raises PreprocessError (one sentence) for
     anything unusable.
     """
-    notes: list[str] = []
-    if isinstance(source, (bytes, bytearray)):
-        im, notes = open_image(bytes(source))
-        kind = f"{im.format} file"
-    elif isinstance(source, np.ndarray):
-        im, kind = _from_array(source), "pixel array"
-    elif isinstance(source, Image.Image):
-        _check_pixels(source.size)
-        im, kind = source, "image"
-    else:
-        raise TypeError(f"preprocess() takes an image, bytes or an array, not {type(source)}")
-    steps = [Step("original", im, f"{kind}, mode {im.mode}")]
+    im, notes, steps = _original(source)
     rgba, more = to_rgba(im)
     notes += more
     if max(rgba.size) > WORK_SIDE:
@@ -363,16 +371,7 @@ def as_dataset_reads(
     from tinyvgg.datasets import DatasetError
     from tinyvgg.folders import to_input
 
-    notes: list[str] = []
-    if isinstance(source, (bytes, bytearray)):
-        im, notes = open_image(bytes(source))
-        kind = f"{im.format} file"
-    elif isinstance(source, np.ndarray):
-        im, kind = _from_array(source), "pixel array"
-    else:
-        _check_pixels(source.size)
-        im, kind = source, "image"
-    steps = [Step("original", im, f"{kind}, mode {im.mode}")]
+    im, notes, steps = _original(source)
     if background is not None and im.mode in ("RGBA", "LA"):
         paper = Image.new("RGBA", im.size, (*background, 255))
         im = Image.alpha_composite(paper, im.convert("RGBA")).convert("RGB")
@@ -383,3 +382,19 @@ def as_dataset_reads(
     shown = Image.fromarray(x[0].numpy() if channels == 1 else x.permute(1, 2, 0).numpy())
     steps.append(Step("as the dataset", shown, "letterboxed to 28×28, as its images were read"))
     return Preprocessed(x.float().div(255), tuple(steps), inverted=False, notes=tuple(notes))
+
+
+def read_input(
+    source: Image.Image | bytes | bytearray | np.ndarray,
+    own: int = 0,
+    *,
+    auto_invert: bool = True,
+    fill_outlines: bool = False,
+    background: tuple[int, int, int] | None = None,
+) -> Preprocessed:
+    """A picture as a model sees it: `preprocess` for a built-in dataset's model (`own` 0), or
+    for a model of the user's own images with `own` input channels, `as_dataset_reads`."""
+    if own:
+        return as_dataset_reads(source, own, background)
+    return preprocess(source, auto_invert=auto_invert, background=background,
+                      fill_outlines=fill_outlines)  # fmt: skip

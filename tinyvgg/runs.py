@@ -219,7 +219,37 @@ def default_slots() -> RunSlots:
         return _slots
 
 
-class TrainingRun:
+class WorkerMessages:
+    """What a run does with its worker's messages (tinyvgg.worker's kinds), wherever the worker
+    runs: its snapshots set aside, conv_1_1's weights as its kernels, the end's results, every
+    other event in order, and its model. Needs `_lock`, `_events`, `_snapshots`, `status` and
+    `_finish(status, error)`."""
+
+    def _record(self, msg: Event) -> None:
+        """Take one message that is neither an error nor the model."""
+        kind = msg.get("kind")
+        if kind == "snapshot":
+            with self._lock:
+                self._snapshots.append(msg)
+            return
+        if kind == "step" and "conv_1_1" in msg:
+            self.kernels = msg.pop("conv_1_1")
+        elif kind == "end":
+            self.results, self.history = msg["results"], msg["history"]
+        with self._lock:
+            self._events.append(msg)
+            if kind == "start" and self.status in ("queued", "starting"):
+                self.status = "running"
+
+    def _keep_model(self, checkpoint: bytes, test_preds: bytes) -> None:
+        """The finished model and its class per test image (uint8 bytes); the run ends."""
+        self.checkpoint = checkpoint
+        self.test_preds = torch.frombuffer(bytearray(test_preds), dtype=torch.uint8).long()
+        stopped = bool(self.results and self.results.get("stopped"))
+        self._finish("stopped" if stopped else "finished")
+
+
+class TrainingRun(WorkerMessages):
     """One run: waits for a slot, trains in a worker process, collects what the worker sends.
 
     It trains on `data` when given (a Dataset in memory, such as an upload: its tensors go to
@@ -377,25 +407,10 @@ class TrainingRun:
             self._finish("failed", msg["message"])
             return True
         if kind == "model":
-            self.checkpoint = msg["checkpoint"]
-            self.test_preds = torch.frombuffer(bytearray(msg["test_preds"]), dtype=torch.uint8)
-            self.test_preds = self.test_preds.long()
             _record_speed(self.cfg, self._events)
-            stopped = bool(self.results and self.results.get("stopped"))
-            self._finish("stopped" if stopped else "finished")
+            self._keep_model(msg["checkpoint"], msg["test_preds"])
             return True
-        if kind == "snapshot":
-            with self._lock:
-                self._snapshots.append(msg)
-            return False
-        if kind == "step" and "conv_1_1" in msg:
-            self.kernels = msg.pop("conv_1_1")
-        elif kind == "end":
-            self.results, self.history = msg["results"], msg["history"]
-        with self._lock:
-            self._events.append(msg)
-            if kind == "start" and self.status == "starting":
-                self.status = "running"
+        self._record(msg)
         return False
 
     def _finish(self, status: str, error: str | None = None) -> None:

@@ -194,6 +194,20 @@ def subsets(n_all: int) -> dict[str, int | None]:
     return {**{f"{k:,}": k for k in SUBSET_SIZES if k < n_all}, f"all {n_all:,}": None}
 
 
+def subset_options() -> dict[str, int | None]:
+    """The chosen dataset's choices of training images; where the choice was another
+    dataset's, the defaults for this one (training images, batch size, epochs) are set first.
+    Call it before those widgets are drawn."""
+    data = chosen_data()
+    options = subsets(len(data.train_labels) if data is not None else 60_000)
+    state = st.session_state
+    if state.get("train_subset") not in options:
+        state["train_subset"] = DEFAULT_SUBSET if DEFAULT_SUBSET in options else [*options][-1]
+        state["train_batch"], state["train_epochs"] = default_batch(), default_epochs()
+    state.setdefault("train_epochs", DEFAULTS.epochs)
+    return options
+
+
 def chosen_subset(n_all: int) -> int | None:
     """The chosen number of training images (None: all), the default where the choice was
     another dataset's."""
@@ -479,6 +493,8 @@ def confusion(preds: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torc
 
 def gallery_items(preds: torch.Tensor, images: torch.Tensor, labels: torch.Tensor, n: int,
                   mistakes_only: bool):  # fmt: skip
-    """(images (n, C, 28, 28) uint8, predictions, labels) of a fixed sample of test images."""
+    """(images (n, 28, 28) uint8, predictions, labels) of a fixed sample of test images (N, C,
+    28, 28); colour ones in grey."""
     idx = pick_examples(preds, labels, n, mistakes_only, seed=0)
-    return images[idx], preds[idx].tolist(), labels[idx].tolist()
+    grey = images[idx].float().mean(1).round().to(torch.uint8)
+    return grey, preds[idx].tolist(), labels[idx].tolist()
