@@ -42,7 +42,6 @@ ENDS = (  # script_finished statuses that end a run chain (EARLY_FOR_RERUN does 
     ForwardMsg.FINISHED_WITH_COMPILE_ERROR,
     ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
 )
-_XSRF: dict[str, str] = {}  # base URL -> the _streamlit_xsrf cookie
 
 
 class ClientError(Exception):
@@ -87,15 +86,23 @@ class StClient:
         self._max_age, self._runs_seen = 2, 0
         self._urls: dict[str, asyncio.Future] = {}
         self._ids = itertools.count(1)
+        self._http = requests.Session()  # the tab's cookies: XSRF, and a proxy's sticky route
+        self._http.trust_env = False  # localhost: never through a proxy
         self.closed = asyncio.Event()
 
     # ------------------------------------------------------------------ connection
 
     async def open(self) -> Run:
-        """Connect and run the page as a browser opening its address does."""
+        """Connect and run the page as a browser opening its address does: its first request
+        receives the cookies (Streamlit's XSRF token; behind nginx, the replica's route), and
+        the websocket and every upload carry them."""
+        await asyncio.to_thread(self._http.get, self.base_url + "/_stcore/health",
+                                timeout=self.timeout)  # fmt: skip
+        cookies = "; ".join(f"{k}={v}" for k, v in self._http.cookies.items())
         ws_url = self.base_url.replace("http", "ws", 1) + "/_stcore/stream"
+        headers = {"Cookie": cookies} if cookies else None
         self._ws = await connect(ws_url, subprotocols=["streamlit"], proxy=None, max_size=None,
-                                 open_timeout=self.timeout)  # fmt: skip
+                                 open_timeout=self.timeout, additional_headers=headers)  # fmt: skip
         self._reader = asyncio.create_task(self._read())
         return await self.rerun(page_name=self.page)
 
@@ -105,6 +112,7 @@ class StClient:
             await self._ws.close()
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
+        self._http.close()
 
     # ------------------------------------------------------------------ interactions
 
@@ -180,16 +188,9 @@ class StClient:
     def _put(self, url: str, name: str, data: bytes, mime: str) -> None:
         if url.startswith("/"):
             url = self.base_url + url
-        http = requests.Session()
-        http.trust_env = False  # localhost: never through a proxy
-        if self.base_url not in _XSRF:
-            http.get(self.base_url + "/_stcore/health", timeout=self.timeout)
-            _XSRF[self.base_url] = http.cookies.get("_streamlit_xsrf", "")
-        token = _XSRF[self.base_url]
-        r = http.put(
-            url, files={"file": (name, data, mime)}, timeout=self.timeout,
-            headers={"X-Xsrftoken": token}, cookies={"_streamlit_xsrf": token},
-        )  # fmt: skip
+        token = self._http.cookies.get("_streamlit_xsrf", "")
+        r = self._http.put(url, files={"file": (name, data, mime)}, timeout=self.timeout,
+                           headers={"X-Xsrftoken": token})  # fmt: skip
         if r.status_code >= 300:
             raise ClientError(f"upload refused: HTTP {r.status_code} {r.text[:100]}")
 

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,6 +128,22 @@ def _redis_pong(port: int) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def celery_worker(url: str, log: Path, device: str = "cpu") -> Iterator[subprocess.Popen]:
+    """`python -m tinyvgg.jobs worker` on the broker `url` (its output in `log`), ready for
+    jobs; killed afterwards."""
+    env = {**os.environ, "TINYVGG_BROKER": url, "TINYVGG_DEVICE": device}
+    cmd = [sys.executable, "-m", "tinyvgg.jobs", "worker", "--hostname", f"test-{os.getpid()}@%h"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    ready = lambda: b" ready." in log.read_bytes()  # noqa: E731
+    with _running(proc, ready, "the worker", lambda: f":\n{log.read_text()[-2000:]}", timeout=60):
+        try:
+            yield proc
+        finally:
+            proc.kill()  # not Celery's warm shutdown, which waits for the run in hand
+
+
 class NginxNotFound(RuntimeError):
     """No nginx here: install Debian's nginx."""
 
@@ -174,3 +191,31 @@ def _listening(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+@dataclass
+class Deployment:
+    """Where a deployment answers: nginx's URL, each replica's, and the broker's."""
+
+    url: str
+    replicas: list[str]
+    broker: str
+
+
+@contextlib.contextmanager
+def deployment(folder: Path, replicas: int = 2, redis: str | None = None) -> Iterator[Deployment]:
+    """deploy/local.sh's layout, on free ports: a redis-server (or the one at `redis`), one
+    Celery worker, `replicas` app replicas with TINYVGG_BROKER set, nginx in front; logs in
+    `folder`. RedisNotFound or NginxNotFound where one is missing."""
+    if nginx_path() is None:
+        raise NginxNotFound("nginx not found (install Debian's nginx)")
+    with contextlib.ExitStack() as stack:
+        if redis is None:
+            (folder / "redis").mkdir(parents=True, exist_ok=True)
+            redis = stack.enter_context(redis_server(folder / "redis"))
+        broker = f"{redis}/0"
+        stack.enter_context(celery_worker(broker, folder / "worker.log"))
+        env = {"TINYVGG_BROKER": broker}
+        urls = [stack.enter_context(streamlit_server(env=env)) for _ in range(replicas)]
+        ports = [int(u.rsplit(":", 1)[1]) for u in urls]
+        yield Deployment(stack.enter_context(nginx_proxy(ports, folder / "nginx")), urls, broker)

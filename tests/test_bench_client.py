@@ -3,6 +3,7 @@
 import asyncio
 import io
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -39,4 +40,7 @@ def test_the_client_steps_the_explorer_and_uploads_a_garment(app_url, real_data)
         await tab.close()
         assert tab.closed.is_set()
 
-    asyncio.run(session())
+    # in a thread of its own: Playwright's sync API (a browser test before this one in the same
+    # process) keeps an event loop running in this one
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, session()).result()

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -15,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.servers import RedisNotFound, redis_server
+from harness.servers import RedisNotFound, celery_worker, redis_server
 from tinyvgg import jobs as jobs_module
 from tinyvgg.jobs import CeleryJobs, JobsError, LocalJobs, default_jobs, key, pack, unpack
 from tinyvgg.model import load_checkpoint
@@ -40,25 +37,6 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
         if os.environ.get("TINYVGG_REQUIRE_REDIS") == "1":
             pytest.fail(f"redis-server is required here (TINYVGG_REQUIRE_REDIS=1): {e}")
         pytest.skip(str(e))
-
-
-@contextlib.contextmanager
-def celery_worker(url: str, log: Path) -> Iterator[subprocess.Popen]:
-    """`python -m tinyvgg.jobs worker` on `url`, ready for jobs; gone afterwards."""
-    env = {**os.environ, "TINYVGG_BROKER": url, "TINYVGG_DEVICE": "cpu"}
-    cmd = [sys.executable, "-m", "tinyvgg.jobs", "worker", "--hostname", f"test-{os.getpid()}@%h"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while b" ready." not in log.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.1)
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture(scope="module")
