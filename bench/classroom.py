@@ -3,6 +3,8 @@
     python bench/classroom.py                        # 30 sessions, 120 s measured
     python bench/classroom.py --sessions 5 --seconds 30 --no-browser   # a quick check
     python bench/classroom.py --soak 600             # 10 minutes, tabs closing and reopening
+    python bench/classroom.py --compare              # one process, then replicas behind nginx
+    python bench/classroom.py --url http://127.0.0.1:8080   # a running deployment
 
 Starts the app (harness/servers.py), then opens `--sessions` real Streamlit sessions, a few
 seconds apart (`--ramp`). `--trainers` of them (default 2) sit on /train: they pick a small
@@ -32,6 +34,16 @@ server. `--browser` (on by default, `--no-browser` to skip) cross-checks it with
 Chromium page during the measurement: Next through every layer, timed until painted, and the
 page checked for exceptions and error messages (classroom_browser.py).
 
+Where it runs: by default the benchmark starts one app process, which trains in worker
+processes of its own. `--deploy replicas` starts deploy/local.sh's layout instead (Redis, one
+Celery worker, two app replicas with TINYVGG_BROKER, nginx in front; harness/servers.py);
+`--compare` runs both, one after the other with the same seed, and prints one JSON line with
+both results and a side-by-side summary (`compare`: p50/p95, errors, the explorer's Next, and
+where the CPU went: app servers, training, nginx + Redis, this client, the rest). `--url URL`
+loads a deployment that already runs (deploy/local.sh, or another machine's); processes of
+this machine named like a deployment's (streamlit run, a Celery worker, nginx, redis-server)
+are measured as its parts.
+
 Other options: `--max-runs N` sets TINYVGG_MAX_RUNS for the server (default: the app's own,
 cores - 1); `--subset`/`--epochs` the trainers' settings; `--seed` the random choices.
 """
@@ -40,12 +52,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -55,7 +72,7 @@ import classroom_monitor as mon  # noqa: E402
 from classroom_roles import ROLES, Context, garment_pngs  # noqa: E402
 from st_client import StClient  # noqa: E402
 
-from harness.servers import streamlit_server  # noqa: E402
+from harness.servers import deployment, streamlit_server  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -111,13 +128,14 @@ async def slot(i: int, role: str, ctx: Context) -> None:
             ctx.tabs_closed += 1
 
 
-async def classroom(ctx: Context, args) -> dict:
+async def classroom(ctx: Context, args, replicas: list[str]) -> dict:
     """Every session, started a few seconds apart (`--ramp`), for the measured time."""
     roles = ["trainer"] * args.trainers + ["drawer"] * args.drawers
     roles += ["student"] * (args.sessions - len(roles))
-    warm = StClient(ctx.url, "explore", timeout=120)  # the server's first run loads everything
-    await warm.open()
-    await warm.close()
+    for url in replicas:  # each server's first run loads everything
+        warm = StClient(url, "explore", timeout=120)
+        await warm.open()
+        await warm.close()
     tasks = [asyncio.create_task(slot(i, r, ctx)) for i, r in enumerate(roles)]
     await ctx.pause(ctx.ramp + 5)
     ctx.window = (ctx.monitor.now(), ctx.monitor.now() + args.seconds)
@@ -127,11 +145,12 @@ async def classroom(ctx: Context, args) -> dict:
 
         browser = asyncio.create_task(asyncio.to_thread(cross_check, ctx.url, ctx.seed))
     await ctx.pause(args.seconds / 2)
-    active = await asyncio.to_thread(metrics, ctx.url)
+    active = [await asyncio.to_thread(metrics, u) for u in replicas]
     await ctx.pause(args.seconds / 2)
     ctx.stop.set()
     await asyncio.gather(*tasks)
-    return {"server_sessions_mid_window": active, "browser": await browser if browser else None}
+    return {"server_sessions_mid_window": active[0] if len(active) == 1 else active,
+            "browser": await browser if browser else None}  # fmt: skip
 
 
 def report(ctx: Context, args, extra: dict, before: dict, after: dict) -> dict:
@@ -165,6 +184,65 @@ def report(ctx: Context, args, extra: dict, before: dict, after: dict) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def started(kind: str, args, folder: Path) -> Iterator[tuple[str, list[str], dict]]:
+    """(the URL to load, each app server's URL, the deployment's processes by part): one app
+    process with its own training workers ("one"), or deploy/local.sh's layout ("replicas":
+    Redis, a Celery worker, two replicas, nginx); stopped afterwards."""
+    if kind == "one":
+        env = {"TINYVGG_MAX_RUNS": str(args.max_runs)} if args.max_runs else {}
+        with streamlit_server(env) as url:
+            yield url, [url], {"app": [mon.server_of(url)], "training": [], "proxy": []}
+    else:
+        with deployment(folder) as d:
+            yield d.url, d.replicas, mon.parts_of(psutil.Process().children())
+
+
+def measure(args, url: str, replicas: list[str], parts: dict) -> dict:
+    """The classroom on the deployment at `url` (its app servers at `replicas`, where known),
+    after a look at how busy the machine is; the JSON line's dict."""
+    before = mon.machine_load()
+    monitor = mon.Monitor(parts).start()
+    ctx = Context(url=url, monitor=monitor, sessions=args.sessions, ramp=args.ramp,
+                  think=tuple(map(float, args.think.split(","))), timeout=args.timeout,
+                  life=tuple(map(float, args.life.split(","))) if args.soak else None,
+                  subset=args.subset, epochs=args.epochs, seed=args.seed,
+                  images=garment_pngs(16, args.seed))  # fmt: skip
+    extra = asyncio.run(classroom(ctx, args, replicas))
+    time.sleep(args.grace)
+    after = mon.leftovers(parts)
+    after["server_sessions"] = [metrics(u) for u in replicas]
+    monitor.stop()
+    after["rss_mb"] = round(monitor.samples[-1].rss_mb) if monitor.samples else None
+    after["server_exited_at_s"] = monitor.server_gone_at  # None: it served to the end
+    logs = [ROOT / ".pytest_cache" / f"streamlit-{u.rsplit(':', 1)[1]}.log" for u in replicas]
+    logs = [log for log in logs if log.exists()]
+    after["server_logs"] = [str(log.relative_to(ROOT)) for log in logs]
+    after["server_log_tracebacks"] = sum(
+        log.read_text(errors="replace").count("Traceback") for log in logs
+    )
+    out = report(ctx, args, extra, before, after)
+    out["deployment"] = {k: len(v) for k, v in parts.items()} | {"url": url}
+    return out
+
+
+def side_by_side(one: dict, replicas: dict) -> dict:
+    """The figures to compare: replicas' over one process's."""
+
+    def ratio(a, b):
+        return round(a / b, 2) if a and b else None
+
+    keys = ("p50_ms", "p95_ms", "errors", "interactions")
+    out = {k: [one[k], replicas[k]] for k in keys}
+    out |= {f"next_{k}": [one["by_kind"].get("next", {}).get(k), replicas["by_kind"].get(
+        "next", {}).get(k)] for k in ("p50_ms", "p95_ms")}  # fmt: skip
+    out["p95_ratio"] = ratio(replicas["p95_ms"], one["p95_ms"])
+    out["cores"] = {part: [one["server"].get(f"{part}_cores_mean"),
+                           replicas["server"].get(f"{part}_cores_mean")]
+                    for part in ("server", "worker", "proxy", "client", "others")}  # fmt: skip
+    return out
+
+
 def main() -> None:
     """Run the classroom benchmark and print one JSON line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -183,34 +261,39 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=20, help="trainers' epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--browser", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--url", help="load a deployment that already runs here or elsewhere")
+    p.add_argument("--deploy", choices=("one", "replicas"), default="one",
+                   help="what to start: one app process with its own training workers, or "
+                        "Redis, a Celery worker, two replicas and nginx")  # fmt: skip
+    p.add_argument("--compare", action="store_true",
+                   help="both deployments, one after the other, in one JSON line")  # fmt: skip
     args = p.parse_args()
     args.trainers = min(args.trainers, args.sessions)
     if args.drawers is None:
         args.drawers = (args.sessions - args.trainers) // 3
     if args.soak:
         args.seconds = args.soak
-    (ROOT / ".pytest_cache").mkdir(exist_ok=True)  # harness/servers.py keeps the server's log there
-    before = mon.machine_load()
-    env = {"TINYVGG_MAX_RUNS": str(args.max_runs)} if args.max_runs else {}
-    with streamlit_server(env) as url:
-        server = mon.server_of(url)
-        monitor = mon.Monitor(server).start()
-        ctx = Context(url=url, monitor=monitor, sessions=args.sessions, ramp=args.ramp,
-                      think=tuple(map(float, args.think.split(","))), timeout=args.timeout,
-                      life=tuple(map(float, args.life.split(","))) if args.soak else None,
-                      subset=args.subset, epochs=args.epochs, seed=args.seed,
-                      images=garment_pngs(16, args.seed))  # fmt: skip
-        extra = asyncio.run(classroom(ctx, args))
-        time.sleep(args.grace)
-        after = mon.leftovers(server)
-        after["server_sessions"] = metrics(url)
-        monitor.stop()
-        after["rss_mb"] = round(monitor.samples[-1].rss_mb) if monitor.samples else None
-        after["server_exited_at_s"] = monitor.server_gone_at  # None: it served to the end
-    log = ROOT / ".pytest_cache" / f"streamlit-{url.rsplit(':', 1)[1]}.log"
-    after["server_log"] = str(log.relative_to(ROOT))
-    after["server_log_tracebacks"] = log.read_text(errors="replace").count("Traceback")
-    print(json.dumps(report(ctx, args, extra, before, after)))
+    (ROOT / ".pytest_cache").mkdir(exist_ok=True)  # harness/servers.py keeps servers' logs there
+    if args.url:  # its processes, where they run here, are found by name
+        print(json.dumps(measure(args, args.url.rstrip("/"), [args.url.rstrip("/")],
+                                 mon.local_deployment())))  # fmt: skip
+        return
+    results = {}
+    for kind in ("one", "replicas") if args.compare else (args.deploy,):
+        with tempfile.TemporaryDirectory() as tmp, started(kind, args, Path(tmp)) as running:
+            results[kind] = measure(args, *running)
+    if not args.compare:
+        print(json.dumps(results[args.deploy]))
+        return
+    print(
+        json.dumps(
+            {
+                "compare": side_by_side(results["one"], results["replicas"]),
+                "one_process": results["one"],
+                "replicas": results["replicas"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,15 +1,18 @@
 """What the server costs while the classroom runs: memory and CPU, sampled with psutil.
 
-The server is the `streamlit run` process; its children are the training workers (the one
-warm spare included) and multiprocessing's resource tracker. Memory is the sum of their RSS,
-sampled every second; shared pages, such as torch's libraries (a bare `import torch` is ~650 MB
-RSS with the CUDA wheel installed here), count once per process, so this is an upper bound.
+The deployment is sorted into parts (`parts_of`): "app", the `streamlit run` processes (one,
+or each replica); "training", their children (the local training workers, the one warm spare
+included, and multiprocessing's resource tracker) and Celery workers (`tinyvgg.jobs worker`);
+"proxy", nginx and redis-server. "Server" below is the app processes themselves. Memory is
+the sum of their RSS, sampled every second; shared pages, such as torch's libraries (a bare
+`import torch` is ~650 MB RSS with the CUDA wheel installed here), count once per process, so
+this is an upper bound.
 Every `full_every` seconds a footprint is sampled too: the processes' private memory (USS)
 plus the largest one's shared part, i.e. shared library pages counted once. (PSS would split
 those pages with every other process mapping them, on this machine other users' processes of
 the same venv, and so understate it.) CPU is in cores (1.0 = one core busy). "Client" is this
 benchmark's own process; "others" is what the rest of the machine used meanwhile (other users
-of a shared machine, and the cross-check's Chromium): its busy cores minus the server's and
+of a shared machine, and the cross-check's Chromium): its busy cores minus the deployment's and
 the client's.
 """
 
@@ -33,6 +36,37 @@ def server_of(url: str) -> psutil.Process:
     return next(p for p in psutil.Process().children() if port in p.cmdline())
 
 
+def part(proc: psutil.Process) -> str | None:
+    """What this process is in a deployment: app, training, proxy, or None."""
+    with contextlib.suppress(psutil.Error):
+        cmd = " ".join(proc.cmdline())
+        if "streamlit" in cmd and " run " in cmd:
+            return "app"
+        if ("tinyvgg.jobs" in cmd or "celery" in cmd) and "worker" in cmd:
+            return "training"
+        if proc.name().startswith(("nginx", "redis-server")):
+            return "proxy"
+    return None
+
+
+def parts_of(procs) -> dict[str, list[psutil.Process]]:
+    """The deployment's top processes among `procs`, by part (a process whose parent is one
+    of them is left to `_tree`)."""
+    found = {p.pid: (p, k) for p in procs if (k := part(p))}
+    out: dict[str, list[psutil.Process]] = {"app": [], "training": [], "proxy": []}
+    for p, k in found.values():
+        with contextlib.suppress(psutil.Error):
+            if p.ppid() not in found:
+                out[k].append(p)
+    return out
+
+
+def local_deployment() -> dict[str, list[psutil.Process]]:
+    """A deployment's parts among every process on this machine (bench/classroom.py --url):
+    any `streamlit run`, Celery worker, nginx or redis-server here counts."""
+    return parts_of(psutil.process_iter())
+
+
 def _tree(proc: psutil.Process) -> list[psutil.Process]:
     with contextlib.suppress(psutil.Error):
         return [proc, *proc.children(recursive=True)]
@@ -54,8 +88,9 @@ class Sample:
     server_rss_mb: float
     footprint_mb: float | None  # sum of USS + largest shared part, every full_every seconds
     children: int
-    server_cores: float  # the server process alone
-    worker_cores: float  # its children (training workers)
+    server_cores: float  # the app processes alone
+    worker_cores: float  # training: their children and Celery workers
+    proxy_cores: float  # nginx and redis-server
     client_cores: float  # this benchmark's own process (the websocket clients)
     others_cores: float  # the rest of the machine (Chromium of the cross-check included)
     loadavg: float
@@ -63,13 +98,13 @@ class Sample:
 
 @dataclass
 class Monitor:
-    """Samples the server every `every` seconds in a thread, until `stop()`."""
+    """Samples the deployment's parts every `every` seconds in a thread, until `stop()`."""
 
-    server: psutil.Process
+    parts: dict[str, list[psutil.Process]]
     every: float = 1.0
     full_every: float = 5.0
     samples: list[Sample] = field(default_factory=list)
-    server_gone_at: float | None = None  # when the server process was found gone
+    server_gone_at: float | None = None  # when every app process was found gone
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -108,24 +143,37 @@ class Monitor:
                 private, shared = private + m.uss / MB, max(shared, (m.rss - m.uss) / MB)
         return private + shared
 
+    def _procs_by_part(self) -> dict[int, str]:
+        """Every process of the deployment now: pid -> part (an app's children: training)."""
+        out = {}
+        for name, roots in self.parts.items():
+            for root in roots:
+                for p in _tree(root):
+                    out.setdefault(p.pid, "training" if p is not root and name == "app" else name)
+                    self._procs[p.pid] = self._procs.get(p.pid, p)
+        return out
+
     def _loop(self) -> None:
         last_t, last_machine = time.monotonic(), _busy_seconds(psutil.cpu_times())
-        last = {p.pid: self._cpu_seconds(p) for p in _tree(self.server)}
+        last = {pid: self._cpu_seconds(self._procs[pid]) for pid in self._procs_by_part()}
+        apps = {p.pid for p in self.parts.get("app", [])}
         last_me = self._cpu_seconds(self._me)
         next_full = 0.0
         while not self._stop.wait(self.every):
             now, machine = time.monotonic(), _busy_seconds(psutil.cpu_times())
             dt = max(now - last_t, 1e-6)
-            procs, rss = _tree(self.server), {}
-            cpu = {}
+            kinds, rss, cpu = self._procs_by_part(), {}, {}
+            procs = [self._procs[pid] for pid in kinds]
             for p in procs:
                 with contextlib.suppress(psutil.Error):
                     rss[p.pid] = p.memory_info().rss / MB
                     cpu[p.pid] = self._cpu_seconds(p)
-            if self.server.pid not in rss:
+            if apps and not apps & rss.keys():
                 self.server_gone_at = now - self._t0
                 break
             used = {pid: (c - last.get(pid, c)) / dt for pid, c in cpu.items()}
+            by_part = {k: sum(v for pid, v in used.items() if kinds[pid] == k)
+                       for k in ("app", "training", "proxy")}  # fmt: skip
             footprint = None
             if now >= next_full:
                 next_full, footprint = now + self.full_every, self._footprint(procs)
@@ -134,11 +182,11 @@ class Monitor:
             mine = sum(used.values()) + client
             self.samples.append(Sample(
                 t=now - self._t0, rss_mb=sum(rss.values()),
-                server_rss_mb=rss.get(self.server.pid, 0.0), footprint_mb=footprint,
-                children=len(rss) - 1,
-                server_cores=used.get(self.server.pid, 0.0),
-                worker_cores=sum(v for pid, v in used.items() if pid != self.server.pid),
-                client_cores=client, others_cores=max(0.0, (machine - last_machine) / dt - mine),
+                server_rss_mb=sum(rss.get(pid, 0.0) for pid in apps), footprint_mb=footprint,
+                children=sum(kinds[pid] == "training" for pid in rss),
+                server_cores=by_part["app"], worker_cores=by_part["training"],
+                proxy_cores=by_part["proxy"], client_cores=client,
+                others_cores=max(0.0, (machine - last_machine) / dt - mine),
                 loadavg=os.getloadavg()[0],
             ))  # fmt: skip
             last_t, last_machine, last, last_me = now, machine, cpu, me
@@ -148,7 +196,7 @@ def summary(samples: list[Sample]) -> dict:
     """Peak and mean memory, mean and peak CPU, over the given samples."""
     if not samples:
         return {}
-    cores = [s.server_cores + s.worker_cores for s in samples]
+    cores = [s.server_cores + s.worker_cores + s.proxy_cores for s in samples]
     foot = [s.footprint_mb for s in samples if s.footprint_mb is not None] or [0.0]
     return {
         "rss_peak_mb": round(max(s.rss_mb for s in samples)),
@@ -160,6 +208,7 @@ def summary(samples: list[Sample]) -> dict:
         "children_max": max(s.children for s in samples),
         "server_cores_mean": round(mean(s.server_cores for s in samples), 2),
         "worker_cores_mean": round(mean(s.worker_cores for s in samples), 2),
+        "proxy_cores_mean": round(mean(s.proxy_cores for s in samples), 2),
         "cores_mean": round(mean(cores), 2),
         "cores_peak": round(max(cores), 2),
         "client_cores_mean": round(mean(s.client_cores for s in samples), 2),
@@ -207,29 +256,35 @@ def machine_load(seconds: float = 3.0) -> dict:
             "loadavg": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
 
 
-def leftovers(server: psutil.Process, settle: float = 2.0) -> dict:
-    """The server's children once every session has closed: training workers must be gone.
+def leftovers(parts: dict[str, list[psutil.Process]], settle: float = 2.0) -> dict:
+    """The training processes once every session has closed: no run may be left behind.
 
-    Expected: multiprocessing's resource tracker and at most one idle warm spare (a worker
-    that is ready but has no job; it uses no CPU). A child that is busy, or a second worker,
-    is a run left behind.
+    Expected of each app process: multiprocessing's resource tracker and at most one idle warm
+    spare (a worker that is ready but has no job; it uses no CPU); a child that is busy, or a
+    second worker, is a run left behind. A Celery worker stays, idle: busy, it holds a run
+    that nobody watches any more.
     """
-    kids = []
-    with contextlib.suppress(psutil.Error):
-        kids = server.children(recursive=True)
-    for k in kids:
-        with contextlib.suppress(psutil.Error):
-            k.cpu_percent(None)
+    groups = [(app, _tree(app)[1:]) for app in parts.get("app", [])]
+    groups += [(None, _tree(w)) for w in parts.get("training", [])]
+    for _, procs in groups:
+        for k in procs:
+            with contextlib.suppress(psutil.Error):
+                k.cpu_percent(None)
     time.sleep(settle)
-    rows = []
-    for k in kids:
-        with contextlib.suppress(psutil.Error):
-            cmd = " ".join(k.cmdline())
-            kind = ("resource_tracker" if "resource_tracker" in cmd
-                    else "worker" if "spawn_main" in cmd else "other")  # fmt: skip
-            rows.append({"pid": k.pid, "kind": kind, "cpu_pct": round(k.cpu_percent(None)),
-                         "rss_mb": round(k.memory_info().rss / MB)})  # fmt: skip
-    workers = [r for r in rows if r["kind"] == "worker"]
-    busy = [r for r in workers if r["cpu_pct"] > 20]
-    left = max(len(workers) - 1, len(busy))  # beyond the one idle spare
+    rows, left = [], 0
+    for app, procs in groups:
+        mine = []
+        for k in procs:
+            with contextlib.suppress(psutil.Error):
+                cmd = " ".join(k.cmdline())
+                kind = ("resource_tracker" if "resource_tracker" in cmd
+                        else "worker" if "spawn_main" in cmd
+                        else "celery" if app is None else "other")  # fmt: skip
+                mine.append({"pid": k.pid, "kind": kind, "cpu_pct": round(k.cpu_percent(None)),
+                             "rss_mb": round(k.memory_info().rss / MB)})  # fmt: skip
+        workers = [r for r in mine if r["kind"] in ("worker", "celery")]
+        busy = [r for r in workers if r["cpu_pct"] > 20]
+        spare = 1 if app is not None else len(workers)  # one idle spare; Celery workers stay
+        left += max(len(workers) - spare, len(busy))
+        rows += mine
     return {"children": rows, "workers_left_behind": left}

@@ -5,13 +5,15 @@
 # 2. bench/train_speed.py --epochs 3 on CUDA (target: ratio 15)
 # 3. bench/cuda_probe.py (TF32 against full fp32, graphs against eager steps, repeatability)
 # 4. the CLIs on CUDA, then tests/test_train.py (this PyTorch may not be the one CI runs)
-# STEPs (default: all): cuda_tests train_speed cuda_probe cli train_tests. Each has its own
+# 5. bench/jobs_gpu.py: a Celery worker with TINYVGG_DEVICE=cuda trains jobs sent through Redis
+#    (needs redis-server on PATH and celery importable)
+# STEPs (default: all): cuda_tests train_speed cuda_probe cli train_tests jobs. Each has its own
 # time limit; one failing does not stop the others. Logs go to OUT_DIR/STEP.log.
 set -u
 cd "$(dirname "$0")/.."
 out=${1:-gpu-checks}
 shift $(($# > 0))
-wanted=" ${*:-cuda_tests train_speed cuda_probe cli train_tests} "
+wanted=" ${*:-cuda_tests train_speed cuda_probe cli train_tests jobs} "
 mkdir -p "$out"
 py=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1 TINYVGG_NO_DOWNLOAD=1
@@ -41,3 +43,4 @@ step cli 120 bash -c "$py -m tinyvgg.train --epochs 1 --device cuda --out $out/c
     && $py -m tinyvgg.evaluate --checkpoint $out/cli.pt --device cpu \
     && $py -m tinyvgg.evaluate --device cuda"
 step train_tests 240 "$py" -m pytest -q -rs -p no:cacheprovider tests/test_train.py
+step jobs 200 "$py" bench/jobs_gpu.py --device cuda
