@@ -42,7 +42,7 @@ export TINYVGG_BROKER="redis://127.0.0.1:$redis_port/0"
 
 mkdir "$dir/redis"
 start redis.log redis-server --port "$redis_port" --bind 127.0.0.1 --appendonly yes \
-    --dir "$dir/redis"
+    --appendfsync always --dir "$dir/redis"
 start worker.log $PY -m tinyvgg.jobs worker
 worker=$!
 for port in $app1 $app2; do

@@ -83,15 +83,18 @@ class RedisNotFound(RuntimeError):
 
 
 @contextlib.contextmanager
-def redis_server(folder: Path) -> Iterator[str]:
-    """A fresh `redis-server` on a free port that keeps nothing on disk (its log in `folder`);
-    yields its URL (redis://127.0.0.1:PORT), stops it afterwards. RedisNotFound without one."""
+def redis_server(folder: Path, port: int | None = None, persist: bool = False) -> Iterator[str]:
+    """A `redis-server` on `port` (a free one by default), its log and data in `folder`: with
+    `persist`, deploy/'s setting (every write in its append-only file before it answers, so a
+    restart on the same folder loses nothing it acknowledged), else nothing kept on disk; yields
+    its URL (redis://127.0.0.1:PORT), stops it afterwards. RedisNotFound without one."""
     exe = shutil.which("redis-server") or shutil.which("redis-server", path="/usr/sbin:/usr/bin")
     if exe is None:
         raise RedisNotFound("redis-server not found (install Debian's redis-server)")
-    port = free_port()
+    port = port or free_port()
+    keep = ["--appendonly", "yes", "--appendfsync", "always"] if persist else ["--appendonly", "no"]
     cmd = [
-        exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", *keep,
         "--dir", str(folder), "--logfile", str(folder / f"redis-{port}.log"),
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import psutil
 import pytest
 import torch
 
-from harness.servers import RedisNotFound, celery_worker, redis_server
+from harness.servers import RedisNotFound, celery_worker, free_port, redis_server
 from tinyvgg import jobs as jobs_module
-from tinyvgg.jobs import CeleryJobs, JobsError, LocalJobs, default_jobs, key, pack, unpack
+from tinyvgg.jobs import (
+    CeleryJobs,
+    CeleryRun,
+    JobsError,
+    LocalJobs,
+    default_jobs,
+    key,
+    pack,
+    unpack,
+)
 from tinyvgg.model import load_checkpoint
 from tinyvgg.runs import TrainingRun
 from tinyvgg.shapes import SHAPES, shapes
@@ -154,6 +165,33 @@ def test_killed_worker_fails_the_run(redis_url, tmp_path):
         assert run.wait(15)
     assert run.status == "failed" and "worker stopped answering" in run.error
     assert run.error.endswith(".") and run.error.count(". ") == 0
+
+
+def test_a_finished_model_survives_a_redis_crash(tmp_path, monkeypatch):
+    """The worker writes the model before it acknowledges the job; with deploy/'s Redis
+    settings a crash right after (SIGKILL, no shutdown save) loses none of it, and the app
+    still takes the model once Redis is back."""
+    gate = threading.Event()  # the app reads nothing until the crash and the restart are over
+    follow = CeleryRun._follow
+    monkeypatch.setattr(CeleryRun, "_follow", lambda run: gate.wait(60) and follow(run))
+    port = free_port()
+    try:
+        with redis_server(tmp_path, port, persist=True) as url:
+            with celery_worker(f"{url}/0", tmp_path / "worker.log"):
+                run = CeleryJobs(f"{url}/0").submit(QUICK)
+                wait_for(lambda: b" succeeded in " in (tmp_path / "worker.log").read_bytes(), 30)
+                redis = next(
+                    p for p in psutil.Process().children() if f":{port}" in " ".join(p.cmdline())
+                )
+                redis.kill()
+    except RedisNotFound as e:
+        pytest.skip(str(e))
+    with redis_server(tmp_path, port, persist=True):
+        gate.set()
+        assert run.wait(30)
+        assert run.status == "finished", run.error
+        model, _ = load_checkpoint(run.checkpoint)
+        assert tuple(model.classes) == SHAPES and run.test_preds is not None
 
 
 def test_local_jobs_run_as_before():
