@@ -134,8 +134,12 @@ def _redis_pong(port: int) -> bool:
 @contextlib.contextmanager
 def celery_worker(url: str, log: Path, device: str = "cpu") -> Iterator[subprocess.Popen]:
     """`python -m tinyvgg.jobs worker` on the broker `url` (its output in `log`), ready for
-    jobs; killed afterwards."""
-    env = {**os.environ, "TINYVGG_BROKER": url, "TINYVGG_DEVICE": device}
+    jobs; killed afterwards. Its torch threads are the app's for a run on the same machine:
+    $TINYVGG_RUN_THREADS, else the cores left after one (two threads on a busy 2-core machine
+    wait on each other)."""
+    threads = os.environ.get("TINYVGG_RUN_THREADS") or str(max(1, (os.cpu_count() or 1) - 1))
+    env = {**os.environ, "TINYVGG_BROKER": url, "TINYVGG_DEVICE": device,
+           "TINYVGG_RUN_THREADS": threads}  # fmt: skip
     cmd = [sys.executable, "-m", "tinyvgg.jobs", "worker", "--hostname", f"test-{os.getpid()}@%h"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

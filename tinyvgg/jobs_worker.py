@@ -3,6 +3,9 @@
     TINYVGG_BROKER=redis://host:6379/0 python -m tinyvgg.jobs worker   # one job at a time
     TINYVGG_BROKER=redis://host:6379/0 celery -A tinyvgg.jobs worker --pool=solo
 
+$TINYVGG_DEVICE picks its device, $TINYVGG_RUN_THREADS its torch threads (default: torch's, every
+core).
+
 The task claims a job, runs fit() on it through tinyvgg.worker.run_job, and leaves its events
 and model in Redis, keeping a heartbeat meanwhile; tinyvgg.jobs describes the keys and holds the
 app side (CeleryJobs, CeleryRun) that follows a run from them.
@@ -18,6 +21,8 @@ import sys
 import threading
 import time
 from typing import Any
+
+import torch
 
 from tinyvgg import worker
 from tinyvgg.device import DeviceError, describe, pick_device
@@ -37,6 +42,7 @@ from tinyvgg.train import Event
 
 log = logging.getLogger(__name__)
 STOP_POLL_S = 0.01  # fit() asks at every step; Redis is asked at most this often
+GONE_S = 600  # what a cancelled run leaves in Redis expires this soon (for a look at why)
 
 
 @functools.cache
@@ -85,14 +91,16 @@ class _Sink:
 
     def put(self, msg: Event) -> None:
         k = functools.partial(key, job_id=self.job_id)
+        keep = KEEP_S
         with self.r.pipeline() as p:
             if msg.get("kind") == "model":
-                if self.r.get(k("stop")) == b"kill":
-                    msg = {"kind": "error", "message": "The run was cancelled."}
+                if self.r.get(k("stop")) == b"kill":  # its app let go of it: nobody will read
+                    msg, keep = {"kind": "error", "message": "The run was cancelled."}, GONE_S
+                    p.expire(k("stop"), keep)
                 else:
                     p.hset(k("model"), mapping=pack(msg)).expire(k("model"), KEEP_S)
                     msg = {"kind": "model"}
-            p.xadd(k("events"), pack(msg)).expire(k("events"), KEEP_S)
+            p.xadd(k("events"), pack(msg)).expire(k("events"), keep)
             p.execute()
 
 
@@ -169,6 +177,11 @@ def main(argv: list[str] | None = None) -> None:
         device = pick_device()  # $TINYVGG_DEVICE: a missing GPU is said now, not per job
     except (JobsError, DeviceError) as e:
         sys.exit(str(e))
+    threads = os.environ.get("TINYVGG_RUN_THREADS", "").strip()
+    if threads:  # else torch's default, every core: a worker's machine is there to train
+        if not threads.isdigit() or int(threads) < 1:
+            sys.exit(f"TINYVGG_RUN_THREADS must be a whole number of at least 1, not {threads!r}.")
+        torch.set_num_threads(int(threads))  # jobs run in this process (--pool=solo)
     print(f"tinyvgg: training on {describe(device)}", file=sys.stderr, flush=True)
     opts = ["--pool=solo", "--concurrency=1", "--without-gossip", "--without-mingle"]
     celery_app(url).worker_main(["worker", *opts, "--loglevel=INFO", *args[1:]])
