@@ -11,7 +11,7 @@ from tinyvgg.data import CLASS_NAMES
 from tinyvgg.model import load_shipped
 from tinyvgg.preprocess import preprocess
 from ui.frame import PAGES
-from ui.state import DRAWN_KEY
+from ui.state import DRAWN_KEY, DrawnInput
 
 from .test_preprocess import encode, garment
 
@@ -114,6 +114,28 @@ def test_explore_button_hands_the_tensor_over():
     assert at.title[0].value == "Layer explorer"
     assert at.radio(key="ex_source").value == "drawing"
     assert at.selectbox(key="ex_layer").value == "input"
+
+
+def test_the_explorer_goes_from_the_drawing_back_to_the_test_images(real_data):
+    """The number box is not drawn while the drawing is shown (Streamlit then forgets its
+    value): back on the test images it is there again, at the number it had; the random
+    tensor's seed likewise."""
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["source"] = "drawing"
+    at.session_state[DRAWN_KEY] = DrawnInput(torch.rand(1, 28, 28), "drawing")
+    at.switch_page("pages/explore.py").run()
+    assert at.radio(key="ex_source").value == "drawing" and not at.exception
+    at.radio(key="ex_source").set_value("sample").run()
+    assert not at.exception and at.number_input(key="ex_sample").value == 0
+    at.number_input(key="ex_sample").set_value(7).run()
+    at.radio(key="ex_source").set_value("drawing").run()
+    at.radio(key="ex_source").set_value("sample").run()
+    assert not at.exception and at.number_input(key="ex_sample").value == 7
+    at.radio(key="ex_source").set_value("random").run()  # the seed box likewise
+    at.number_input(key="ex_seed").set_value(5).run()
+    at.radio(key="ex_source").set_value("sample").run()
+    at.radio(key="ex_source").set_value("random").run()
+    assert not at.exception and at.number_input(key="ex_seed").value == 5
 
 
 @pytest.mark.parametrize("tab", ["Draw", "Camera"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -83,6 +85,28 @@ def test_the_broker_setting_chooses_the_place(monkeypatch):
     default_jobs.cache_clear()
     assert isinstance(default_jobs(), CeleryJobs)
     default_jobs.cache_clear()
+
+
+def test_sessions_asking_at_once_share_one_celery_app():
+    """A replica's first sessions ask for the queue at the same moment; in a fresh process
+    (celery not yet imported) none of them fails and all get the same Celery app."""
+    code = """if True:
+        import threading
+        from tinyvgg.jobs import CeleryJobs
+        barrier, apps, errors = threading.Barrier(8), [], []
+        def ask():
+            barrier.wait()
+            try:
+                apps.append(CeleryJobs("redis://127.0.0.1:1/0").celery)
+            except Exception as e:
+                errors.append(repr(e))
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        assert not errors and len(apps) == 8 and len({id(a) for a in apps}) == 1, errors
+    """
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_unreachable_queue_is_one_sentence(redis_url):

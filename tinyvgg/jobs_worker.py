@@ -45,9 +45,19 @@ STOP_POLL_S = 0.01  # fit() asks at every step; Redis is asked at most this ofte
 GONE_S = 600  # what a cancelled run leaves in Redis expires this soon (for a look at why)
 
 
-@functools.cache
+_MAKING = threading.Lock()
+
+
 def celery_app(url: str):
-    """The Celery app on the broker at `url`, with the training task."""
+    """The Celery app on the broker at `url`, with the training task; one per URL, made once
+    even when an app server's sessions ask at the same moment (celery's lazy module is not
+    safe to import from two threads at once)."""
+    with _MAKING:
+        return _celery_app(url)
+
+
+@functools.cache
+def _celery_app(url: str):
     import redis
     from celery import Celery
 

@@ -55,13 +55,16 @@ def input_ui(model: TinyVGG) -> None:
     st.radio("Input", sources, format_func=lambda k: es.source_label(k, model), key=es.K_SOURCE,
              horizontal=True)  # fmt: skip
     source = s[es.K_SOURCE]
+    for key, shown in ((es.K_SAMPLE, "sample"), (es.K_SEED, "random")):
+        if source != shown and key in s:  # its box is not drawn: a value set here is kept
+            s[key] = s[key]
     if source == "sample":
         a, b, c = st.columns([3, 3, 2], vertical_alignment="bottom")  # "Random" whole
         if s.get("ex_class", ANY) not in (ANY, *model.classes):  # another model's class
             s["ex_class"] = ANY
         a.selectbox("Class", [ANY, *model.classes], key="ex_class", on_change=_jump_to_class,
                     args=(model,))  # fmt: skip
-        if s[es.K_SAMPLE] >= n:  # a larger dataset's index
+        if s.setdefault(es.K_SAMPLE, 0) >= n:  # a larger dataset's index
             s[es.K_SAMPLE] = n - 1
         b.number_input("Test image #", 0, n - 1, step=1, key=es.K_SAMPLE)
         c.button("Random", on_click=_random_sample, args=(model, n), width="stretch")
