@@ -85,6 +85,16 @@ def test_gallery_titles_and_colours():
     assert all(a.ticks == "" and a.showgrid is False and not a.showticklabels for a in axes)
 
 
+def test_gallery_shows_colour_images_in_colour():
+    images = torch.randint(0, 256, (2, 3, 28, 28), dtype=torch.uint8)
+    fig = figs.gallery(images, [0, 1], [0, 0], ["red", "blue"])
+    assert [t.type for t in fig.data] == ["image", "image"]
+    assert torch.equal(torch.tensor(fig.data[1].z), images[1].permute(1, 2, 0))
+    grey = figs.gallery(images[:, :1], [0, 1], [0, 0], ["red", "blue"])  # (N, 1, 28, 28)
+    assert grey.data[0].type == "heatmap"
+    assert torch.equal(torch.tensor(grey.data[0].z), images[0, 0].float())
+
+
 def test_confusion_figure_and_comparison():
     cm = torch.arange(100).view(10, 10)
     fig = figs.confusion(cm, CLASS_NAMES)

@@ -493,8 +493,7 @@ def confusion(preds: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torc
 
 def gallery_items(preds: torch.Tensor, images: torch.Tensor, labels: torch.Tensor, n: int,
                   mistakes_only: bool):  # fmt: skip
-    """(images (n, 28, 28) uint8, predictions, labels) of a fixed sample of test images (N, C,
-    28, 28); colour ones in grey."""
+    """(images (n, C, 28, 28) uint8, predictions, labels) of a fixed sample of test images (N,
+    C, 28, 28)."""
     idx = pick_examples(preds, labels, n, mistakes_only, seed=0)
-    grey = images[idx].float().mean(1).round().to(torch.uint8)
-    return grey, preds[idx].tolist(), labels[idx].tolist()
+    return images[idx], preds[idx].tolist(), labels[idx].tolist()

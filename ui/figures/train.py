@@ -122,9 +122,10 @@ def gallery(
     class_names: Sequence[str],
     max_cols: int = 4,
 ) -> go.Figure:
-    """Test images titled with the model's class: "✓ Coat" in green when right, "✗ Shirt" in
-    red over the true class ("is Coat") when wrong. Two short lines fit a column a quarter of
-    a phone wide, where "Ankle boot | Ankle boot" ran into its neighbours."""
+    """Test images, (N, 28, 28) or (N, C, 28, 28) uint8 (colour when C is 3), titled with the
+    model's class: "✓ Coat" in green when right, "✗ Shirt" in red over the true class ("is
+    Coat") when wrong. Two short lines fit a column a quarter of a phone wide, where "Ankle
+    boot | Ankle boot" ran into its neighbours."""
     n = len(images)
     rows, cols = grid_shape(max(n, 1), max_cols)
     titles = [
@@ -136,14 +137,16 @@ def gallery(
         rows=rows, cols=cols, subplot_titles=titles or None, horizontal_spacing=0.02,
         vertical_spacing=TITLE_PX / (height - TITLE_PX) if rows > 1 else 0,
     )  # fmt: skip
+    if images.dim() == 4 and images.shape[1] == 1:
+        images = images[:, 0]
     for i in range(n):
-        fig.add_trace(
-            go.Heatmap(
-                z=images[i].float().numpy(), colorscale="gray", showscale=False,
-                zmin=0, zmax=255, hovertemplate="%{z}<extra></extra>",
-            ),
-            row=i // cols + 1, col=i % cols + 1,
-        )  # fmt: skip
+        if images.dim() == 4:  # colour: its pixels as they are, RGB on hover
+            trace = go.Image(z=images[i].permute(1, 2, 0).numpy(),
+                             hovertemplate="%{z}<extra></extra>")  # fmt: skip
+        else:
+            trace = go.Heatmap(z=images[i].float().numpy(), colorscale="gray", showscale=False,
+                               zmin=0, zmax=255, hovertemplate="%{z}<extra></extra>")  # fmt: skip
+        fig.add_trace(trace, row=i // cols + 1, col=i % cols + 1)
     for note, p, t in zip(fig.layout.annotations, preds, labels, strict=False):
         note.font = dict(size=11, color=RIGHT if p == t else WRONG)
     for i in range(n):  # square pixels: each y axis keeps to its own x axis
