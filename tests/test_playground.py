@@ -13,6 +13,7 @@ from torch import nn
 from tinyvgg import playground as pg
 from tinyvgg.explain import output_hw
 from tinyvgg.playground_code import (
+    image_input_code,
     parse_padding,
     parse_size,
     pytorch_code,
@@ -208,3 +209,16 @@ def test_parsing_the_text_fields():
             parse_size(bad, "kernel_size")
     with pytest.raises(pg.SettingsError, match="'same' or 'valid'"):
         parse_padding("full")
+
+
+def test_a_test_image_is_loaded_as_its_dataset_is():
+    """torchvision's own class for the datasets it has; a tensor of test images for the rest,
+    and those lines give the very image."""
+    assert image_input_code(3, "Dress")[0].startswith("test_data = datasets.FashionMNIST(")
+    assert image_input_code(3, "7", "MNIST")[0].startswith("test_data = datasets.MNIST(")
+    assert image_input_code(3, "お", "KMNIST")[0].startswith("test_data = datasets.KMNIST(")
+    lines = image_input_code(3, "oak", "my leaves", channels=3)
+    assert lines[0] == "# test_images: my leaves's test images, (N, 3, 28, 28) in [0, 1]"
+    scope = {"test_images": torch.rand(5, 3, 28, 28)}
+    exec("\n".join(lines), scope)
+    assert torch.equal(scope["test_image"], scope["test_images"][3:4])

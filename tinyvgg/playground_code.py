@@ -60,11 +60,22 @@ def random_input_code(spec: RandomInput) -> list[str]:
     ]
 
 
-def image_input_code(index: int, label: str) -> list[str]:
-    """The lines that load a Fashion-MNIST image as the input."""
+TORCHVISION = {"Fashion-MNIST": "FashionMNIST", "MNIST": "MNIST", "KMNIST": "KMNIST"}
+
+
+def image_input_code(index: int, label: str, dataset: str = "Fashion-MNIST",
+                     channels: int = 1) -> list[str]:  # fmt: skip
+    """The lines that load test image `index` of `dataset` as the input: torchvision's own for
+    the datasets it has, else from a tensor of the dataset's test images."""
+    if dataset in TORCHVISION:
+        return [
+            f'test_data = datasets.{TORCHVISION[dataset]}(root="data", train=False, '
+            "transform=ToTensor())",
+            f"test_image = test_data[{index}][0].unsqueeze(dim=0)  # {label}",
+        ]
     return [
-        'test_data = datasets.FashionMNIST(root="data", train=False, transform=ToTensor())',
-        f"test_image = test_data[{index}][0].unsqueeze(dim=0)  # {label}",
+        f"# test_images: {dataset}'s test images, (N, {channels}, 28, 28) in [0, 1]",
+        f"test_image = test_images[{index}].unsqueeze(dim=0)  # {label}",
     ]
 
 

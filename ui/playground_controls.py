@@ -113,11 +113,7 @@ def _test_image(model: TinyVGG) -> InputChoice:
     index = _int("Test image index", "index", 0, min_value=0, max_value=len(labels) - 1)
     label = model.classes[int(labels[index])]
     x = images[index : index + 1].float().div(255)  # (1, C, 28, 28), as ToTensor() scales
-    shape = f"(N, {images.shape[1]}, 28, 28)"
-    lines = [
-        f"# test_images: {model.dataset}'s test images, {shape} in [0, 1]",
-        f"test_image = test_images[{index}].unsqueeze(dim=0)  # {label}",
-    ]
+    lines = code.image_input_code(index, label, model.dataset, images.shape[1])
     return InputChoice(x, lines, f"Test image {index}: {label}")
 
 
