@@ -11,7 +11,9 @@ server side of the same reruns with AppTest, and, with `--floor` (default on), t
 clicks on the floor page (FLOOR_PAGE below), with the same widgets and nothing to draw: what
 Streamlit and Chromium cost on this machine before the explorer draws anything; and the same
 page drawing the three maps of a conv layer's step through `st.plotly_chart`, as the explorer
-draws them. Prints one JSON line, in milliseconds; bench/README.md has the latest figures.
+draws them. Prints one JSON line, in milliseconds, with issue 25's two ratios (`ratio_p50`,
+`ratio_p95`: the explorer's page time over the floor's, same run); bench/README.md has the
+latest figures.
 """
 
 from __future__ import annotations
@@ -180,7 +182,10 @@ def main() -> None:
                 "floor_browser_p50_ms": pct(f_clicks, 0.5),
                 "floor_browser_p95_ms": pct(f_clicks, 0.95),
                 "floor_three_maps_page_p50_ms": pct(three, 0.5),
-                "floor_three_maps_page_p95_ms": pct(three, 0.95)}  # fmt: skip
+                "floor_three_maps_page_p95_ms": pct(three, 0.95),
+                # issue 25's measure: the explorer against its floor, in the same run
+                "ratio_p50": round(out["page_p50_ms"] / pct(f_page, 0.5), 2),
+                "ratio_p95": round(out["page_p95_ms"] / pct(f_page, 0.95), 2)}  # fmt: skip
     server = server_times(args.rounds)
     out |= {"server_p50_ms": pct(server, 0.5), "server_p95_ms": pct(server, 0.95)}
     print(json.dumps(out))

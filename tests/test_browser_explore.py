@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 from playwright.sync_api import Page, expect
 
 from harness.pages import wait_idle
 from harness.servers import streamlit_server
-from tinyvgg.model import LAYER_NAMES
+from tinyvgg.activations import by_name, trace
+from tinyvgg.data import to_float
+from tinyvgg.model import LAYER_NAMES, load_shipped
 
 SHAPES = {
     "input": "[1, 1, 28, 28]", "conv_1_1": "[1, 10, 28, 28]", "relu_1_1": "[1, 10, 28, 28]",
@@ -32,6 +35,40 @@ def test_step_through_every_layer_with_next(page, app_url):
         if name != "softmax":
             page.get_by_role("button", name="Next ▶").click()
     expect(page.get_by_role("button", name="Next ▶")).to_be_disabled()
+
+
+# What the large map and the channel grid show once a step's run has ended (its heading is there,
+# the app idle) and the large map's title names `name`: its title, the value under each of its
+# clickable cells, and the grid's values (NaN gaps left out); null until then.
+SHOWN_AFTER_STEP = """(name) => {
+  const h = [...document.querySelectorAll('h3')].some(e => e.textContent.startsWith(name + ' · '));
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!h || app.getAttribute('data-test-script-state') !== 'notRunning') return null;
+  const plot = key => document.querySelector(`.st-key-${key} .js-plotly-plot`);
+  const cells = plot('ex_cellmap'), grid = plot('ex_grid');
+  if (!cells?._fullData || !grid?._fullData) return null;
+  const title = cells.layout.title.text;
+  if (!title.startsWith(name + ',')) return null;
+  return {title, values: Array.from(cells._fullData[1].customdata),
+          grid: grid._fullData[0].z.flatMap(row => Array.from(row)).filter(Number.isFinite)};
+}"""
+
+
+def test_a_step_shows_the_new_layer_s_values(page, app_url, real_data):
+    """After Next, the maps on screen come to hold the new layer's values (checked against the
+    model's own forward pass), never the previous layer's."""
+    records = by_name(trace(load_shipped()[0], to_float(real_data[1].images[:1])))
+    page.goto(app_url + "/explore?sample=0&layer=conv_1_1&cell=0,0,0")
+    names = ["conv_1_1", "relu_1_1", "conv_1_2", "relu_1_2", "max_pool_1", "conv_2_1"]
+    for k, name in enumerate(names):
+        if k:
+            page.get_by_role("button", name="Next ▶").click()
+        shown = page.wait_for_function(SHOWN_AFTER_STEP, arg=name, timeout=60_000).json_value()
+        out = records[name].output[0]  # (C, H, W)
+        assert shown["title"].startswith(f"{name}, channel 0"), (name, shown["title"])
+        assert np.allclose(shown["values"], out[0].flatten().numpy(), atol=1e-5), name
+        grid = np.sort(np.asarray(shown["grid"], dtype=float))
+        assert np.allclose(grid, np.sort(out.flatten().numpy()), atol=1e-5), name
 
 
 def test_page_down_and_page_up_step_through_the_layers(page, app_url):
