@@ -75,16 +75,9 @@ def test_train_one_epoch_and_compare(page, app_url):
     assert not layout_problems(page)
 
 
-def test_stop_in_the_middle_of_a_run(page, app_url):
-    open_train_page(page, app_url)
-    choose(page, "Training images", "all 60,000")
-    # the batch size moves to the subset's default (32) before another widget sends its own
-    batch = page.get_by_test_id("stSlider").filter(has_text="Batch size")
-    expect(batch.get_by_role("slider")).to_have_attribute("aria-valuetext", "32")
-    set_epochs_to_one(page)
-    expect(batch.get_by_role("slider")).to_have_attribute("aria-valuetext", "32")
-    page.get_by_role("button", name="Start training").click()
-    counts = watch_points(page, lambda c: len(growth(c)) >= 2)
+def stop_in_the_first_epoch(page: Page, counts: list[int]) -> None:
+    """Press Stop during the first of 1,875 steps an epoch (60,000 images, batch 32); the chart
+    stops growing, the bar and the comparison say where it stopped."""
     page.get_by_role("button", name="Stop training").click()
     expect(page.get_by_text("Stopped early: test accuracy")).to_be_visible(timeout=LONG)
     stopped_at = page.evaluate(POINTS_JS)
@@ -101,6 +94,19 @@ def test_stop_in_the_middle_of_a_run(page, app_url):
     table = page.get_by_test_id("stDataFrame")
     expect(table).to_contain_text("60,000 images")
     expect(table).to_contain_text(re.compile(r"stopped at epoch 1, step [\d,]+ of 1,875"))
+
+
+def test_stop_in_the_middle_of_a_run(page, app_url):
+    open_train_page(page, app_url)
+    choose(page, "Training images", "all 60,000")
+    # the batch size moves to the subset's default (32) before another widget sends its own
+    batch = page.get_by_test_id("stSlider").filter(has_text="Batch size")
+    expect(batch.get_by_role("slider")).to_have_attribute("aria-valuetext", "32")
+    set_epochs_to_one(page)
+    expect(batch.get_by_role("slider")).to_have_attribute("aria-valuetext", "32")
+    page.get_by_role("button", name="Start training").click()
+    counts = watch_points(page, lambda c: len(growth(c)) >= 2)
+    stop_in_the_first_epoch(page, counts)
 
 
 def _server_workers(port: int) -> list[psutil.Process]:

@@ -29,7 +29,7 @@ from tinyvgg.jobs import QUEUE, WORKER_GONE, CeleryJobs, key, unpack
 from tinyvgg.jobs_worker import GONE_S
 from tinyvgg.model import load_checkpoint
 
-from .test_browser_train import growth, set_epochs_to_one, watch_points
+from .test_browser_train import growth, set_epochs_to_one, stop_in_the_first_epoch, watch_points
 from .test_jobs import (
     QUICK,
     celery_worker,
@@ -148,22 +148,7 @@ def test_a_run_streams_finishes_and_opens_in_the_explorer(page, celery_url, work
 def test_stop_in_the_middle_of_a_run(page, celery_url, worker):
     start_run(page, celery_url, "all 60,000")
     counts = watch_points(page, lambda c: len(growth(c)) >= 2)
-    page.get_by_role("button", name="Stop training").click()
-    expect(page.get_by_text("Stopped early: test accuracy")).to_be_visible(timeout=LONG)
-    stopped_at = page.evaluate(POINTS_JS)
-    time.sleep(1.5)  # longer than the live view's 1 s refresh: none adds points any more
-    assert page.evaluate(POINTS_JS) == stopped_at
-    assert 0 < stopped_at < 50 and growth(counts)[-1] <= stopped_at  # 50 points a whole epoch
-    # the live view's bar (the replay below may have one of its own), once its rerun has landed
-    bar = page.get_by_test_id("stProgress").filter(has_text=re.compile(r"step \d+/1875"))
-    expect(bar).to_have_count(1, timeout=LONG)
-    progress = bar.inner_text()
-    step = int(re.search(r"step (\d+)/1875", progress).group(1))
-    assert 0 < step < 1875, progress
-    expect(page.get_by_role("button", name="Stop training")).to_be_disabled()
-    table = page.get_by_test_id("stDataFrame")
-    expect(table).to_contain_text("60,000 images")
-    expect(table).to_contain_text(re.compile(r"stopped at epoch 1, step [\d,]+ of 1,875"))
+    stop_in_the_first_epoch(page, counts)
 
 
 def test_a_closed_tab_cancels_its_queued_and_its_running_job(
@@ -181,13 +166,13 @@ def test_a_closed_tab_cancels_its_queued_and_its_running_job(
         (queued_id,) = (j.decode() for j in r.zrange(QUEUE, 0, -1))
         # the queued job's tab closes: it leaves the queue and never runs
         tabs[1].close()
-        wait_for(lambda: r.get(key("claim", queued_id)) == b"cancelled", 15)
+        wait_for(lambda: r.get(key("claim", queued_id)) == b"cancelled", 45)
         assert r.zcard(QUEUE) == 0 and not r.exists(key("job", queued_id))
         # the running job's tab closes: the worker halts it and keeps nothing
         tabs[0].close()
-        wait_for(lambda: r.get(key("stop", running_id)) == b"kill", 15)
-        wait_for(lambda: (last_message(r, running_id) or {}).get("message") == CANCELLED, 30)
-        wait_for(lambda: not r.exists(key("alive", running_id)), 10)  # its task has returned
+        wait_for(lambda: r.get(key("stop", running_id)) == b"kill", 45)
+        wait_for(lambda: (last_message(r, running_id) or {}).get("message") == CANCELLED, 60)
+        wait_for(lambda: not r.exists(key("alive", running_id)), 30)  # its task has returned
         assert not r.exists(key("model", running_id))
         assert 0 < r.ttl(key("events", running_id)) <= GONE_S  # not a day: nobody reads them
     finally:
