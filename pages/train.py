@@ -21,10 +21,10 @@ BATCH_HELP = (
 )
 
 AUGMENT_HELP = (
-    "Train on images made to look drawn: mirrored, flat silhouettes, outlines and edge "
-    "sketches of varying stroke, small turns and shifts, lighter and darker ink. The model "
-    "then reads drawings far better (the draw page's shipped model is trained so) for about "
-    "five points less on the test set's photos."
+    "Train on images made to look drawn: mirrored, flat silhouettes and outlines (seams "
+    "kept as lines), edge sketches of varying stroke, small turns and shifts, lighter and "
+    "darker ink. The model then reads drawings far better (the draw page's shipped model is "
+    "trained so) for about five points less on the test set's photos."
 )
 
 

@@ -49,6 +49,22 @@ def test_a_cut_above_a_dark_seam_keeps_it_a_line():
     assert ring[0, 0, 4, 3] == 1 and ring[0, 0, 4, 5] == 1  # both sides of the seam drawn
 
 
+def test_a_relative_cut_keeps_a_faint_seam_in_a_bright_garment():
+    x = _square(value=0.9)
+    x[..., 2:7, 4] = 0.6  # only a little darker: no single grey level cuts it from the rest
+    lo = torch.tensor([1.0])
+    assert torch.equal(silhouette(x, lo, cut=0.1), (_square() > 0).float())
+    seam = silhouette(x, lo, cut=0.1, relative=torch.tensor([0.75]))[0, 0]
+    want = (_square() > 0).float()[0, 0]
+    want[2:7, 4] = 0  # 0.6 < 0.75 × 0.9, the brightest pixel beside it; nothing else is cut
+    assert torch.equal(seam, want)
+    assert torch.equal(silhouette(x, lo, cut=0.1, relative=0.6), (_square() > 0).float())
+    ring = outline(x, torch.tensor([1]), lo, cut=0.1, relative=torch.tensor([0.75]))[0, 0]
+    assert ring[4, 3] == 1 and ring[4, 5] == 1 and ring[4, 4] == 0  # the seam drawn as a line
+    flat = silhouette(_square(value=0.3), lo, relative=torch.tensor([0.85]))
+    assert torch.equal(flat, (_square() > 0).float())  # a flat garment loses nothing
+
+
 def test_edges_draw_where_the_grey_changes():
     x = _square(value=0.8)
     x[..., 2:7, 4] = 0.3
