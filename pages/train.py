@@ -35,14 +35,13 @@ def settings() -> TrainConfig:
         d = training.DEFAULTS
         options = training.subset_options()  # the dataset's, its defaults set when it changed
         a.slider("Epochs", 1, 20, key="train_epochs")
-        a.selectbox("Training images", list(options), key="train_subset",
-                    on_change=training.subset_changed)  # fmt: skip
+        a.selectbox("Training images", list(options), key="train_subset")
         optimizer = b.radio("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get,
                             horizontal=True, key="train_optimizer")  # fmt: skip
         b.select_slider("Learning rate", training.LEARNING_RATES, key=f"train_lr_{optimizer}",
                         value=DEFAULT_LR[optimizer])  # fmt: skip
-        st.session_state.setdefault("train_batch", training.default_batch())  # the subset sets it
-        c.select_slider("Batch size", training.BATCH_SIZES, key="train_batch", help=BATCH_HELP)
+        c.select_slider("Batch size", training.BATCH_SIZES, value=training.default_batch(),
+                        key=training.batch_key(), help=BATCH_HELP)  # fmt: skip
         c.number_input("Hidden units", 1, training.MAX_HIDDEN, d.hidden_units, key="train_hidden")
         e.number_input("Seed", 0, 2**31 - 1, d.seed, key="train_seed")
         e.selectbox("Device", training.device_options(), key="train_device")

@@ -12,7 +12,7 @@ import time
 import psutil
 from playwright.sync_api import Page, expect
 
-from harness.pages import POINTS_JS, choose, open_train_page
+from harness.pages import POINTS_JS, choose, open_train_page, wait_idle
 from harness.servers import streamlit_server
 
 from .test_browser_layout import layout_problems
@@ -73,6 +73,24 @@ def test_train_one_epoch_and_compare(page, app_url):
     page.set_viewport_size({"width": 1024, "height": 800})
     expect(page.locator(".st-key-train_gallery .js-plotly-plot")).to_be_visible(timeout=LONG)
     assert not layout_problems(page)
+
+
+def test_a_slider_moved_at_once_keeps_the_new_batch_size(page, app_url):
+    """Choosing training images sets the batch size to their default; moving another slider
+    at once, before that default has reached the browser, must not send the old one back."""
+    open_train_page(page, app_url)
+    sliders = page.get_by_test_id("stSlider")
+    batch = sliders.filter(has_text="Batch size").get_by_role("slider")
+    epochs = sliders.filter(has_text="Epochs").get_by_role("slider")
+    expect(batch).to_have_attribute("aria-valuetext", "16")  # 5,000 images
+    for images, size in (("1,000", "8"), ("all 60,000", "32"), ("5,000", "16")) * 2:
+        choose(page, "Training images", images)
+        epochs.focus()
+        epochs.press("ArrowRight")  # no wait: the choice's rerun may still be on its way
+        wait_idle(page)
+        expect(batch).to_have_attribute("aria-valuetext", size)
+    expect(epochs).to_have_attribute("aria-valuetext", "9")
+    expect(page.get_by_text("9 × 5,000 images")).to_be_visible()
 
 
 def stop_in_the_first_epoch(page: Page, counts: list[int]) -> None:

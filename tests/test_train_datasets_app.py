@@ -67,7 +67,7 @@ def test_the_shapes_demo_is_summarised_and_its_subsets_follow_its_size(train_pag
     subset = at.selectbox(key="train_subset")
     assert subset.options == ["1,000", "all 1,600"] and subset.value == "all 1,600"
     # a small dataset starts from more epochs: 10 of 100 steps (batch 16)
-    assert at.select_slider(key="train_batch").value == 16
+    assert at.select_slider(key="train_batch_all 1,600").value == 16
     assert at.slider(key="train_epochs").value == 10
     assert "10 × 1,600 images" in captions(at)
     pick(at, "Fashion-MNIST")  # back: the notebook's defaults again

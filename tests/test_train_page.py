@@ -228,14 +228,20 @@ def test_a_run_waits_for_another_users_run(train_page, monkeypatch):
 
 def test_the_batch_size_starts_from_the_subset_s_default(train_page):
     at = train_page
-    assert at.select_slider(key="train_batch").value == training.DEFAULT_BATCH[5000]
+
+    def batch():  # the slider has a key per choice of training images
+        return at.select_slider(key=training.batch_key(at.selectbox(key="train_subset").value))
+
+    assert batch().value == training.DEFAULT_BATCH[5000]
     at.selectbox(key="train_subset").select("1,000").run()
-    assert at.select_slider(key="train_batch").value == 8
-    at.select_slider(key="train_batch").set_value(64).run()  # the user's choice stands...
+    assert batch().value == 8
+    batch().set_value(64).run()  # the user's choice stands...
     at.run()
-    assert at.select_slider(key="train_batch").value == 64
+    assert batch().value == 64
     at.selectbox(key="train_subset").select("all 60,000").run()  # ...until the subset changes
-    assert at.select_slider(key="train_batch").value == 32
+    assert batch().value == 32
+    at.selectbox(key="train_subset").select("1,000").run()  # and back: the default again
+    assert batch().value == 8
 
 
 def test_a_run_that_did_not_learn_is_marked_and_not_selected(train_page):

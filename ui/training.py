@@ -162,7 +162,7 @@ def settings_config() -> TrainConfig:
     n_all = len(data.train_labels) if data is not None else 60_000
     subset = chosen_subset(n_all)
     return make_config(
-        epochs=get("train_epochs", d.epochs), batch_size=get("train_batch", default_batch()),
+        epochs=get("train_epochs", d.epochs), batch_size=get(batch_key(), default_batch()),
         lr=get(f"train_lr_{optimizer}", DEFAULT_LR[optimizer]),
         hidden_units=int(get("train_hidden", d.hidden_units)), optimizer=optimizer,
         subset=subset, seed=int(get("train_seed", d.seed)), device=get("train_device", d.device),
@@ -196,14 +196,14 @@ def subsets(n_all: int) -> dict[str, int | None]:
 
 def subset_options() -> dict[str, int | None]:
     """The chosen dataset's choices of training images; where the choice was another
-    dataset's, the defaults for this one (training images, batch size, epochs) are set first.
-    Call it before those widgets are drawn."""
+    dataset's, the defaults for this one (training images, epochs) are set first. Call it
+    before those widgets are drawn."""
     data = chosen_data()
     options = subsets(len(data.train_labels) if data is not None else 60_000)
     state = st.session_state
     if state.get("train_subset") not in options:
         state["train_subset"] = DEFAULT_SUBSET if DEFAULT_SUBSET in options else [*options][-1]
-        state["train_batch"], state["train_epochs"] = default_batch(), default_epochs()
+        state["train_epochs"] = default_epochs()
     state.setdefault("train_epochs", DEFAULTS.epochs)
     return options
 
@@ -236,9 +236,12 @@ def default_batch() -> int:
     return next((b for k, b in DEFAULT_BATCH.items() if n <= k), 32)
 
 
-def subset_changed() -> None:
-    """Another number of training images: the batch size moves to its default."""
-    st.session_state["train_batch"] = default_batch()
+def batch_key(subset: str | None = None) -> str:
+    """The batch-size slider's key, one per choice of training images (`subset`: a label of
+    `subsets`; default: the chosen one). Each choice starts the slider at its own default, and
+    a value the browser still sends for the previous choice (another widget moved before the
+    new default arrived) lands on the previous key, which is gone, not on the new one."""
+    return f"train_batch_{subset or st.session_state.get('train_subset', DEFAULT_SUBSET)}"
 
 
 def make_config(
