@@ -38,3 +38,21 @@ def test_scale_text_and_the_shares_grid():
     z = np.asarray(fig.data[0].z, dtype=np.float64)
     assert abs(np.nansum(z) - float(shares.double().sum())) < 1e-4  # every share, as it is
     assert fig.data[0].zmid == 0.0
+
+
+def test_an_rgb_input_shows_in_its_colours_under_the_map():
+    x = torch.zeros(3, 28, 28)
+    x[0, :, :14] = 1.0  # red on the left, half blue on the right
+    x[2, :, 14:] = 0.5
+    a = torch.randn(28, 28, generator=torch.Generator().manual_seed(1))
+    under, evidence = overlay(x, a, "why Circle").data
+    assert under.type == "image" and under.hoverinfo == "skip"
+    z = np.asarray(under.z)
+    assert z.shape == (28, 28, 3)
+    assert tuple(z[0, 0]) == (255, 0, 0) and tuple(z[27, 27]) == (0, 0, 128)
+    np.testing.assert_array_equal(evidence.z, a.numpy())
+    np.testing.assert_array_equal(evidence.customdata, x.permute(1, 2, 0).numpy())
+    assert "%{customdata[2]:.3f}" in evidence.hovertemplate  # each channel's value on hover
+    # a tensor outside [0, 1] (the random input) is drawn from its minimum to its maximum
+    under = overlay(x * 4 - 1, a).data[0]
+    assert np.asarray(under.z).min() == 0 and np.asarray(under.z).max() == 255

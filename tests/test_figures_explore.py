@@ -13,7 +13,7 @@ import torch
 from tinyvgg.activations import by_name, layer_input, trace
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.explain import conv_cell, pool_cell, softmax_steps, unflatten_index
-from tinyvgg.model import build_model
+from tinyvgg.model import TinyVGGConfig, build_model
 from ui.explore.view import _map_figure
 from ui.figures import explore as fx
 from ui.figures.arithmetic import conv_arithmetic_html, plain, softmax_table_html
@@ -212,6 +212,22 @@ def test_thumbnails_are_pngs():
     _, records = _records()
     for rec in records:
         assert fx.thumbnail_png(rec.output).startswith(b"\x89PNG")
+
+
+def test_the_strip_shows_an_rgb_input_in_its_colours():
+    import io
+
+    from PIL import Image
+
+    from ui.explore.view import _thumbnail
+
+    model = build_model(TinyVGGConfig(input_shape=3), seed=3).eval()
+    x = torch.zeros(1, 3, 28, 28)
+    x[:, 1] = 1.0  # all green
+    first, second = trace(model, x)[:2]
+    im = Image.open(io.BytesIO(_thumbnail(first))).convert("RGB")
+    assert im.getpixel((0, 0)) == (0, 255, 0)
+    assert Image.open(io.BytesIO(_thumbnail(second))).mode == "L"  # a conv layer: grey
 
 
 def test_figures_built_without_checks_are_what_plotly_s_own_validation_makes():

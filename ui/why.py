@@ -179,8 +179,9 @@ def _versus_ui(k: Keys, probs: torch.Tensor, names: tuple[str, ...], target: int
 def why_ui(prefix: str, model_key: str, model: TinyVGG, x: torch.Tensor, input_key: str,
            probs: torch.Tensor, quick: bool = False) -> None:  # fmt: skip
     """The section: the input under the chosen map, the pickers, one sentence on the method
-    and the numbers that check it. `x` is the (C, 28, 28) input (drawn in grey: the mean of its
-    channels), `probs` its (classes,) softmax; the class names are the model's."""
+    and the numbers that check it. `x` is the (C, 28, 28) input (drawn in its colours if RGB,
+    else in grey: the mean of its channels), `probs` its (classes,) softmax; the class names
+    are the model's."""
     k, s = Keys(prefix), st.session_state
     s.setdefault(k.method, DEFAULT_METHOD)
     picture, side = stacking_columns(2, f"{prefix}_why", vertical_alignment="top")
@@ -214,7 +215,8 @@ def why_ui(prefix: str, model_key: str, model: TinyVGG, x: torch.Tensor, input_k
     with picture:
         fig = memo(("why_fig", model_key, input_key, method, target, versus,
                     *sorted(settings.items())),
-                   lambda: fa.overlay(x.mean(0), result.map, title))  # fmt: skip
+                   lambda: fa.overlay(x if len(x) == 3 else x.mean(0), result.map,
+                                      title))  # fmt: skip
         chart(fig, key=f"{prefix}_why_map", theme=None, width="content")
     if method == "exact":
         n = result.layer_map.numel()  # 490 for hidden_units=10

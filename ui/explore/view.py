@@ -116,6 +116,13 @@ def _select(name: str) -> None:
     st.session_state[es.K_LAYER] = name
 
 
+def _thumbnail(rec: LayerRecord) -> bytes:
+    """The strip's picture of a layer: an RGB input in its colours, others in grey."""
+    if rec.name == "input" and rec.output.shape[1] == 3:
+        return fx.rgb_png(rec.output[0], size=72)
+    return fx.thumbnail_png(rec.output)
+
+
 def overview_ui(tr: es.Trace) -> None:
     """Every layer in order: thumbnail, name, kind, shape, parameters; click to select.
 
@@ -129,8 +136,7 @@ def overview_ui(tr: es.Trace) -> None:
         for col, rec in zip(st.columns(len(records), gap="small"), records, strict=True):
             with col:
                 if not compact:  # a projector: names only, so the maps are on the first screen
-                    thumb = memo(("thumb", *tr.key, rec.name),
-                                 lambda r=rec: fx.thumbnail_png(r.output))  # fmt: skip
+                    thumb = memo(("thumb", *tr.key, rec.name), lambda r=rec: _thumbnail(r))
                     st.image(thumb, width="stretch")
                 st.button(rec.name, key=f"ex_pick_{rec.name}", on_click=_select,
                           args=(rec.name,), width="stretch",

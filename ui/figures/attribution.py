@@ -24,25 +24,38 @@ def evidence_range(amap: torch.Tensor) -> float:
     return max(float(amap.abs().max()), 1e-12)
 
 
-def overlay(x_hw: torch.Tensor, amap: torch.Tensor, title: str | None = None,
+def overlay(x: torch.Tensor, amap: torch.Tensor, title: str | None = None,
             height: int = 360, unit: str = "logit") -> go.Figure:  # fmt: skip
-    """The (H, W) input in grey with the signed (H, W) map over it: hover gives both values;
-    the colour bar gives the scale, ±max|map|, in `unit`s (the map is never rescaled)."""
-    x = x_hw.detach().cpu().float().numpy()
+    """The input, (H, W) in grey or (3, H, W) in its colours, with the signed (H, W) map over
+    it: hover gives both values (an RGB pixel's three); the colour bar gives the scale,
+    ±max|map|, in `unit`s (the map is never rescaled)."""
+    rgb = x.dim() == 3
     a = amap.detach().cpu().float().numpy()
     m = evidence_range(amap)
-    base, layout = image_spec(x_hw, title, height)
-    grey = {k: v for k, v in base.items() if k not in ("hovertemplate", "zmid")}
-    grey |= dict(colorscale="Greys_r", zmin=float(min(x.min(), 0.0)),
-                 zmax=float(max(x.max(), 1.0)), showscale=False, hoverinfo="skip")  # fmt: skip
+    base, layout = image_spec(amap if rgb else x, title, height)
+    if rgb:  # the colours as they are; a tensor outside [0, 1] from its minimum to its maximum
+        t = x.detach().cpu().float()
+        lo, hi = float(t.min()), float(t.max())
+        if lo < 0 or hi > 1:
+            t = (t - lo) / (hi - lo if hi > lo else 1.0)
+        under = dict(type="image", z=(t * 255).round().permute(1, 2, 0).numpy(), colormodel="rgb",
+                     zmin=[0, 0, 0], zmax=[255, 255, 255], hoverinfo="skip")  # fmt: skip
+        pixel = x.detach().cpu().float().permute(1, 2, 0).numpy()
+        shown = " (pixel %{customdata[0]:.3f}, %{customdata[1]:.3f}, %{customdata[2]:.3f})"
+    else:
+        pixel = x.detach().cpu().float().numpy()
+        under = {k: v for k, v in base.items() if k not in ("hovertemplate", "zmid")}
+        under |= dict(colorscale="Greys_r", zmin=float(min(pixel.min(), 0.0)),
+                      zmax=float(max(pixel.max(), 1.0)), showscale=False,
+                      hoverinfo="skip")  # fmt: skip
+        shown = " (pixel %{customdata:.3f})"
     evidence = dict(
-        type="heatmap", z=a, customdata=x, colorscale=EVIDENCE, zmin=-m, zmax=m, zmid=0.0,
+        type="heatmap", z=a, customdata=pixel, colorscale=EVIDENCE, zmin=-m, zmax=m, zmid=0.0,
         colorbar=dict(title=dict(text=unit, side="right"), thickness=14, tickformat=".3g"),
-        hovertemplate="row %{y}, col %{x}: %{z:.4g} " + unit
-        + " (pixel %{customdata:.3f})<extra></extra>",
+        hovertemplate="row %{y}, col %{x}: %{z:.4g} " + unit + shown + "<extra></extra>",
     )  # fmt: skip
     layout["meta"] = {"scale": m, "unit": unit}
-    return figure([grey, evidence], layout)
+    return figure([under, evidence], layout)
 
 
 def shares_grid(shares: torch.Tensor, title: str | None = None, cell_px: int = 84) -> go.Figure:
