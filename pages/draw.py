@@ -84,7 +84,7 @@ def unsure_sentence(top: list[tuple[str, float]], fashion: bool) -> str:
     model."""
     (best, p), *others = top
     alternatives = " or ".join(f"{name} ({100 * q:.0f}%)" for name, q in others)
-    measured = (", its guesses on drawings are right only about one time in three"
+    measured = (", its guesses on drawings are right only about half the time"
                 if fashion else "")  # fmt: skip
     detail = ", or one more detail (a collar, laces, a handle)," if fashion else ""
     return (

@@ -222,7 +222,7 @@ def test_the_draw_page_classifies_into_the_models_classes(channels):
     (chart,) = [c for c in _charts(at) if c["data"][0].get("orientation") == "h"]
     assert list(chart["data"][0]["y"]) == [SHAPES[i] for i in top.indices.tolist()][::-1]
     unsure = [w.value for w in at.warning if w.value.startswith("The model is unsure")]
-    assert unsure and "collar" not in unsure[0] and "one time in three" not in unsure[0]
+    assert unsure and "collar" not in unsure[0] and "half the time" not in unsure[0]
     at.toggle(key="draw_why_open").set_value(True).run()
     _ok(at)
     assert at.get("button_group")[0].options  # its top 3, one click away

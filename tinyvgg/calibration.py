@@ -20,8 +20,8 @@ from torch.nn import functional as F
 BINS = 15
 T_RANGE = (0.05, 20.0)  # temperatures searched
 # The draw page calls a top class under this probability unsure. On bench/drawings.py (3,600
-# drawings, the shipped sketch model calibrated, 2026-12-04) 16% of the answers were under it
-# and right about one time in three, those above it about four times in five (bench/README.md).
+# drawings, the shipped sketch model calibrated, 2026-12-05) 12.5% of the answers were under
+# it and right about half the time, those above it 85% of the time (bench/README.md).
 UNSURE_BELOW = 0.6
 
 
