@@ -6,7 +6,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import torch
 
-from ui.figures.common import feature_maps, figure, image_spec
+from ui.figures.common import feature_maps, figure, image_spec, rgb_array
 
 # Blue against the class, clear at zero (the garment shows through), red for it: one
 # diverging scale, centred at zero, symmetric about it.
@@ -33,13 +33,9 @@ def overlay(x: torch.Tensor, amap: torch.Tensor, title: str | None = None,
     a = amap.detach().cpu().float().numpy()
     m = evidence_range(amap)
     base, layout = image_spec(amap if rgb else x, title, height)
-    if rgb:  # the colours as they are; a tensor outside [0, 1] from its minimum to its maximum
-        t = x.detach().cpu().float()
-        lo, hi = float(t.min()), float(t.max())
-        if lo < 0 or hi > 1:
-            t = (t - lo) / (hi - lo if hi > lo else 1.0)
-        under = dict(type="image", z=(t * 255).round().permute(1, 2, 0).numpy(), colormodel="rgb",
-                     zmin=[0, 0, 0], zmax=[255, 255, 255], hoverinfo="skip")  # fmt: skip
+    if rgb:
+        under = dict(type="image", z=rgb_array(x), colormodel="rgb", zmin=[0, 0, 0],
+                     zmax=[255, 255, 255], hoverinfo="skip")  # fmt: skip
         pixel = x.detach().cpu().float().permute(1, 2, 0).numpy()
         shown = " (pixel %{customdata[0]:.3f}, %{customdata[1]:.3f}, %{customdata[2]:.3f})"
     else:

@@ -26,6 +26,16 @@ def colour_range(t: torch.Tensor) -> dict:
     return {"colorscale": SEQUENTIAL, "zmin": lo, "zmax": hi}
 
 
+def rgb_array(chw: torch.Tensor) -> np.ndarray:
+    """A (3, H, W) input as (H, W, 3) uint8 colours: values in [0, 1] as they are, others (a
+    random tensor) scaled from their minimum to their maximum."""
+    t = chw.detach().cpu().float()
+    lo, hi = float(t.min()), float(t.max())
+    if lo < 0 or hi > 1:
+        t = (t - lo) / (hi - lo if hi > lo else 1.0)
+    return (t * 255).round().byte().permute(1, 2, 0).contiguous().numpy()
+
+
 def figure(data: list[dict], layout: dict) -> go.Figure:
     """A Figure from plain trace and layout dicts, built without plotly's per-property checks.
 

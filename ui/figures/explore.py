@@ -17,6 +17,7 @@ from ui.figures.common import (
     feature_maps_spec,
     figure,
     image_spec,
+    rgb_array,
     subtitled,
 )
 
@@ -52,14 +53,8 @@ def thumbnail_png(t: torch.Tensor, size: int = 72) -> bytes:
 
 
 def rgb_png(chw: torch.Tensor, size: int = 168) -> bytes:
-    """A (3, H, W) input as an RGB PNG about `size` pixels wide: values in [0, 1] as they are,
-    others (a random tensor) scaled from their minimum to their maximum."""
-    t = chw.detach().cpu().float()
-    lo, hi = float(t.min()), float(t.max())
-    if lo < 0 or hi > 1:
-        t = (t - lo) / (hi - lo if hi > lo else 1.0)
-    arr = (t * 255).round().byte().permute(1, 2, 0).contiguous().numpy()  # (H, W, 3)
-    img = Image.fromarray(arr)
+    """A (3, H, W) input as an RGB PNG about `size` pixels wide, in `rgb_array`'s colours."""
+    img = Image.fromarray(rgb_array(chw))
     scale = max(1, size // max(img.size))
     img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
     buf = io.BytesIO()
