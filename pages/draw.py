@@ -7,21 +7,14 @@ from ui.frame import ensure_navigation, stacking_columns
 
 ensure_navigation()
 
-from tinyvgg.calibration import UNSURE_BELOW, is_unsure, temperature_of  # noqa: E402
+from tinyvgg.calibration import is_unsure  # noqa: E402
 from tinyvgg.datasets import FASHION, is_builtin  # noqa: E402
-from tinyvgg.model import TinyVGG  # noqa: E402
-from tinyvgg.predict import probabilities, top_k  # noqa: E402
-from tinyvgg.preprocess import (  # noqa: E402
-    NearlyEmpty,
-    Preprocessed,
-    PreprocessError,
-    read_input,
-)
-from ui import styles  # noqa: E402
+from tinyvgg.preprocess import NearlyEmpty, Preprocessed, PreprocessError, read_input  # noqa: E402
+from ui import draw, styles  # noqa: E402
 from ui.draw_inputs import CANVAS_PX, camera_ui, canvas_ui, upload_ui  # noqa: E402
 from ui.figures.draw import input_preview, step_tile, top_k_bars  # noqa: E402
 from ui.present import chart  # noqa: E402
-from ui.resources import FILE_MB, app_device  # noqa: E402
+from ui.resources import FILE_MB  # noqa: E402
 from ui.state import DrawnInput, ModelInUse, drawing_model, set_drawn_input  # noqa: E402
 from ui.why import link_params, why_ui  # noqa: E402
 
@@ -29,12 +22,6 @@ EXPLORER = "pages/explore.py"
 SOURCE_KEY = "draw_source"  # the open tab: "Draw", "Upload" or "Camera"
 GO_KEY = "draw_go_explore"  # set by the explore button's callback
 TILE_PX = 150  # each preprocessing step's square tile
-
-
-@st.cache_resource(max_entries=4, ttl=900, show_spinner=False)
-def _preprocess_file(data: bytes, auto_invert: bool, fill: bool, own: int = 0) -> Preprocessed:
-    # Kept as is (not pickled like cache_data would): a photo's steps are megabytes; read-only.
-    return read_input(data, own, auto_invert=auto_invert, fill_outlines=fill)
 
 
 def _explore(drawn: DrawnInput, names: tuple[str, ...]) -> None:
@@ -45,26 +32,16 @@ def _explore(drawn: DrawnInput, names: tuple[str, ...]) -> None:
 
 def show_prediction(pre: Preprocessed, label: str, current: ModelInUse) -> None:
     """The top 3 of the model in use, the input it saw, and the way to the explorer."""
-    temperature = temperature_of(current.metrics)
-    c = current.model.config.input_shape
-    x = pre.tensor if pre.tensor.shape[0] == c else pre.tensor.repeat(c, 1, 1)  # grey in each
-    probs = probabilities(current.model, x, app_device(), temperature)
-    top = top_k(probs, 3, current.model.classes)
-    st.markdown(f"Prediction: **{top[0][0]}** ({100 * top[0][1]:.1f}%)")
-    if is_unsure(probs):
-        fashion = current.model.dataset == FASHION
-        st.warning(unsure_sentence(top, fashion), icon=":material/help:")
+    ans = draw.answer(pre, current)
+    st.markdown(f"Prediction: **{ans.top[0][0]}** ({100 * ans.top[0][1]:.1f}%)")
+    if is_unsure(ans.probs):
+        st.warning(draw.unsure_sentence(ans.top, current.model.dataset == FASHION),
+                   icon=":material/help:")  # fmt: skip
     left, right = st.columns([1, 1.2])
     grey = pre.tensor.mean(0, keepdim=True)  # a colour input's preview in grey
     chart(input_preview(grey, height=260), key="draw_preview", where=left)
-    chart(top_k_bars(top, height=260), key="draw_top3", where=right)
-    calibration = (
-        f" · probabilities calibrated (temperature {temperature:.2f}, fitted on held-out "
-        "training images)"
-        if temperature != 1.0
-        else ""
-    )
-    st.caption(f"Model: {current.name} · input: {label}{calibration}")
+    chart(top_k_bars(ans.top, height=260), key="draw_top3", where=right)
+    st.caption(f"Model: {current.name} · input: {label}{draw.calibration_note(ans.temperature)}")
     drawn = DrawnInput(pre.tensor.detach().cpu().clone(), label)
     st.button("Explore layer by layer", type="primary", icon=":material/layers:",
               on_click=_explore, args=(drawn, current.model.classes))  # fmt: skip
@@ -74,46 +51,9 @@ def show_prediction(pre: Preprocessed, label: str, current: ModelInUse) -> None:
         help="Which pixels made the model choose its class: five ways, one exact.",
     ):
         with st.container(key="draw_why", border=True):
+            c = len(ans.x)
             key = drawn.key if c == 1 else f"{drawn.key}x{c}"
-            why_ui("draw", current.key, current.model, x, key, probs, quick=True)
-
-
-def unsure_sentence(top: list[tuple[str, float]], fashion: bool) -> str:
-    """What the page says when the top class is under UNSURE_BELOW; what was measured on
-    drawings of garments (and the details that tell them apart) only for a Fashion-MNIST
-    model."""
-    (best, p), *others = top
-    alternatives = " or ".join(f"{name} ({100 * q:.0f}%)" for name, q in others)
-    measured = (", its guesses on drawings are right only about half the time"
-                if fashion else "")  # fmt: skip
-    detail = ", or one more detail (a collar, laces, a handle)," if fashion else ""
-    return (
-        f"The model is unsure: its best guess, {best}, has only {100 * p:.0f}% (under "
-        f"{100 * UNSURE_BELOW:.0f}%{measured}). It could as well be {alternatives}. A bolder, "
-        f"larger drawing that fills the canvas{detail} often settles it."
-    )
-
-
-def intro(model: TinyVGG) -> str:
-    """What the page does, for a model of another dataset than Fashion-MNIST."""
-    names = model.classes
-    which = (f"one of its {len(names)} classes" if len(names) > 8
-             else f"a {', '.join(names[:-1])} or {names[-1]}")  # fmt: skip
-    channels = model.config.input_shape
-    if not is_builtin(model.dataset):
-        colour = "colour" if channels == 3 else "greyscale"
-        return (
-            f"Draw {which} for the model trained on {model.dataset}, upload a picture or take a "
-            f"photo. The page reads it as that dataset's images were read (a {colour} 28×28 "
-            "image, letterboxed, its background taken from its border, not inverted) and "
-            "shows what the model makes of it."
-        )
-    grey = "" if channels == 1 else f", repeated in each of its {channels} channels"
-    return (
-        f"Draw {which} for the model trained on {model.dataset}, upload a picture or take a "
-        f"photo. The page turns it into a 28×28 greyscale image (light ink on black, filling "
-        f"the frame{grey}), step by step, and shows what the model makes of it."
-    )
+            why_ui("draw", current.key, current.model, ans.x, key, ans.probs, quick=True)
 
 
 def show_steps(pre: Preprocessed) -> None:
@@ -134,16 +74,8 @@ if (why := st.session_state.pop(GO_KEY, None)) is not None:  # see ui.state.draw
 current = drawing_model()
 fashion = current.model.dataset == FASHION
 thing = "a garment" if fashion else "one of the model's classes"
-if fashion:
-    st.title("Draw or upload a garment")
-    st.write(
-        "Draw a garment, upload a picture or take a photo. The page turns it into the 28×28 "
-        "greyscale image the model was trained on (a light garment on black, filling the frame), "
-        "step by step, and shows what the model makes of it."
-    )
-else:
-    st.title("Draw or upload an image")
-    st.write(intro(current.model))
+st.title("Draw or upload a garment" if fashion else "Draw or upload an image")
+st.write(draw.intro(current.model, fashion))
 # the canvas whole: with the sidebar open on a 1024 px screen, the prediction goes under it
 inputs, outputs = stacking_columns(
     2, "draw_io", min_width=f"max(22rem, {CANVAS_PX + 20}px)", gap="large"
@@ -174,29 +106,10 @@ with outputs:
         st.caption(f"Read as the images of {current.model.dataset} were: letterboxed to 28×28, "
                    "not inverted.")  # fmt: skip
     else:
-        auto_invert = st.toggle(
-            "Invert dark-on-light images automatically",
-            value=True,
-            key="draw_auto_invert",
-            help="Fashion-MNIST garments are light on black. When the garment is darker than its "
-            "background, the image is inverted. Turn this off for a photo of a light garment that "
-            "already has a dark background."
-            if fashion
-            else "The model's input is light ink on black. When the ink is darker than its "
-            "background, the image is inverted. Turn this off for a light picture that already has "
-            "a dark background.",
-        )
-        fill = st.toggle(
-            "Fill closed outlines",
-            value=False,
-            key="draw_fill",
-            help="Fill the inside of a closed outline with ink, so an outline looks like the "
-            "dataset's solid garments. It helps the model trained on photos only; the model for "
-            "drawings learned outlines, and filling hides inner lines such as a zip or a collar."
-            if fashion
-            else "Fill the inside of a closed outline with ink, so that an outline becomes a solid "
-            "shape.",
-        )
+        auto_invert = st.toggle("Invert dark-on-light images automatically", value=True,
+                                key="draw_auto_invert", help=draw.invert_help(fashion))  # fmt: skip
+        fill = st.toggle("Fill closed outlines", value=False, key="draw_fill",
+                         help=draw.fill_help(fashion))  # fmt: skip
     hint = f"Draw {thing} on the canvas to see what the model makes of it."
     try:
         if draw_tab.open and drawn is not None:
@@ -213,14 +126,14 @@ with outputs:
                 raise uploaded
             if uploaded is not None:
                 with st.spinner("Reading the image…"):
-                    pre = _preprocess_file(uploaded[0], auto_invert, fill, own)
+                    pre = draw.preprocess_file(uploaded[0], auto_invert, fill, own)
                 label = f"upload: {uploaded[1]}"
         elif camera_tab.open:
             hint = f"Take a photo of {thing} to see what the model makes of it."
             if isinstance(photo, PreprocessError):
                 raise photo
             if photo is not None:
-                pre, label = _preprocess_file(photo, auto_invert, fill, own), "camera photo"
+                pre, label = draw.preprocess_file(photo, auto_invert, fill, own), "camera photo"
     except NearlyEmpty as e:  # nothing drawn yet, as far as the model could tell
         st.info(f"{e} {hint}")
     except PreprocessError as e:
