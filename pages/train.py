@@ -85,18 +85,13 @@ def live_view() -> None:
     p = training.progress(live)
     st.subheader(live.name)
     status(live)
-    bits = [f"epoch {p['epoch']}" if p["epoch"] else None,
-            f"step {p['step']}" if p["step"] else None,
-            f"{p['images_per_s']:,.0f} images/s" if p["images_per_s"] else None,
-            f"{p['elapsed']:.1f} s elapsed",
-            f"about {p['eta']:.0f} s left" if p["eta"] else None, p["device"]]  # fmt: skip
-    st.progress(p["fraction"], text=" · ".join(b for b in bits if b))
+    st.progress(p["fraction"], text=training.progress_text(p))
     curves_col, kernels_col = st.columns([5, 2])
     spe = (live.first("start") or {}).get("steps_per_epoch", 1)
     fig = figs.curves(live.of_kind("step"), live.of_kind("epoch"), spe)
     chart(fig, key="train_curves", where=curves_col)
     if live.kernels is not None:
-        scale = max(abs(v) for kernel in live.kernels for row in kernel[0] for v in row)
+        scale = figs.kernels_scale(live.kernels)
         kernels_col.image(figs.kernels_image(live.kernels), width="stretch",
                           caption=f"conv_1_1's kernels as they learn: blue −{scale:.2f}, white 0, "
                                   f"red +{scale:.2f}")  # fmt: skip
@@ -122,7 +117,7 @@ def results() -> None:
     name = st.selectbox("Look closer at", names, key=training.INSPECT_KEY)
     run = training.find_run(name)
     st.download_button("Download checkpoint (.pt)", training.checkpoint_of(run),
-                       file_name=f"tinyvgg_{name.split(' (')[0].replace(' ', '_')}.pt",
+                       file_name=training.checkpoint_filename(name),
                        mime="application/octet-stream", key="train_download")  # fmt: skip
     preds = training.test_preds(name)
     test = training.run_test_set(run) if preds is not None else None

@@ -452,6 +452,21 @@ def progress(live: LiveRun) -> dict[str, Any]:
     return out
 
 
+def progress_text(p: dict[str, Any]) -> str:
+    """`progress`'s numbers as the progress bar's one line."""
+    bits = [f"epoch {p['epoch']}" if p["epoch"] else None,
+            f"step {p['step']}" if p["step"] else None,
+            f"{p['images_per_s']:,.0f} images/s" if p["images_per_s"] else None,
+            f"{p['elapsed']:.1f} s elapsed",
+            f"about {p['eta']:.0f} s left" if p["eta"] else None, p["device"]]  # fmt: skip
+    return " · ".join(b for b in bits if b)
+
+
+def checkpoint_filename(name: str) -> str:
+    """The download's file name for the run named `name`."""
+    return f"tinyvgg_{name.split(' (')[0].replace(' ', '_')}.pt"
+
+
 def comparison_rows() -> list[dict[str, Any]]:
     """The notebook's comparison table, one row per run trained in this session, with whether
     each learned ('✗ near chance' for one that did not)."""

@@ -59,6 +59,12 @@ def colour_table(name: str = DIVERGING, n: int = 256) -> np.ndarray:
     return np.stack([np.interp(x, at, rgb[:, i]) for i in range(3)], 1).round().astype(np.uint8)
 
 
+def kernels_scale(weights: Any) -> float:
+    """The symmetric colour scale of `kernels_image`: the largest |weight| of the kernels'
+    first input channel, the one it draws (1 when all are 0)."""
+    return float(torch.as_tensor(weights, dtype=torch.float32)[:, 0].abs().max()) or 1.0
+
+
 def kernels_image(weights: Any, cell: int = 16, gap: int = 6, max_cols: int = 5) -> np.ndarray:
     """conv_1_1's kernels as one RGB picture (H, W, 3): blue < 0 < red on one symmetric scale.
 
@@ -68,7 +74,7 @@ def kernels_image(weights: Any, cell: int = 16, gap: int = 6, max_cols: int = 5)
     w = torch.as_tensor(weights, dtype=torch.float32)[:, 0]  # (C, k, k)
     n, k = w.shape[0], w.shape[-1]
     rows, cols = grid_shape(n, max_cols)
-    m = float(w.abs().max()) or 1.0
+    m = kernels_scale(weights)
     idx = ((w / m + 1) / 2 * 255).round().long().clamp(0, 255)  # (C, k, k) into the table
     table = colour_table()
     side = k * cell
