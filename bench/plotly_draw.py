@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import plotly
+import plotly.colors as pc
 import plotly.io as pio
 from PIL import Image
 from playwright.sync_api import sync_playwright
@@ -61,12 +62,6 @@ def step_figures(model, records, name: str, cell=(0, 5, 5)) -> list:
             fx.cell_map(rec.output[0, cell[0]], f"{name}, channel 0", cell[1:])]  # fmt: skip
 
 
-def _rgb(colour: str) -> list[int]:
-    if colour.startswith("#"):
-        return [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
-    return [int(float(v)) for v in colour[colour.index("(") + 1 : -1].split(",")[:3]]
-
-
 def as_images(fig) -> dict:
     """The figure as plain JSON with each heatmap drawn as a PNG (NaN clear) instead."""
     spec = json.loads(pio.to_json(fig, validate=False))
@@ -77,7 +72,8 @@ def as_images(fig) -> dict:
             continue
         z = np.asarray(heat.z, float)
         pos = np.array([p for p, _ in heat.colorscale])
-        cols = np.array([_rgb(c) for _, c in heat.colorscale], float)
+        cols = np.array([pc.unlabel_rgb(pc.convert_colors_to_same_type(c, "rgb")[0][0])
+                         for _, c in heat.colorscale], float)  # fmt: skip
         u = np.nan_to_num(np.clip((z - heat.zmin) / (heat.zmax - heat.zmin), 0, 1))
         rgba = np.zeros((*z.shape, 4), np.uint8)
         for k in range(3):
