@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import plotly
 from playwright.sync_api import Page, expect
 
 from harness.pages import wait_idle
@@ -69,6 +70,45 @@ def test_a_step_shows_the_new_layer_s_values(page, app_url, real_data):
         assert np.allclose(shown["values"], out[0].flatten().numpy(), atol=1e-5), name
         grid = np.sort(np.asarray(shown["grid"], dtype=float))
         assert np.allclose(grid, np.sort(out.flatten().numpy()), atol=1e-5), name
+
+
+def test_the_maps_stay_mounted_through_the_steps(page, app_url):
+    """A step redraws the maps in the charts already on the page (Plotly.react), so nothing is
+    mounted afresh: the same plot elements hold the new layer's figures."""
+    page.goto(app_url + "/explore?sample=0&layer=conv_1_1&cell=0,0,0")
+    page.wait_for_function(SHOWN_AFTER_STEP, arg="conv_1_1", timeout=60_000)
+    for key in ("ex_prev", "ex_grid", "ex_cellmap"):
+        page.locator(f".st-key-{key} .js-plotly-plot").evaluate("gd => { gd.__marked = 1; }")
+    page.get_by_role("button", name="Next ▶").click()
+    page.wait_for_function(SHOWN_AFTER_STEP, arg="relu_1_1", timeout=60_000)
+    for key in ("ex_prev", "ex_grid", "ex_cellmap"):
+        plot = page.locator(f".st-key-{key} .js-plotly-plot")
+        assert plot.evaluate("gd => gd.__marked") == 1, key
+    # plotly.js came once, from the app's static folder
+    sources = page.evaluate("() => [...document.scripts].map(s => s.src).filter(Boolean)")
+    assert [s for s in sources if "plotly" in s] == [
+        f"{app_url}/app/static/plotly-{plotly.__version__}.min.js"
+    ]
+
+
+def test_a_map_opens_full_screen(page, app_url):
+    """As st.plotly_chart's toolbar does: the map's own button fills the screen, and the map
+    is drawn at the screen's size; the same button brings it back."""
+    page.goto(app_url + "/explore?sample=0&layer=conv_1_2&cell=0,0,0")
+    chart = page.locator(".st-key-ex_cellmap")
+    expect(chart.locator(".js-plotly-plot .hm")).to_have_count(1, timeout=60_000)
+    small = chart.locator(".main-svg").first.bounding_box()
+    chart.hover()
+    chart.get_by_role("button", name="Full screen").click()
+    page.wait_for_function("() => document.fullscreenElement?.classList.contains('kept-plot')")
+    page.wait_for_function(
+        "w => document.querySelector('.st-key-ex_cellmap .main-svg').getBoundingClientRect()"
+        ".width > w", arg=small["width"] * 1.5)  # fmt: skip
+    chart.get_by_role("button", name="Full screen").click()
+    page.wait_for_function("() => !document.fullscreenElement")
+    page.wait_for_function(
+        "w => Math.abs(document.querySelector('.st-key-ex_cellmap .main-svg')"
+        ".getBoundingClientRect().width - w) < 2", arg=small["width"])  # fmt: skip
 
 
 def test_page_down_and_page_up_step_through_the_layers(page, app_url):

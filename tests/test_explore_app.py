@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
+from harness.apptest import figure, figures
 from tinyvgg.activations import trace
 from tinyvgg.data import CLASS_NAMES, to_float
 from tinyvgg.model import load_shipped
@@ -281,7 +282,7 @@ def test_linear_explains_any_class(real_data):
 
 def _chart_layouts(at: AppTest) -> dict[str, dict]:
     """Each plotly chart's layout, by its title."""
-    layouts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
+    layouts = [spec["layout"] for _, spec in figures(at)]
     return {lay.get("title", {}).get("text", ""): lay for lay in layouts}
 
 
@@ -359,9 +360,7 @@ def test_maps_follow_the_input_whatever_the_trace_s_id(real_data, monkeypatch):
     for i in range(1, 12):
         at.number_input(key="ex_sample").set_value(i).run()
         _ok(at)
-        fig = next(
-            json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.key == "ex_cellmap"
-        )
+        fig = figure(at, "ex_cellmap")
         with torch.no_grad():
             want = F.conv2d(to_float(images[i : i + 1]), conv.weight, conv.bias, padding=1)
         shown = _array(fig["data"][1]["customdata"])  # the value under each clickable cell

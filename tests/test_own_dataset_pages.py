@@ -3,13 +3,13 @@ its test images, and never a Fashion-MNIST name; a sentence where its images are
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from harness.apptest import figures
 from tinyvgg.activations import by_name, trace
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.datasets import Dataset
@@ -68,7 +68,7 @@ def _strings(node) -> list[str]:
 
 
 def _charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [spec for _, spec in figures(at)]
 
 
 def shown(at: AppTest) -> str:

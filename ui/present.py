@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from ui import styles
+from ui.kept_plot import kept_chart
 
 KEY = "present_mode"
 TOGGLE_KEY = "present_toggle"
@@ -73,6 +74,17 @@ def chart(fig, key: str, where: Any = None, grow: bool = True, **kwargs) -> Any:
         if kwargs.get("width") == "content" and fig.layout.width:
             kwargs["width"] = int(fig.layout.width * SCALE)  # the same shape, larger
     return (where or st).plotly_chart(fig, key=key, **kwargs)
+
+
+def kept_map(fig, key: str, grow: bool = True, on_select=None, width: str = "content") -> Any:
+    """`chart` for a figure drawn in plotly's own theme into a chart kept mounted across reruns
+    (ui/kept_plot.py): the explorer's maps, redrawn at each step without a new mount."""
+    height = fig.layout.height if presenting() and grow else None
+    if height:
+        height = int(height * SCALE)
+        if width == "content" and fig.layout.width:
+            width = int(fig.layout.width * SCALE)
+    return kept_chart(fig, key, on_select=on_select, width=width, height=height)
 
 
 def query_extra() -> dict[str, str]:

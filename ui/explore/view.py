@@ -19,8 +19,9 @@ from ui.explore.explain import explain_layer
 from ui.figures import explore as fx
 from ui.figures.common import feature_maps, image, subtitled
 from ui.frame import stacking_columns
+from ui.kept_plot import clicked
 from ui.memo import memo
-from ui.present import chart, presenting
+from ui.present import kept_map, presenting
 from ui.state import drawn_input
 
 ANY = "any class"
@@ -185,8 +186,8 @@ def _width(fig) -> str:
 
 
 def _clicked(key: str) -> dict | None:
-    points = st.session_state[key].selection.get("points", [])
-    return points[0] if points and {"curve_number", "x", "y"} <= set(points[0]) else None
+    p = clicked(key)
+    return p if p is not None and {"curve_number", "x", "y"} <= set(p) else None
 
 
 def _on_channel_click() -> None:
@@ -243,15 +244,14 @@ def _flatten_ui(tr: es.Trace, rec: LayerRecord, prev: LayerRecord, cell, inp) ->
         fig = memo(("in", *tr.key, rec.name, cell), lambda: fx.outline_spans(
             _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}"),
             [(c, (i, i), (j, j))]))  # fmt: skip
-        chart(fig, key="ex_prev", grow=False, theme=None, width=_width(fig))
+        kept_map(fig, key="ex_prev", grow=False, width=_width(fig))
     with right:
         explain_layer(tr, rec, cell, inp)
     title = f"output: {rec.name} {rec.shape_text}"
     fig = memo(("flat", *tr.key, rec.name, k),
                lambda: fx.flat_vector(rec.output[0], chw, title, k, prev.name))  # fmt: skip
     st.session_state["ex_flat_chw"] = chw
-    chart(fig, key="ex_flat", theme=None, on_select=_on_flat_click, selection_mode="points",
-          width=_width(fig))  # fmt: skip
+    kept_map(fig, key="ex_flat", on_select=_on_flat_click, width=_width(fig))
 
 
 def _input_figure(tr: es.Trace, rec: LayerRecord, caption: str):
@@ -280,7 +280,7 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
         picture, words = stacking_columns(2, "ex_input")
         with picture:
             fig = _input_figure(tr, rec, inp.caption)
-            chart(fig, key="ex_in", grow=False, width=_width(fig))
+            kept_map(fig, key="ex_in", grow=False, width=_width(fig))
         with words:
             st.markdown(_input_note(inp, tr.model))
             if inp.source == "drawing" and tr.key[0] == "pretrained":
@@ -311,7 +311,7 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
             title = subtitled(title, "outlined: where the picked cell comes from")
         fig = memo(("in", *tr.key, name, cell), lambda: fx.outline_spans(
             _map_figure(prev.output, title, _names(tr, prev.name)), spans))  # fmt: skip
-        chart(fig, key="ex_prev", grow=False, theme=None, width=_width(fig))
+        kept_map(fig, key="ex_prev", grow=False, width=_width(fig))
     with right:
         out = rec.output
         if out.dim() == 4:
@@ -319,13 +319,13 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
             fig = memo(("grid", *tr.key, name, cell[0]),
                        lambda: fx.channel_grid(out[0], title, cell[0], TILE_PX))  # fmt: skip
             st.session_state["ex_grid_channels"] = out.shape[1]
-            chart(fig, key="ex_grid", grow=False, theme=None, on_select=_on_channel_click,
-                  selection_mode="points", width=_width(fig))  # fmt: skip
+            kept_map(fig, key="ex_grid", grow=False, on_select=_on_channel_click,
+                     width=_width(fig))  # fmt: skip
         else:
             title = f"output: {name} {rec.shape_text}"
             fig = memo(("out", *tr.key, name), lambda: _map_figure(
                 out, title, _names(tr, name), softmax=name == "softmax"))  # fmt: skip
-            chart(fig, key="ex_out", grow=False, theme=None, width=_width(fig))  # as its input
+            kept_map(fig, key="ex_out", grow=False, width=_width(fig))  # as its input
     if name in ATLAS_LAYERS:  # under the channel grid, where a channel is picked
         with st.container(key="ex_atlas"):
             explorer_ui(tr.key[0], tr.model, name, cell[0])
@@ -336,8 +336,7 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
             title = subtitled(f"{name}, channel {cell[0]}", "click a cell")
             fig = memo(("cells", *tr.key, name, cell),
                        lambda: fx.cell_map(rec.output[0, cell[0]], title, cell[1:]))  # fmt: skip
-            chart(fig, key="ex_cellmap", theme=None, on_select=_on_cell_click,
-                  selection_mode="points", width=_width(fig))  # fmt: skip
+            kept_map(fig, key="ex_cellmap", on_select=_on_cell_click, width=_width(fig))
         with rest:
             if presenting():  # the picked cell, large enough for the back row
                 c, i, j = cell
