@@ -93,6 +93,22 @@ def test_a_slider_moved_at_once_keeps_the_new_batch_size(page, app_url):
     expect(page.get_by_text("9 × 5,000 images")).to_be_visible()
 
 
+def test_a_slider_moved_at_once_keeps_the_new_dataset_s_epochs(page, app_url):
+    """Choosing a dataset sets the epochs to its default (10 for the 1,600 shapes, 3 for
+    Fashion-MNIST); moving another slider at once must not send the old number back."""
+    open_train_page(page, app_url)
+    sliders = page.get_by_test_id("stSlider")
+    epochs = sliders.filter(has_text="Epochs").get_by_role("slider")
+    rate = sliders.filter(has_text="Learning rate").get_by_role("slider")
+    expect(epochs).to_have_attribute("aria-valuetext", "3")
+    for dataset, n in (("Shapes (a demo)", "10"), ("Fashion-MNIST", "3")) * 2:
+        page.get_by_test_id("stRadio").filter(has_text="Dataset").get_by_text(dataset).click()
+        rate.focus()
+        rate.press("ArrowLeft")  # no wait: the choice's rerun may still be on its way
+        wait_idle(page)
+        expect(epochs).to_have_attribute("aria-valuetext", n, timeout=LONG)
+
+
 def stop_in_the_first_epoch(page: Page, counts: list[int]) -> None:
     """Press Stop during the first of 1,875 steps an epoch (60,000 images, batch 32); the chart
     stops growing, the bar and the comparison say where it stopped."""

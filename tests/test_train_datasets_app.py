@@ -23,6 +23,11 @@ from .test_train_page import chart, until_ended
 APP = "../app.py"
 
 
+def epochs(at):
+    """The epochs slider (its key is the chosen dataset's)."""
+    return next(s for s in at.slider if s.label == "Epochs")
+
+
 def pick(at: AppTest, choice: str) -> AppTest:
     at.radio(key=datasets_ui.PICK_KEY).set_value(choice).run()
     assert not at.exception, at.exception
@@ -68,10 +73,10 @@ def test_the_shapes_demo_is_summarised_and_its_subsets_follow_its_size(train_pag
     assert subset.options == ["1,000", "all 1,600"] and subset.value == "all 1,600"
     # a small dataset starts from more epochs: 10 of 100 steps (batch 16)
     assert at.select_slider(key="train_batch_all 1,600").value == 16
-    assert at.slider(key="train_epochs").value == 10
+    assert epochs(at).value == 10
     assert "10 × 1,600 images" in captions(at)
     pick(at, "Fashion-MNIST")  # back: the notebook's defaults again
-    assert at.slider(key="train_epochs").value == 3
+    assert epochs(at).value == 3
     assert at.selectbox(key="train_subset").value == "5,000"
 
 
@@ -165,7 +170,7 @@ def test_a_zip_over_the_limit_is_refused_before_reading(train_page, monkeypatch)
 
 def test_a_run_on_an_upload_names_its_classes_everywhere(train_page):
     at = upload(pick(train_page, datasets_ui.OWN), "blocks.zip", shapes_zip(per_class=100, seed=2))
-    assert at.slider(key="train_epochs").value == 20  # 40 steps an epoch: as many as it can
+    assert epochs(at).value == 20  # 40 steps an epoch: as many as it can
     at.radio(key="train_optimizer").set_value("adam").run()
     at.button(key="train_start").click().run()
     assert not at.exception and not errors(at)

@@ -19,6 +19,9 @@ from tinyvgg.model import load_checkpoint
 from tinyvgg.runs import SPARES
 from tinyvgg.train import TrainConfig
 from ui import training
+from ui.training import epochs_key
+
+EPOCHS = epochs_key("fashion-mnist")  # the epochs slider of the page's first dataset
 
 APP = "../app.py"
 
@@ -64,7 +67,7 @@ def test_the_optimizers_are_named_as_pytorch_names_them(train_page):
 def test_a_run_reaches_the_chart_and_the_comparison(train_page):
     at = train_page
     at.selectbox(key="train_subset").select("5,000")
-    at.slider(key="train_epochs").set_value(2)
+    at.slider(key=EPOCHS).set_value(2)
     at.button(key="train_start").click().run()
     assert not at.exception and not at.error
     live = at.session_state[training.LIVE_KEY]
@@ -101,7 +104,7 @@ def test_a_run_reaches_the_chart_and_the_comparison(train_page):
 def test_the_kept_model_is_the_workers(train_page, real_data):
     at = train_page
     at.selectbox(key="train_subset").select("1,000")
-    at.slider(key="train_epochs").set_value(1)
+    at.slider(key=EPOCHS).set_value(1)
     at.button(key="train_start").click().run()
     live = at.session_state[training.LIVE_KEY]
     until_ended(at, live)
@@ -118,7 +121,7 @@ def test_the_kept_model_is_the_workers(train_page, real_data):
 def _train(at: AppTest, subset: str, epochs: int = 1, sgd_lr: float | None = None):
     """Start a run with these settings and wait for it to end; its LiveRun."""
     at.selectbox(key="train_subset").select(subset)
-    at.slider(key="train_epochs").set_value(epochs)
+    at.slider(key=EPOCHS).set_value(epochs)
     if sgd_lr is not None:
         at.select_slider(key="train_lr_sgd").set_value(sgd_lr)
     at.button(key="train_start").click().run()
@@ -164,7 +167,7 @@ def _start_full_run(at: AppTest) -> training.LiveRun:
 def test_history_survives_a_page_switch(train_page):
     at = train_page
     at.selectbox(key="train_subset").select("5,000")
-    at.slider(key="train_epochs").set_value(1)
+    at.slider(key=EPOCHS).set_value(1)
     at.button(key="train_start").click().run()
     live = at.session_state[training.LIVE_KEY]
     at.switch_page("pages/home.py").run()

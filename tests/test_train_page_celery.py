@@ -11,6 +11,7 @@ from tinyvgg.model import load_checkpoint
 from tinyvgg.shapes import SHAPES
 from ui import datasets as datasets_ui
 from ui import training
+from ui.training import epochs_key
 
 from .test_jobs import celery_worker, redis_url  # noqa: F401  (redis_url: a fixture)
 from .test_train_page import chart, run_until
@@ -38,7 +39,7 @@ def test_a_run_trains_on_a_celery_worker(celery_page):
     assert at.selectbox(key="train_device").options[0] == training.WORKERS_AUTO
     assert "training workers (Celery)" in " ".join(c.value for c in at.caption)
     at.radio(key=datasets_ui.PICK_KEY).set_value("Shapes (a demo)").run()
-    at.slider(key="train_epochs").set_value(1)
+    at.slider(key=epochs_key("shapes")).set_value(1)
     at.button(key="train_start").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     live = at.session_state[training.LIVE_KEY]

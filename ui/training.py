@@ -162,7 +162,7 @@ def settings_config() -> TrainConfig:
     n_all = len(data.train_labels) if data is not None else 60_000
     subset = chosen_subset(n_all)
     return make_config(
-        epochs=get("train_epochs", d.epochs), batch_size=get(batch_key(), default_batch()),
+        epochs=get(epochs_key(), d.epochs), batch_size=get(batch_key(), default_batch()),
         lr=get(f"train_lr_{optimizer}", DEFAULT_LR[optimizer]),
         hidden_units=int(get("train_hidden", d.hidden_units)), optimizer=optimizer,
         subset=subset, seed=int(get("train_seed", d.seed)), device=get("train_device", d.device),
@@ -203,8 +203,7 @@ def subset_options() -> dict[str, int | None]:
     state = st.session_state
     if state.get("train_subset") not in options:
         state["train_subset"] = DEFAULT_SUBSET if DEFAULT_SUBSET in options else [*options][-1]
-        state["train_epochs"] = default_epochs()
-    state.setdefault("train_epochs", DEFAULTS.epochs)
+    state.setdefault(epochs_key(), default_epochs())
     return options
 
 
@@ -242,6 +241,16 @@ def batch_key(subset: str | None = None) -> str:
     a value the browser still sends for the previous choice (another widget moved before the
     new default arrived) lands on the previous key, which is gone, not on the new one."""
     return f"train_batch_{subset or st.session_state.get('train_subset', DEFAULT_SUBSET)}"
+
+
+def epochs_key(data: Dataset | str | None = None) -> str:
+    """The epochs slider's key, one per dataset (`data`: a built-in one's source name or an
+    upload; default: the chosen one). A new dataset starts the slider at its own default, and
+    a value the browser still sends for the previous dataset (another widget moved before the
+    new default arrived) lands on the previous key, which is gone, not on the new one."""
+    found = datasets_ui.chosen() if data is None else data
+    name = found if isinstance(found, str) else getattr(found, "name", "none")
+    return f"train_epochs_{name}"
 
 
 def make_config(
