@@ -38,6 +38,25 @@ def test_step_through_every_layer_with_next(page, app_url):
     expect(page.get_by_role("button", name="Next ▶")).to_be_disabled()
 
 
+def test_a_layer_s_name_in_the_strip_selects_it(page, app_url):
+    """The strip's names are buttons: a click selects the layer, highlights only its name and
+    puts it in the address; the tiles show each layer's thumbnail, kind, shape and parameters."""
+    page.goto(app_url + "/explore?sample=0&layer=input")
+    expect(_heading(page)).to_contain_text("input · Input")
+    tiles = page.locator(".st-key-ex_strip .ls-tile")
+    expect(tiles).to_have_count(14)
+    expect(tiles.nth(6)).to_contain_text("Conv2d · [1, 10, 14, 14] · 910 params")
+    assert tiles.nth(6).locator("img").evaluate("i => i.complete && i.naturalWidth > 0")
+    strip = page.locator(".st-key-ex_strip")
+    strip.get_by_role("button", name="max_pool_1", exact=True).click()
+    expect(_heading(page)).to_contain_text("max_pool_1 · MaxPool2d")
+    expect(strip.locator("button[aria-pressed=true]")).to_have_text(["max_pool_1"])
+    page.wait_for_function("() => location.search.includes('layer=max_pool_1')")
+    page.get_by_role("button", name="Next ▶").click()  # the highlight follows a step
+    expect(_heading(page)).to_contain_text("conv_2_1 · ")
+    expect(strip.locator("button[aria-pressed=true]")).to_have_text(["conv_2_1"])
+
+
 # What the large map and the channel grid show once a step's run has ended (its heading is there,
 # the app idle) and the large map's title names `name`: its title, the value under each of its
 # clickable cells, and the grid's values (NaN gaps left out); null until then.
@@ -149,11 +168,11 @@ def test_page_down_and_page_up_step_through_the_layers(page, app_url):
 
 def strip_rows(page: Page) -> list[int]:
     """How many layers each row of the overview strip holds, top to bottom."""
-    columns = page.locator('.st-key-ex_strip [data-testid="stColumn"]')
-    expect(columns).to_have_count(14)
-    page.wait_for_function("""() => [...document.querySelectorAll('style')]
-        .some(s => s.textContent.includes('.st-key-ex_strip'))""")  # the strip's style is in
-    measure = """() => [...document.querySelectorAll('.st-key-ex_strip [data-testid="stColumn"]')]
+    tiles = page.locator(".st-key-ex_strip .ls-tile")
+    expect(tiles).to_have_count(14)
+    page.wait_for_function("""() => getComputedStyle(document.querySelector(
+        '.st-key-ex_strip .ls-strip')).display === 'grid'""")  # the strip's style is in
+    measure = """() => [...document.querySelectorAll('.st-key-ex_strip .ls-tile')]
         .map(c => Math.round(c.getBoundingClientRect().y))"""
     tops, before = page.evaluate(measure), None
     for _ in range(50):  # all at once, once the page has stopped moving
@@ -175,7 +194,7 @@ def test_layer_strip_fits_the_screen(page, app_url):
     page.set_viewport_size({"width": 400, "height": 800})
     rows = strip_rows(page)
     assert len(rows) <= 4 and min(rows[:-1]) >= 3, rows
-    buttons = page.locator('[class*="st-key-ex_pick_"] button')
+    buttons = page.locator(".st-key-ex_strip button")
     for k in range(14):
         assert buttons.nth(k).evaluate("b => b.scrollWidth <= b.clientWidth + 1")
 

@@ -102,7 +102,7 @@ def test_teacher_mode_fits_a_projector(page, app_url, width, height):
             time.sleep(0.25)
             found = page.evaluate(FIRST_SCREEN_TEXT, list(CLASS_NAMES))
         assert not found["small"] and not found["broken"], found
-        buttons = page.locator('[class*="st-key-ex_pick_"] button')
+        buttons = page.locator(".st-key-ex_strip button")
         expect(buttons).to_have_count(14)
         for k in range(14):  # whole names, not cut off
             assert buttons.nth(k).evaluate("b => b.scrollWidth <= b.clientWidth + 1")

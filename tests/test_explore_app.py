@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from harness.apptest import figure, figures
+from harness.apptest import components, figure, figures
 from tinyvgg.activations import trace
 from tinyvgg.data import CLASS_NAMES, to_float
 from tinyvgg.model import load_shipped
@@ -240,17 +240,19 @@ def test_teacher_mode_strip_keeps_the_names_and_the_heading_the_rest(real_data):
     shape and parameters."""
     at = _explore({"sample": "3", "layer": "conv_2_1", "present": "1"})
     _ok(at)
-    names = [b.label for b in at.button if b.key and b.key.startswith("ex_pick_")]
-    assert names == LAYERS
+    strip = components(at, "tinyvgg_layer_strip")[0][1]
+    assert strip["compact"] and [t["name"] for t in strip["layers"]] == LAYERS
     captions = [c.value for c in at.caption]
     assert not any("[1, 10" in c or "params" in c for c in captions)  # all in the heading
-    assert not at.image  # no thumbnails
+    assert not at.image and not any(t["thumb"] for t in strip["layers"])  # no thumbnails
     assert any("conv_2_1 · Conv2d · `[1, 10, 14, 14]` · 910 params" in s.value
                for s in at.subheader)  # fmt: skip
-    assert any("st-key-ex_strip" in h.proto.body for h in at.get("html"))
 
     normal = _explore({"sample": "3", "layer": "conv_2_1"})
-    assert "Conv2d · `[1, 10, 14, 14]` · 910 params" in [c.value for c in normal.caption]
+    tiles = {t["name"]: t for t in components(normal, "tinyvgg_layer_strip")[0][1]["layers"]}
+    conv = tiles["conv_2_1"]
+    assert (conv["kind"], conv["shape"], conv["params"]) == ("Conv2d", "[1, 10, 14, 14]", 910)
+    assert all(t["thumb"].startswith("data:image/png;base64,") for t in tiles.values())
 
 
 def test_softmax_shows_its_steps_for_every_class(real_data):

@@ -39,47 +39,6 @@ html { font-size: 19px; }
   font-size: max(18px, 0.95rem) !important;}
 </style>"""
 
-# The layer strip: tiles in rows of equal length that fit the strip's own width: 14 layers as
-# 1 row of 14, 2 of 7 (a laptop or a 1920 px screen), 5+5+4, or 4+4+4+2 (a phone, instead of
-# 14 stacked full-width), the most a row whose tiles stay 7.5rem wide or more (10rem at most).
-# Teacher mode's tiles are smaller, one row on a 1080p projector.
-STRIP = """<style>
-.st-key-ex_strip {container-type: inline-size;}
-.st-key-ex_strip [data-testid="stHorizontalBlock"] {
-  display: grid; row-gap: 0.6rem; grid-template-columns: repeat(4, minmax(0, 10rem));}
-.st-key-ex_strip [data-testid="stColumn"] {width: auto; min-width: 0; max-width: none;}
-@container (min-width: 41.5rem) {
-  .st-key-ex_strip [data-testid="stHorizontalBlock"] {
-    grid-template-columns: repeat(5, minmax(0, 10rem));}}
-@container (min-width: 58.5rem) {
-  .st-key-ex_strip [data-testid="stHorizontalBlock"] {
-    grid-template-columns: repeat(7, minmax(0, 10rem));}}
-@container (min-width: 118rem) {
-  .st-key-ex_strip [data-testid="stHorizontalBlock"] {
-    grid-template-columns: repeat(14, minmax(0, 10rem));}}
-@media (max-width: 640px) {
-  [class*="st-key-ex_pick_"] button {padding: 0.2rem 0.1rem;}
-  [class*="st-key-ex_pick_"] button p {font-size: 0.72rem;}
-  .st-key-ex_flat .ytick text {display: none;}  /* rows too thin for the channel numbers */
-}
-</style>"""
-
-# Teacher mode's strip: the layers' names only (the heading gives the shape), in type a back
-# row reads (0.95rem of teacher mode's 19 px: 18 px), each name whole: two rows of seven on a
-# projector, 5+5+4 beside an open sidebar on a 1024 px one, rows of four on a phone.
-COMPACT_STRIP = """<style>
-.st-key-ex_strip {container-type: inline-size;}
-.st-key-ex_strip [data-testid="stHorizontalBlock"] {
-  display: grid; gap: 0.4rem 0.3rem; grid-template-columns: repeat(4, minmax(0, 1fr));}
-@container (min-width: 28rem) {.st-key-ex_strip [data-testid="stHorizontalBlock"] {
-  grid-template-columns: repeat(5, minmax(0, 1fr));}}
-@container (min-width: 39rem) {.st-key-ex_strip [data-testid="stHorizontalBlock"] {
-  grid-template-columns: repeat(7, minmax(0, 1fr));}}
-.st-key-ex_strip [data-testid="stColumn"] {width: auto; min-width: 0; max-width: none;}
-[class*="st-key-ex_pick_"] button {padding: 0.15rem 0.05rem; min-height: 2.1rem;}
-[class*="st-key-ex_pick_"] button p {font-size: 0.95rem; white-space: nowrap;}
-</style>"""
-
 # Prev and Next show their keys (PageUp, PageDown) only where the label fits beside them, so
 # a 1024 px screen with the sidebar open reads "Next ▶", not "N…" beside "PageDown", and only
 # where there is a keyboard.
@@ -87,6 +46,8 @@ STEPPER = """<style>
 .st-key-ex_stepper [data-testid="stColumn"] {container-type: inline-size;}
 @container (max-width: 9rem) {.st-key-ex_stepper kbd {display: none;}}
 @media (hover: none) {.st-key-ex_stepper kbd {display: none;}}  /* a touch screen has no keys */
+@media (max-width: 640px) {  /* the flattened vector's rows: too thin for channel numbers */
+  .st-key-ex_flat .ytick text {display: none;}}
 </style>"""
 
 # The prediction in a narrow column (a 1024 px screen with the sidebar open): a smaller

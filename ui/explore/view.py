@@ -20,6 +20,7 @@ from ui.figures import explore as fx
 from ui.figures.common import feature_maps, image, subtitled
 from ui.frame import stacking_columns
 from ui.kept_plot import clicked
+from ui.layer_strip import layer_strip, picked, png_uri
 from ui.memo import memo
 from ui.present import kept_map, presenting
 from ui.state import drawn_input
@@ -124,26 +125,29 @@ def _thumbnail(rec: LayerRecord) -> bytes:
     return fx.thumbnail_png(rec.output)
 
 
+def _tile(rec: LayerRecord, compact: bool) -> dict:
+    """A layer's tile in the strip: name, kind, shape, parameters and (unless compact) its
+    thumbnail."""
+    thumb = None if compact else png_uri(_thumbnail(rec))
+    return {"name": rec.name, "kind": rec.kind, "shape": rec.shape_text, "params": rec.params,
+            "thumb": thumb}  # fmt: skip
+
+
+def _on_pick() -> None:
+    if (name := picked("ex_strip")) in es.LAYERS:
+        _select(name)
+
+
 def overview_ui(tr: es.Trace) -> None:
     """Every layer in order: thumbnail, name, kind, shape, parameters; click to select.
 
     On a projector (teacher mode) the strip shows the names only (the selected layer's heading
     gives its kind, shape and parameters), so the maps come up on the first screen."""
-    selected = st.session_state[es.K_LAYER]
     compact = presenting()
-    st.html((styles.COMPACT_STRIP if compact else styles.STRIP) + styles.STEPPER)
-    with st.container(key="ex_strip"):
-        records = tr.records
-        for col, rec in zip(st.columns(len(records), gap="small"), records, strict=True):
-            with col:
-                if not compact:  # a projector: names only, so the maps are on the first screen
-                    thumb = memo(("thumb", *tr.key, rec.name), lambda r=rec: _thumbnail(r))
-                    st.image(thumb, width="stretch")
-                st.button(rec.name, key=f"ex_pick_{rec.name}", on_click=_select,
-                          args=(rec.name,), width="stretch",
-                          type="primary" if rec.name == selected else "secondary")  # fmt: skip
-                if not compact:
-                    st.caption(f"{rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
+    st.html(styles.STEPPER)
+    layers = memo(("strip", *tr.key, compact), lambda: [_tile(r, compact) for r in tr.records])
+    layer_strip(layers, st.session_state[es.K_LAYER], key="ex_strip", on_pick=_on_pick,
+                compact=compact)  # fmt: skip
 
 
 def stepper_ui() -> str:
