@@ -21,6 +21,9 @@ LONG = 120_000  # ms
 
 
 def set_epochs_to_one(page: Page) -> None:
+    """Epochs to 1, once the page's run that drew the slider has ended: a run still on its way
+    sets the slider to the default it started with (seen once through nginx under load)."""
+    wait_idle(page)
     slider = page.get_by_test_id("stSlider").filter(has_text="Epochs").get_by_role("slider")
     slider.focus()
     slider.press("Home")
