@@ -119,25 +119,21 @@ def results() -> None:
     st.download_button("Download checkpoint (.pt)", training.checkpoint_of(run),
                        file_name=training.checkpoint_filename(name),
                        mime="application/octet-stream", key="train_download")  # fmt: skip
-    preds = training.test_preds(name)
-    test = training.run_test_set(run) if preds is not None else None
-    if preds is not None and (test is None or len(test[1]) != len(preds)):
-        st.info(f"The test images of {run.dataset or 'its dataset'} are no longer in this session "
-                "(an upload is kept only while it is one of the last three), so this run's "
-                "confusion matrix and predictions cannot be drawn.")  # fmt: skip
-    if test is None or preds is None or len(test[1]) != len(preds):
+    look = training.closer_look(name, run)
+    if isinstance(look, str):  # its test images have left the session
+        st.info(look)
+    if not isinstance(look, training.CloserLook):
         return
-    images, labels = test
-    classes = run.classes or training.run_model(run).classes
+    classes = look.classes
     left, right = stacking_columns(2, "train_results")  # stacked beside an open sidebar
-    left.markdown(f"**Confusion matrix** ({len(labels):,} test images)")
-    chart(figs.confusion(training.confusion(preds, labels, len(classes)), classes),
+    left.markdown(f"**Confusion matrix** ({len(look.labels):,} test images)")
+    chart(figs.confusion(training.confusion(look.preds, look.labels, len(classes)), classes),
           key="train_cm", where=left)  # fmt: skip
     right.markdown(
         "**Predictions** · the model's class, ✓ when right; ✗ when wrong, over the true class"
     )
     mistakes = right.toggle("Mistakes only", key="train_mistakes")
-    shown, p, t = training.gallery_items(preds, images, labels, 20, mistakes)
+    shown, p, t = training.gallery_items(look.preds, look.images, look.labels, 20, mistakes)
     chart(figs.gallery(shown, p, t, classes), key="train_gallery", where=right)
 
 

@@ -28,7 +28,6 @@ JS = r"""
 function tile(layer, compact) {
   const t = document.createElement('div');
   t.className = 'ls-tile';
-  t.dataset.layer = layer.name;
   if (!compact && layer.thumb) {
     const img = document.createElement('img');
     img.src = layer.thumb;

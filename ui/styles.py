@@ -39,10 +39,11 @@ html { font-size: 19px; }
   font-size: max(18px, 0.95rem) !important;}
 </style>"""
 
-# Prev and Next show their keys (PageUp, PageDown) only where the label fits beside them, so
-# a 1024 px screen with the sidebar open reads "Next ▶", not "N…" beside "PageDown", and only
-# where there is a keyboard.
-STEPPER = """<style>
+# The layer view: Prev and Next show their keys (PageUp, PageDown) only where the label fits
+# beside them, so a 1024 px screen with the sidebar open reads "Next ▶", not "N…" beside
+# "PageDown", and only where there is a keyboard; a phone leaves out the flattened vector's
+# channel numbers.
+LAYER_VIEW = """<style>
 .st-key-ex_stepper [data-testid="stColumn"] {container-type: inline-size;}
 @container (max-width: 9rem) {.st-key-ex_stepper kbd {display: none;}}
 @media (hover: none) {.st-key-ex_stepper kbd {display: none;}}  /* a touch screen has no keys */

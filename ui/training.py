@@ -513,6 +513,31 @@ def run_test_set(run: TrainedRun) -> tuple[torch.Tensor, torch.Tensor] | None:
     return datasets_ui.test_set(run_model(run))
 
 
+@dataclass(frozen=True)
+class CloserLook:
+    """What the results show of one run: its test images (N, C, 28, 28) uint8, their labels,
+    the run's predicted classes and its class names."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    preds: torch.Tensor
+    classes: tuple[str, ...]
+
+
+def closer_look(name: str, run: TrainedRun) -> CloserLook | str | None:
+    """Run `name`'s test images with its predictions; a sentence when the session no longer
+    holds its test images; None when the run kept no predictions."""
+    if (preds := test_preds(name)) is None:
+        return None
+    test = run_test_set(run)
+    if test is None or len(test[1]) != len(preds):
+        return (f"The test images of {run.dataset or 'its dataset'} are no longer in this "
+                "session (an upload is kept only while it is one of the last three), so this "
+                "run's confusion matrix and predictions cannot be drawn.")  # fmt: skip
+    classes = tuple(run.classes or run_model(run).classes)
+    return CloserLook(test[0], test[1], preds, classes)
+
+
 def confusion(preds: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
     """Counts over the test images: row = true class, column = predicted."""
     return confusion_matrix(preds, labels, n_classes)

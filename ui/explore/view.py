@@ -144,7 +144,7 @@ def overview_ui(tr: es.Trace) -> None:
     On a projector (teacher mode) the strip shows the names only (the selected layer's heading
     gives its kind, shape and parameters), so the maps come up on the first screen."""
     compact = presenting()
-    st.html(styles.STEPPER)
+    st.html(styles.LAYER_VIEW)
     layers = memo(("strip", *tr.key, compact), lambda: [_tile(r, compact) for r in tr.records])
     layer_strip(layers, st.session_state[es.K_LAYER], key="ex_strip", on_pick=_on_pick,
                 compact=compact)  # fmt: skip
