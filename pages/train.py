@@ -33,8 +33,8 @@ def settings() -> TrainConfig:
     with st.container(border=True):
         a, b, c, e = st.columns(4)
         d = training.DEFAULTS
-        options = training.subset_options()  # the dataset's, its defaults set when it changed
-        a.slider("Epochs", 1, 20, key=training.epochs_key())
+        options = training.subset_options()  # the dataset's, its default set when it changed
+        a.slider("Epochs", 1, 20, value=training.default_epochs(), key=training.epochs_key())
         a.selectbox("Training images", list(options), key="train_subset")
         optimizer = b.radio("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get,
                             horizontal=True, key="train_optimizer")  # fmt: skip

@@ -18,6 +18,7 @@ from tinyvgg.data import CLASS_NAMES
 from tinyvgg.model import load_checkpoint
 from tinyvgg.runs import SPARES
 from tinyvgg.train import TrainConfig
+from ui import datasets as datasets_ui
 from ui import training
 from ui.training import epochs_key
 
@@ -245,6 +246,20 @@ def test_the_batch_size_starts_from_the_subset_s_default(train_page):
     assert batch().value == 32
     at.selectbox(key="train_subset").select("1,000").run()  # and back: the default again
     assert batch().value == 8
+
+
+def test_the_epochs_slider_s_own_default_is_the_dataset_s(train_page):
+    """The slider's default, the value a browser shows when a rerun interrupted before it
+    arrived, is the dataset's default, never the slider's minimum (seen under load)."""
+    at = train_page
+    slider = at.slider(key=EPOCHS)
+    assert slider.value == 3 and list(slider.proto.default) == [3]
+    at.radio(key=datasets_ui.PICK_KEY).set_value("Shapes (a demo)").run()
+    shapes = at.slider(key=epochs_key("shapes"))
+    assert shapes.value == 10 and list(shapes.proto.default) == [10]  # 1,600 images
+    shapes.set_value(4).run()
+    at.radio(key=datasets_ui.PICK_KEY).set_value("Fashion-MNIST").run()
+    assert at.slider(key=EPOCHS).value == 3  # each dataset starts from its own default
 
 
 def test_a_run_that_did_not_learn_is_marked_and_not_selected(train_page):

@@ -162,7 +162,7 @@ def settings_config() -> TrainConfig:
     n_all = len(data.train_labels) if data is not None else 60_000
     subset = chosen_subset(n_all)
     return make_config(
-        epochs=get(epochs_key(), d.epochs), batch_size=get(batch_key(), default_batch()),
+        epochs=get(epochs_key(), default_epochs()), batch_size=get(batch_key(), default_batch()),
         lr=get(f"train_lr_{optimizer}", DEFAULT_LR[optimizer]),
         hidden_units=int(get("train_hidden", d.hidden_units)), optimizer=optimizer,
         subset=subset, seed=int(get("train_seed", d.seed)), device=get("train_device", d.device),
@@ -196,14 +196,12 @@ def subsets(n_all: int) -> dict[str, int | None]:
 
 def subset_options() -> dict[str, int | None]:
     """The chosen dataset's choices of training images; where the choice was another
-    dataset's, the defaults for this one (training images, epochs) are set first. Call it
-    before those widgets are drawn."""
+    dataset's, its default is set first. Call it before that widget is drawn."""
     data = chosen_data()
     options = subsets(len(data.train_labels) if data is not None else 60_000)
     state = st.session_state
     if state.get("train_subset") not in options:
         state["train_subset"] = DEFAULT_SUBSET if DEFAULT_SUBSET in options else [*options][-1]
-    state.setdefault(epochs_key(), default_epochs())
     return options
 
 
