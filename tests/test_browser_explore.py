@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import plotly
+import pytest
 from playwright.sync_api import Page, expect
 
 from harness.pages import wait_idle
@@ -264,6 +265,52 @@ def test_channel_grids_keep_their_colour_bars_by_the_tiles_on_a_wide_screen(page
         gap = chart.evaluate("""c => c.querySelector('.colorbar').getBoundingClientRect().left
             - c.querySelector('.hm image').getBoundingClientRect().right""")
         assert 0 < gap < 60, f"{key}: the colour bar is {gap:.0f} px from the tiles"
+
+
+# The HTML colour bar and tile labels of a kept map, against plotly's own axes and scale:
+# where each tick label sits on the bar for its value, and where each label sits on its tile.
+BAR_AND_LABELS = """c => {
+  const gd = c.querySelector('.js-plotly-plot'), heat = gd._fullData[0];
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, at = gd.getBoundingClientRect();
+  const bar = c.querySelector('.colorbar').getBoundingClientRect();
+  const ticks = [...c.querySelectorAll('.kept-plot-tick')].map(t => {
+    const b = t.getBoundingClientRect();
+    return [t.textContent, (bar.bottom - (b.top + b.bottom) / 2) / bar.height];
+  });
+  const labels = [...c.querySelectorAll('.kept-plot-label')].map(t => {
+    const b = t.getBoundingClientRect();
+    return [t.textContent, b.left - at.left, b.top - at.top];
+  });
+  const corners = gd.layout.annotations === undefined ? [] : gd._fullLayout.meta.origins.map(
+    ([r0, c0]) => [xa._offset + xa.l2p(c0 - 0.5), ya._offset + ya.l2p(r0 - 0.5)]);
+  return {zmin: heat.zmin, zmax: heat.zmax, plotly_bar: gd.querySelectorAll('g.colorbar').length,
+          ticks, labels, corners, plotly_labels: gd.querySelectorAll('.annotation').length};
+}"""
+
+
+def test_colour_bars_and_channel_numbers_are_drawn_where_plotly_would(page, app_url):
+    """A map's colour bar and its tiles' channel numbers are HTML over the plot (plotly drew
+    them in a third of a step's time each): every tick label sits on the bar at its value,
+    the values are round and cover the scale, and each number sits on its tile's corner."""
+    page.goto(app_url + "/explore?sample=7&layer=conv_1_2&cell=3,5,7")
+    for key in ("ex_prev", "ex_grid", "ex_cellmap"):
+        chart = page.locator(f".st-key-{key}")
+        expect(chart.locator(".kept-plot-tick").first).to_be_attached()
+        got = chart.evaluate(BAR_AND_LABELS)
+        assert got["plotly_bar"] == 0 and got["plotly_labels"] == 0, key  # not drawn twice
+        lo, hi = got["zmin"], got["zmax"]
+        values = [float(text.replace("−", "-")) for text, _ in got["ticks"]]
+        assert len(values) >= 2 and values == sorted(values), (key, got["ticks"])
+        step = values[1] - values[0]
+        mantissa = step / 10 ** np.floor(np.log10(step))
+        assert any(abs(mantissa - m) < 1e-6 for m in (1, 2, 5)), (key, step)  # a round step
+        assert lo <= values[0] < lo + step and hi - step < values[-1] <= hi, (key, lo, hi, values)
+        for v, (_, where) in zip(values, got["ticks"], strict=True):
+            assert where == pytest.approx((v - lo) / (hi - lo), abs=0.02), (key, v)
+        if key != "ex_cellmap":  # the grids: a number per channel on its tile's corner
+            assert [t for t, _, _ in got["labels"]] == [str(k) for k in range(10)], key
+            for (_, x, y), (cx, cy) in zip(got["labels"], got["corners"], strict=True):
+                assert abs(x - cx) <= 2 and abs(y - cy) <= 2, (key, x, y, cx, cy)
 
 
 def _click(page: Page, chart, axis: int, x: float, y: float, label_text: str) -> None:

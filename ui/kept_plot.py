@@ -7,6 +7,10 @@ static folder (`server.enableStaticServing`) and cached by the browser like any 
 Where that copy cannot be made (a read-only install), `kept_chart` falls back to
 `st.plotly_chart`: the same figure, mounted afresh.
 
+A heatmap's colour bar and a map's tile labels (annotations at data positions) are drawn as
+HTML over the plot, placed from plotly's own axes: plotly spent a third of a step's drawing on
+each (bench/README.md). Other figures are drawn as they are.
+
 A click on a point is a trigger named `select` whose value has the shape of
 `st.plotly_chart`'s selection (`{"points": [{"curve_number", "point_index", "x", "y",
 "customdata"}]}`), read with `clicked(key)` in the `on_select` callback.
@@ -38,6 +42,68 @@ const loadPlotly = src => window.__keptPlotly ??= new Promise((resolve, reject) 
   s.onerror = () => { window.__keptPlotly = undefined; reject(new Error('plotly.js: ' + src)); };
   document.head.appendChild(s);
 });
+
+// A heatmap's colour bar and a map's tile labels cost plotly a third of a step's drawing each
+// (bench/README.md): they are drawn as HTML over the plot instead, placed from plotly's axes.
+const BAR_PX = 80;  // room on the right for the bar and its tick labels, about what plotly takes
+function light(fig) {
+  const bars = fig.data.filter(t => t.type === 'heatmap' && t.showscale !== false
+    && Array.isArray(t.colorscale) && t.zmin !== undefined && t.zmax !== undefined);
+  const notes = fig.layout.annotations || [];
+  const plain = a => !a.showarrow && (a.xref ?? 'x') === 'x' && (a.yref ?? 'y') === 'y';
+  const bar = bars.length === 1 ? bars[0] : null;
+  const labels = notes.length && notes.every(plain) ? notes : [];
+  const data = bar ? fig.data.map(t => t === bar ? {...t, showscale: false} : t) : fig.data;
+  const layout = {...fig.layout};
+  if (bar) layout.margin = {...layout.margin, r: (layout.margin?.r ?? 80) + BAR_PX};
+  if (labels.length) layout.annotations = [];
+  return {data, layout, bar, labels};
+}
+
+function ticks(lo, hi, count) {
+  const raw = (hi - lo) / count, p = 10 ** Math.floor(Math.log10(raw)), e = raw / p;
+  const step = (e >= 7.07 ? 10 : e >= 3.16 ? 5 : e >= 1.41 ? 2 : 1) * p;
+  const places = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const out = [];
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) {
+    const text = (k * step).toFixed(places).replace(/^-(0\.?0*)$/, '$1').replace('-', '\u2212');
+    out.push([k * step, text]);
+  }
+  return out;
+}
+
+function overlay(box, gd, bar, labels) {
+  box.querySelector('.kept-plot-over')?.remove();
+  const fl = gd._fullLayout, xa = fl?.xaxis, ya = fl?.yaxis;
+  if (!xa || !ya || (!bar && !labels.length)) return;
+  const over = document.createElement('div');
+  over.className = 'kept-plot-over';
+  const put = (cls, left, top, css = {}) => {
+    const d = document.createElement('div');
+    d.className = cls;
+    Object.assign(d.style, {left: left + 'px', top: top + 'px'}, css);
+    over.appendChild(d);
+    return d;
+  };
+  for (const a of labels) {
+    const d = put('kept-plot-label', xa._offset + xa.l2p(a.x), ya._offset + ya.l2p(a.y), {
+      fontSize: (a.font?.size ?? 12) + 'px', color: a.font?.color ?? '#444',
+      background: a.bgcolor ?? 'transparent'});
+    d.textContent = a.text;
+  }
+  if (bar) {
+    const top = ya._offset, h = ya._length, left = xa._offset + xa._length + 12;
+    const [lo, hi] = [bar.zmin, bar.zmax];
+    const stops = bar.colorscale.map(([at, c]) => `${c} ${(100 * at).toFixed(2)}%`).join(', ');
+    put('colorbar kept-plot-bar', left, top, {height: h + 'px',
+      background: `linear-gradient(to top, ${stops})`});
+    for (const [v, text] of hi > lo ? ticks(lo, hi, Math.max(2, Math.floor(h / 40))) : []) {
+      const d = put('kept-plot-tick', left + 20, top + h * (hi - v) / (hi - lo));
+      d.textContent = text;
+    }
+  }
+  gd.appendChild(over);  // inside the chart: its text is the chart's
+}
 
 function fitted(layout, box, width, height) {
   const out = {...layout};
@@ -79,7 +145,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
   }
   const gd = box.querySelector('.kept-plot-figure');
   loadPlotly(data.src).then(Plotly => {
-    const fig = box.__fig === data.figure ? box.__parsed : JSON.parse(data.figure);
+    const fig = box.__fig === data.figure ? box.__parsed : light(JSON.parse(data.figure));
     box.__fig = data.figure;
     box.__parsed = fig;
     let drawnAt = null;
@@ -91,7 +157,8 @@ export default function ({ data, parentElement, setTriggerValue }) {
       drawnAt = key;
       const layout = full ? {...fig.layout, width: room[0], height: room[1], autosize: false}
                           : fitted(fig.layout, box, data.width, data.height);
-      Plotly.react(gd, fig.data, layout, {displaylogo: false, responsive: false});
+      Plotly.react(gd, fig.data, layout, {displaylogo: false, responsive: false})
+        .then(() => overlay(box, gd, fig.bar, fig.labels));
     };
     box.__draw();
     if (!gd.__kept) {
@@ -108,6 +175,14 @@ CSS = """
 .kept-plot-full {position: absolute; top: 0; right: 0; z-index: 2; opacity: 0; border: none;
   background: transparent; cursor: pointer; font-size: 1.1rem; line-height: 1; padding: 2px;}
 .kept-plot:hover .kept-plot-full, .kept-plot-full:focus {opacity: 0.6;}
+.kept-plot-over {position: absolute; inset: 0; pointer-events: none; z-index: 1;
+  font-family: "Open Sans", verdana, arial, sans-serif;}
+.kept-plot-over > div {position: absolute; line-height: 1; white-space: nowrap;}
+.kept-plot-bar {width: 14px; box-sizing: border-box; border: 1px solid #444;}
+.kept-plot-tick {font-size: 12px; color: #444; transform: translateY(-50%);}
+.kept-plot-tick::before {content: ""; display: inline-block; width: 4px; margin: 0 3px 0 -6px;
+  border-top: 1px solid #444; vertical-align: middle;}
+.kept-plot-label {padding: 1px 2px;}
 """
 _component = st.components.v2.component("tinyvgg_kept_plot", js=JS, css=CSS, isolate_styles=False)
 _json: dict[int, str] = {}  # id(figure) -> its JSON, while the figure lives
