@@ -23,7 +23,7 @@ from ui.explore import state as es
 from ui.figures import explore as fx
 from ui.figures.arithmetic import conv_arithmetic_html, softmax_table_html
 from ui.memo import digest, memo
-from ui.present import chart, controls
+from ui.present import chart, controls, kept_map
 from ui.slide_player import slide_player
 
 
@@ -114,8 +114,8 @@ def _relu(records, rec: LayerRecord, cell) -> None:
                 "and are now 0.")  # fmt: skip
 
 
-def _pool(records, model, rec: LayerRecord, cell) -> None:
-    layer = model.layer(rec.name)
+def _pool(tr: es.Trace, rec: LayerRecord, cell) -> None:
+    records, layer = tr.records, tr.model.layer(rec.name)
     x_in = layer_input(records, rec.name).output
     st.code(f"nn.MaxPool2d(kernel_size={layer.kernel_size}, stride={layer.stride})", "python")
     (k, _), (s, _), (p, _) = map(pair, (layer.kernel_size, stride_of(layer), layer.padding))
@@ -126,7 +126,9 @@ def _pool(records, model, rec: LayerRecord, cell) -> None:
     c, i, j = _cell_inputs(rec.shape, cell)
     ex = pool_cell(x_in, layer, c, i, j)
     left, right = st.columns([1, 2])
-    chart(fx.pool_window(ex), key="ex_pool", where=left)
+    with left:
+        kept_map(memo(("pool", *tr.key, rec.name, (c, i, j)), lambda: fx.pool_window(ex)),
+                 key="ex_pool", width="content")  # fmt: skip
     r, q = ex.window.rows, ex.window.cols
     right.markdown(f"Window: channel {c}, rows {r[0]}–{r[-1]}, columns {q[0]}–{q[-1]} of "
                    f"`{layer_input(records, rec.name).name}`.  \nIts maximum **{ex.value:.6f}** "
@@ -169,7 +171,8 @@ def _linear(tr: es.Trace, rec: LayerRecord) -> None:
         c, i, j = unflatten_index(chw, k)
         labels.append(f"#{k} = max_pool_2[{c},{i},{j}]")
     st.markdown(f"**Features that contribute most** to *{names[cls]}* (weight × value)")
-    chart(fx.contributions(con.products, con.top, labels), key="ex_contrib")
+    fig = memo(("contrib", *tr.key, cls), lambda: fx.contributions(con.products, con.top, labels))
+    kept_map(fig, key="ex_contrib", width="stretch")
 
 
 def _softmax(tr: es.Trace, rec: LayerRecord) -> None:
@@ -196,7 +199,7 @@ def explain_layer(tr: es.Trace, rec: LayerRecord, cell, inp, wide=None) -> None:
     elif rec.kind == "ReLU":
         _relu(tr.records, rec, cell)
     elif rec.kind == "MaxPool2d":
-        _pool(tr.records, tr.model, rec, cell)
+        _pool(tr, rec, cell)
     elif rec.kind == "Flatten":
         _flatten(tr.records, rec, cell)
     elif rec.kind == "Linear":

@@ -189,8 +189,8 @@ def pool_window(cell: PoolCell) -> go.Figure:
     a, b = cell.argmax
     fig.add_shape(type="rect", x0=b - 0.5, x1=b + 0.5, y0=a - 0.5, y1=a + 0.5,
                   line=dict(color=HIGHLIGHT, width=4))  # fmt: skip
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, **BARE_AXIS)
+    fig.update_xaxes(showticklabels=False, **BARE_AXIS)
     fig.update_layout(height=220, width=260, margin=dict(l=4, r=4, t=4, b=4))
     return fig
 
