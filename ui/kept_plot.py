@@ -43,8 +43,7 @@ const loadPlotly = src => window.__keptPlotly ??= new Promise((resolve, reject) 
   document.head.appendChild(s);
 });
 
-// A heatmap's colour bar and a map's tile labels cost plotly a third of a step's drawing each
-// (bench/README.md): they are drawn as HTML over the plot instead, placed from plotly's axes.
+// Colour bar and tile labels as HTML over the plot (the module's docstring says why).
 const BAR_PX = 80;  // room on the right for the bar and its tick labels, about what plotly takes
 function light(fig) {
   const bars = fig.data.filter(t => t.type === 'heatmap' && t.showscale !== false
@@ -72,8 +71,8 @@ function ticks(lo, hi, count) {
   return out;
 }
 
-function overlay(box, gd, bar, labels) {
-  box.querySelector('.kept-plot-over')?.remove();
+function overlay(gd, bar, labels) {
+  gd.querySelector('.kept-plot-over')?.remove();
   const fl = gd._fullLayout, xa = fl?.xaxis, ya = fl?.yaxis;
   if (!xa || !ya || (!bar && !labels.length)) return;
   const over = document.createElement('div');
@@ -158,7 +157,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
       const layout = full ? {...fig.layout, width: room[0], height: room[1], autosize: false}
                           : fitted(fig.layout, box, data.width, data.height);
       Plotly.react(gd, fig.data, layout, {displaylogo: false, responsive: false})
-        .then(() => overlay(box, gd, fig.bar, fig.labels));
+        .then(() => overlay(gd, fig.bar, fig.labels));
     };
     box.__draw();
     if (!gd.__kept) {
