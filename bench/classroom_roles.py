@@ -23,7 +23,7 @@ from st_client import ClientError, Run, StClient
 
 from tinyvgg.data import load_split
 from ui.explore.state import LAYERS, N_TEST, SOURCES
-from ui.training import epochs_key
+from ui.training import epochs_key, subset_key
 
 
 @dataclass
@@ -170,7 +170,7 @@ async def drawer(tab: StClient, ctx: Context, rng: random.Random, end: float) ->
 
 async def trainer(tab: StClient, ctx: Context, rng: random.Random, end: float) -> None:
     """Start runs on /train, again whenever one ends."""
-    await ctx.measured("train_setting", tab, tab.set("train_subset", ctx.subset))
+    await ctx.measured("train_setting", tab, tab.set(subset_key("fashion-mnist"), ctx.subset))
     await ctx.measured("train_setting", tab, tab.set(epochs_key("fashion-mnist"), ctx.epochs))
     while time.monotonic() < end and not ctx.stop.is_set():
         if tab.auto_reruns:  # a run is live: the browser reruns the fragment on its interval

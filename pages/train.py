@@ -33,9 +33,10 @@ def settings() -> TrainConfig:
     with st.container(border=True):
         a, b, c, e = st.columns(4)
         d = training.DEFAULTS
-        options = training.subset_options()  # the dataset's, its default set when it changed
+        options = training.subset_options()  # the chosen dataset's
         a.slider("Epochs", 1, 20, value=training.default_epochs(), key=training.epochs_key())
-        a.selectbox("Training images", list(options), key="train_subset")
+        a.selectbox("Training images", list(options), key=training.subset_key(),
+                    index=list(options).index(training.default_subset(options)))  # fmt: skip
         optimizer = b.radio("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get,
                             horizontal=True, key="train_optimizer")  # fmt: skip
         b.select_slider("Learning rate", training.LEARNING_RATES, key=f"train_lr_{optimizer}",

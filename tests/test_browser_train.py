@@ -97,19 +97,23 @@ def test_a_slider_moved_at_once_keeps_the_new_batch_size(page, app_url):
 
 
 def test_a_slider_moved_at_once_keeps_the_new_dataset_s_epochs(page, app_url):
-    """Choosing a dataset sets the epochs to its default (10 for the 1,600 shapes, 3 for
-    Fashion-MNIST); moving another slider at once must not send the old number back."""
+    """Choosing a dataset sets the epochs and the training images to its defaults (10 and
+    all 1,600 for the shapes, 3 and 5,000 for Fashion-MNIST); moving another slider at once
+    must not send the old ones back, nor show a box's first option."""
     open_train_page(page, app_url)
     sliders = page.get_by_test_id("stSlider")
     epochs = sliders.filter(has_text="Epochs").get_by_role("slider")
     rate = sliders.filter(has_text="Learning rate").get_by_role("slider")
+    images = page.get_by_test_id("stSelectbox").filter(has_text="Training images")
     expect(epochs).to_have_attribute("aria-valuetext", "3")
-    for dataset, n in (("Shapes (a demo)", "10"), ("Fashion-MNIST", "3")) * 2:
+    for dataset, n, subset in (("Shapes (a demo)", "10", "all 1,600"),
+                               ("Fashion-MNIST", "3", "5,000")) * 2:  # fmt: skip
         page.get_by_test_id("stRadio").filter(has_text="Dataset").get_by_text(dataset).click()
         rate.focus()
         rate.press("ArrowLeft")  # no wait: the choice's rerun may still be on its way
         wait_idle(page)
         expect(epochs).to_have_attribute("aria-valuetext", n, timeout=LONG)
+        expect(images.get_by_role("combobox")).to_have_value(subset)
 
 
 def stop_in_the_first_epoch(page: Page, counts: list[int]) -> None:

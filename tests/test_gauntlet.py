@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from tinyvgg import runs
 from tinyvgg.model import build_model
 from ui.frame import PAGES
+from ui.training import subset_key
 
 from .test_preprocess import encode, garment
 
@@ -208,8 +209,7 @@ def test_the_stop_callback_with_no_run_does_nothing():
 
 def test_double_click_on_start_starts_one_run(train_page):
     at = train_page
-    at.session_state["train_subset"] = "1,000"
-    at.run()
+    at.selectbox(key=subset_key("fashion-mnist")).select("1,000").run()
     at.button(key="train_start").click()
     at.button(key="train_start").click().run()  # two clicks before the page answers
     at.button(key="train_start").click().run()  # and a third right after it

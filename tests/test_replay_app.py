@@ -195,7 +195,7 @@ def train_page(real_data, monkeypatch):
 
 def test_a_run_still_training_can_be_scrubbed(train_page):
     at = train_page
-    at.selectbox(key="train_subset").select("all 60,000")
+    at.selectbox(key=training.subset_key("fashion-mnist")).select("all 60,000")
     at.button(key="train_start").click().run()
     live = at.session_state[training.LIVE_KEY]
     run_until(at, lambda: len(live.snapshots) >= 12)

@@ -69,7 +69,7 @@ def test_the_shapes_demo_is_summarised_and_its_subsets_follow_its_size(train_pag
     assert list(counts["training images"]) == [400] * 4 and list(counts["test images"]) == [100] * 4
     fig = chart(at, "train_dataset_examples")
     assert fig["layout"]["yaxis"]["ticktext"] == list(SHAPES)
-    subset = at.selectbox(key="train_subset")
+    subset = at.selectbox(key=training.subset_key("shapes"))
     assert subset.options == ["1,000", "all 1,600"] and subset.value == "all 1,600"
     # a small dataset starts from more epochs: 10 of 100 steps (batch 16)
     assert at.select_slider(key="train_batch_all 1,600").value == 16
@@ -77,7 +77,7 @@ def test_the_shapes_demo_is_summarised_and_its_subsets_follow_its_size(train_pag
     assert "10 × 1,600 images" in captions(at)
     pick(at, "Fashion-MNIST")  # back: the notebook's defaults again
     assert epochs(at).value == 3
-    assert at.selectbox(key="train_subset").value == "5,000"
+    assert at.selectbox(key=training.subset_key("fashion-mnist")).value == "5,000"
 
 
 def test_an_uploaded_zip_is_read_summarised_and_kept_in_the_session(train_page):
@@ -88,7 +88,7 @@ def test_an_uploaded_zip_is_read_summarised_and_kept_in_the_session(train_page):
     assert "my shapes**: 4 classes" in captions(at)
     assert list(per_class(at)["class"]) == list(SHAPES)
     assert set(at.session_state[datasets_ui.UPLOADS_KEY]) == {"my shapes"}
-    assert at.selectbox(key="train_subset").options == ["all 32"]
+    assert at.selectbox(key=training.subset_key("my shapes")).options == ["all 32"]
     # a new session holds none of it
     other = AppTest.from_file(APP, default_timeout=60).run()
     assert datasets_ui.UPLOADS_KEY not in other.session_state

@@ -20,9 +20,10 @@ from tinyvgg.runs import SPARES
 from tinyvgg.train import TrainConfig
 from ui import datasets as datasets_ui
 from ui import training
-from ui.training import epochs_key
+from ui.training import epochs_key, subset_key
 
 EPOCHS = epochs_key("fashion-mnist")  # the epochs slider of the page's first dataset
+SUBSET = subset_key("fashion-mnist")  # and its "Training images" box
 
 APP = "../app.py"
 
@@ -67,7 +68,7 @@ def test_the_optimizers_are_named_as_pytorch_names_them(train_page):
 
 def test_a_run_reaches_the_chart_and_the_comparison(train_page):
     at = train_page
-    at.selectbox(key="train_subset").select("5,000")
+    at.selectbox(key=SUBSET).select("5,000")
     at.slider(key=EPOCHS).set_value(2)
     at.button(key="train_start").click().run()
     assert not at.exception and not at.error
@@ -104,7 +105,7 @@ def test_a_run_reaches_the_chart_and_the_comparison(train_page):
 
 def test_the_kept_model_is_the_workers(train_page, real_data):
     at = train_page
-    at.selectbox(key="train_subset").select("1,000")
+    at.selectbox(key=SUBSET).select("1,000")
     at.slider(key=EPOCHS).set_value(1)
     at.button(key="train_start").click().run()
     live = at.session_state[training.LIVE_KEY]
@@ -121,7 +122,7 @@ def test_the_kept_model_is_the_workers(train_page, real_data):
 
 def _train(at: AppTest, subset: str, epochs: int = 1, sgd_lr: float | None = None):
     """Start a run with these settings and wait for it to end; its LiveRun."""
-    at.selectbox(key="train_subset").select(subset)
+    at.selectbox(key=SUBSET).select(subset)
     at.slider(key=EPOCHS).set_value(epochs)
     if sgd_lr is not None:
         at.select_slider(key="train_lr_sgd").set_value(sgd_lr)
@@ -158,7 +159,7 @@ def _run_worker_pids() -> list[int]:
 
 
 def _start_full_run(at: AppTest) -> training.LiveRun:
-    at.selectbox(key="train_subset").select("all 60,000")
+    at.selectbox(key=SUBSET).select("all 60,000")
     at.button(key="train_start").click().run()
     live = at.session_state[training.LIVE_KEY]
     run_until(at, lambda: bool(live.of_kind("step")))
@@ -167,7 +168,7 @@ def _start_full_run(at: AppTest) -> training.LiveRun:
 
 def test_history_survives_a_page_switch(train_page):
     at = train_page
-    at.selectbox(key="train_subset").select("5,000")
+    at.selectbox(key=SUBSET).select("5,000")
     at.slider(key=EPOCHS).set_value(1)
     at.button(key="train_start").click().run()
     live = at.session_state[training.LIVE_KEY]
@@ -186,7 +187,7 @@ def test_a_new_run_ends_the_old_one(train_page):
     first = _start_full_run(at)
     old = _run_worker_pids()
     assert len(old) == 1
-    at.selectbox(key="train_subset").select("1,000")
+    at.selectbox(key=SUBSET).select("1,000")
     at.button(key="train_start").click().run()
     second = at.session_state[training.LIVE_KEY]
     assert second.run_id != first.run_id
@@ -205,7 +206,7 @@ def test_a_crashed_worker_is_one_sentence_and_the_page_still_works(train_page):
     errors = [e.value for e in at.error]
     assert any("exited unexpectedly" in e for e in errors), errors
     assert not at.exception
-    at.selectbox(key="train_subset").select("1,000")
+    at.selectbox(key=SUBSET).select("1,000")
     at.button(key="train_start").click().run()
     again = at.session_state[training.LIVE_KEY]
     until_ended(at, again)
@@ -219,7 +220,7 @@ def test_a_run_waits_for_another_users_run(train_page, monkeypatch):
     while other.status == "queued":
         time.sleep(0.05)
     at = train_page
-    at.selectbox(key="train_subset").select("1,000").run()
+    at.selectbox(key=SUBSET).select("1,000").run()
     assert any("Other users' runs fill all 1 training slot" in c.value for c in at.caption)
     at.button(key="train_start").click().run()
     infos = lambda: [i.value for i in at.info]  # noqa: E731
@@ -234,17 +235,17 @@ def test_the_batch_size_starts_from_the_subset_s_default(train_page):
     at = train_page
 
     def batch():  # the slider has a key per choice of training images
-        return at.select_slider(key=training.batch_key(at.selectbox(key="train_subset").value))
+        return at.select_slider(key=training.batch_key(at.selectbox(key=SUBSET).value))
 
     assert batch().value == training.DEFAULT_BATCH[5000]
-    at.selectbox(key="train_subset").select("1,000").run()
+    at.selectbox(key=SUBSET).select("1,000").run()
     assert batch().value == 8
     batch().set_value(64).run()  # the user's choice stands...
     at.run()
     assert batch().value == 64
-    at.selectbox(key="train_subset").select("all 60,000").run()  # ...until the subset changes
+    at.selectbox(key=SUBSET).select("all 60,000").run()  # ...until the subset changes
     assert batch().value == 32
-    at.selectbox(key="train_subset").select("1,000").run()  # and back: the default again
+    at.selectbox(key=SUBSET).select("1,000").run()  # and back: the default again
     assert batch().value == 8
 
 
@@ -260,6 +261,23 @@ def test_the_epochs_slider_s_own_default_is_the_dataset_s(train_page):
     shapes.set_value(4).run()
     at.radio(key=datasets_ui.PICK_KEY).set_value("Fashion-MNIST").run()
     assert at.slider(key=EPOCHS).value == 3  # each dataset starts from its own default
+
+
+def test_the_training_images_box_s_own_default_is_the_dataset_s(train_page):
+    """As the epochs: the box's default index, what a browser shows when a rerun interrupted
+    before the value arrived, is the dataset's default (5,000, or all of a small dataset),
+    never the first option; a choice made on one dataset is not another's."""
+    at = train_page
+    box = at.selectbox(key=SUBSET)
+    assert box.value == "5,000" and box.options[box.proto.default] == "5,000"
+    box.select("1,000").run()
+    at.radio(key=datasets_ui.PICK_KEY).set_value("Shapes (a demo)").run()
+    shapes = at.selectbox(key=subset_key("shapes"))
+    assert shapes.value == "all 1,600" and shapes.options[shapes.proto.default] == "all 1,600"
+    assert at.select_slider(key=training.batch_key("all 1,600")).value == 16  # its own batch
+    at.radio(key=datasets_ui.PICK_KEY).set_value("Fashion-MNIST").run()
+    assert at.selectbox(key=SUBSET).value == "5,000"  # each dataset starts from its default
+    assert not at.warning and not at.exception
 
 
 def test_a_run_that_did_not_learn_is_marked_and_not_selected(train_page):

@@ -195,22 +195,37 @@ def subsets(n_all: int) -> dict[str, int | None]:
 
 
 def subset_options() -> dict[str, int | None]:
-    """The chosen dataset's choices of training images; where the choice was another
-    dataset's, its default is set first. Call it before that widget is drawn."""
+    """The chosen dataset's choices of training images; a choice that is not one of them (an
+    upload of the same name and another size) is dropped. Call it before that box is drawn."""
     data = chosen_data()
     options = subsets(len(data.train_labels) if data is not None else 60_000)
-    state = st.session_state
-    if state.get("train_subset") not in options:
-        state["train_subset"] = DEFAULT_SUBSET if DEFAULT_SUBSET in options else [*options][-1]
+    if (key := subset_key()) in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
     return options
 
 
+def default_subset(options: dict[str, int | None]) -> str:
+    """The choice of training images a dataset starts from: DEFAULT_SUBSET, else all."""
+    return DEFAULT_SUBSET if DEFAULT_SUBSET in options else [*options][-1]
+
+
+def subset_key(data: Dataset | str | None = None) -> str:
+    """The "Training images" box's key, one per dataset (as `epochs_key`): a new dataset starts
+    the box at its own default, and a choice the browser still sends for the previous dataset
+    lands on the previous key, which is gone."""
+    return f"train_subset_{_dataset_name(data)}"
+
+
+def chosen_label() -> str:
+    """The label of the chosen number of training images, the dataset's default if none."""
+    return st.session_state.get(subset_key()) or default_subset(subset_options())
+
+
 def chosen_subset(n_all: int) -> int | None:
-    """The chosen number of training images (None: all), the default where the choice was
-    another dataset's."""
+    """The chosen number of training images (None: all), the dataset's default if none was
+    chosen."""
     options = subsets(n_all)
-    label = st.session_state.get("train_subset", DEFAULT_SUBSET)
-    return options.get(label, options.get(DEFAULT_SUBSET))
+    return options.get(chosen_label(), options.get(default_subset(options)))
 
 
 def default_epochs() -> int:
@@ -238,7 +253,7 @@ def batch_key(subset: str | None = None) -> str:
     `subsets`; default: the chosen one). Each choice starts the slider at its own default, and
     a value the browser still sends for the previous choice (another widget moved before the
     new default arrived) lands on the previous key, which is gone, not on the new one."""
-    return f"train_batch_{subset or st.session_state.get('train_subset', DEFAULT_SUBSET)}"
+    return f"train_batch_{subset or chosen_label()}"
 
 
 def epochs_key(data: Dataset | str | None = None) -> str:
@@ -246,9 +261,13 @@ def epochs_key(data: Dataset | str | None = None) -> str:
     upload; default: the chosen one). A new dataset starts the slider at its own default, and
     a value the browser still sends for the previous dataset (another widget moved before the
     new default arrived) lands on the previous key, which is gone, not on the new one."""
+    return f"train_epochs_{_dataset_name(data)}"
+
+
+def _dataset_name(data: Dataset | str | None) -> str:
+    """A built-in dataset's source name or an upload's name (default: the chosen one's)."""
     found = datasets_ui.chosen() if data is None else data
-    name = found if isinstance(found, str) else getattr(found, "name", "none")
-    return f"train_epochs_{name}"
+    return found if isinstance(found, str) else getattr(found, "name", "none")
 
 
 def make_config(
