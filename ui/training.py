@@ -197,11 +197,16 @@ def subsets(n_all: int) -> dict[str, int | None]:
 def subset_options() -> dict[str, int | None]:
     """The chosen dataset's choices of training images; a choice that is not one of them (an
     upload of the same name and another size) is dropped. Call it before that box is drawn."""
-    data = chosen_data()
-    options = subsets(len(data.train_labels) if data is not None else 60_000)
+    options = _dataset_subsets()
     if (key := subset_key()) in st.session_state and st.session_state[key] not in options:
         del st.session_state[key]
     return options
+
+
+def _dataset_subsets() -> dict[str, int | None]:
+    """`subsets` of the chosen dataset (of 60,000 when there is none)."""
+    data = chosen_data()
+    return subsets(len(data.train_labels) if data is not None else 60_000)
 
 
 def default_subset(options: dict[str, int | None]) -> str:
@@ -216,16 +221,19 @@ def subset_key(data: Dataset | str | None = None) -> str:
     return f"train_subset_{_dataset_name(data)}"
 
 
-def chosen_label() -> str:
-    """The label of the chosen number of training images, the dataset's default if none."""
-    return st.session_state.get(subset_key()) or default_subset(subset_options())
+def chosen_label(options: dict[str, int | None] | None = None) -> str:
+    """The chosen label among `options` (default: the chosen dataset's), the dataset's default
+    where none of them is chosen."""
+    options = _dataset_subsets() if options is None else options
+    label = st.session_state.get(subset_key())
+    return label if label in options else default_subset(options)
 
 
 def chosen_subset(n_all: int) -> int | None:
     """The chosen number of training images (None: all), the dataset's default if none was
     chosen."""
     options = subsets(n_all)
-    return options.get(chosen_label(), options.get(default_subset(options)))
+    return options[chosen_label(options)]
 
 
 def default_epochs() -> int:
