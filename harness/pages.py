@@ -34,6 +34,18 @@ def choose(page: Page, label: str, option: str) -> None:
     expect(box.get_by_role("combobox")).to_have_value(option)
 
 
+def expect_url(page: Page, *parts: str, timeout: float = 10_000) -> None:
+    """Until the address holds every one of `parts` (commas decoded): the app writes it at the
+    end of its run, which can come a moment after what the run drew (the idle check can pass
+    before Streamlit's running indicator shows)."""
+    try:
+        page.wait_for_function(
+            "parts => parts.every(p => decodeURIComponent(location.href).includes(p))",
+            arg=list(parts), timeout=timeout)  # fmt: skip
+    except PlaywrightTimeout:
+        raise AssertionError(f"{parts} not all in {page.url}") from None
+
+
 def wait_idle(page: Page) -> None:
     """Until the app has finished its run (Streamlit's running indicator is gone)."""
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)

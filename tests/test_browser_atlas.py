@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from harness.pages import expect_url
+
 T = 60_000  # ms: the first build of the atlas, on a busy 2-core machine
 
 
@@ -29,4 +31,4 @@ def test_the_atlas_from_the_sidebar_then_one_channel(page, app_url):
     expect(page.get_by_role("heading", name="max_pool_2, channel 3")).to_be_visible(timeout=T)
     _images_loaded(page, 9)
     expect(page.get_by_text("#", exact=False).first).to_be_visible()
-    assert "channel=3" in page.url and "layer=max_pool_2" in page.url
+    expect_url(page, "channel=3", "layer=max_pool_2")

@@ -9,7 +9,7 @@ import torch
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from harness.pages import wait_settled
+from harness.pages import expect_url, wait_settled
 from tinyvgg.calibration import UNSURE_BELOW, temperature_of
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.model import load_shipped
@@ -134,7 +134,7 @@ def test_upload_a_garment(page, app_url, real_data):
     expect(page.get_by_text("input · Input")).to_be_visible(timeout=T)
     expect(page.get_by_role("radio", name="Your image")).to_be_checked(timeout=T)
     expect(page.get_by_text("upload: item0.png").first).to_be_visible(timeout=T)
-    assert "source=drawing" in page.url
+    expect_url(page, "source=drawing")
 
 
 def test_upload_a_non_image_and_an_oversized_file(page, app_url):

@@ -9,7 +9,7 @@ import plotly
 import pytest
 from playwright.sync_api import Page, expect
 
-from harness.pages import wait_idle
+from harness.pages import expect_url, wait_idle
 from harness.servers import streamlit_server
 from tinyvgg.activations import by_name, trace
 from tinyvgg.data import to_float
@@ -167,7 +167,7 @@ def test_page_down_and_page_up_step_through_the_layers(page, app_url):
     expect(_heading(page)).to_contain_text("conv_1_2 · ")
     wait_idle(page)
     expect(_heading(page)).to_contain_text("conv_1_2 · ")
-    assert "layer=conv_1_2" in page.url
+    expect_url(page, "layer=conv_1_2")
 
 
 def strip_rows(page: Page) -> list[int]:
@@ -358,7 +358,7 @@ def test_click_a_cell_and_see_its_arithmetic(page, app_url):
     # every one of the 784 cells answers a click, but the browser draws none of their points
     assert page.locator(".st-key-ex_cellmap path.point").count() <= 1
     expect(page.get_by_text("Page not found")).to_have_count(0)
-    assert "cell=2%2C12%2C15" in page.url or "cell=2,12,15" in page.url
+    expect_url(page, "cell=2,12,15")
 
 
 def test_click_a_cell_of_the_flattened_vector(page, app_url):
@@ -370,7 +370,7 @@ def test_click_a_cell_of_the_flattened_vector(page, app_url):
     expect(page.get_by_text("max_pool_2[0, 6, 0, 6]")).to_be_visible()
     expect(page.get_by_text("lands at index 6·49 + 0·7 + 6 = 300")).to_be_visible()
     expect(page.get_by_text(re.compile(r"✓ equals the activation"))).to_be_visible()
-    assert "cell=6%2C0%2C6" in page.url or "cell=6,0,6" in page.url
+    expect_url(page, "cell=6,0,6")
 
 
 def test_deep_link_as_the_first_request_to_a_fresh_server(page, real_data):

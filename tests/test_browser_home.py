@@ -6,6 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
+from harness.pages import expect_url
 from harness.servers import streamlit_server
 from ui.frame import TITLE
 
@@ -33,7 +34,7 @@ def test_first_request_is_a_deep_link(page, real_data):
         expect(page.get_by_test_id("stSidebar")).to_contain_text("Model in use")
         # Streamlit's page-folder navigation would list the entry script as a page named "app"
         expect(page.get_by_role("link", name="app", exact=True)).to_have_count(0)
-        assert "x=1" in page.url
+        expect_url(page, "x=1")
 
 
 def test_a_bad_checkpoint_s_error_shows_while_the_upload_panel_is_open(page, app_url):

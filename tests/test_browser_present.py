@@ -7,7 +7,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from harness.pages import wait_settled
+from harness.pages import expect_url, wait_settled
 from tinyvgg.data import CLASS_NAMES
 
 
@@ -37,7 +37,7 @@ def test_present_mode_on_the_explorer(page, app_url):
     assert float(picked.get_by_test_id("stMetricValue").inner_text()) != 0
     page.get_by_role("button", name="Next ▶").click()  # it stays on while stepping
     expect(page.get_by_text("relu_1_1 · ReLU")).to_be_visible()
-    assert "present=1" in page.url
+    expect_url(page, "present=1")
 
 
 def test_present_mode_puts_the_input_name_level_with_the_prediction(page, app_url):

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from harness.pages import LONG, choose, open_train_page
+from harness.pages import LONG, choose, expect_url, open_train_page
 
 from .test_browser_layout import layout_problems
 from .test_browser_train import set_epochs_to_one
@@ -45,4 +45,4 @@ def test_scrub_a_run_and_open_a_snapshot_in_the_explorer(page, app_url):
     expect(page.get_by_role("heading", name="Layer explorer")).to_be_visible(timeout=LONG)
     picker = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Model")
     expect(picker).to_have_value(f"run 1 @ step {step}")
-    assert "sample=0" in page.url and "layer=conv_1_1" in page.url
+    expect_url(page, "sample=0", "layer=conv_1_1")

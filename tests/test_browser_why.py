@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from harness.pages import expect_url
+
 from .test_browser_draw import T, _draw_trousers, _open
 
 
@@ -47,7 +49,7 @@ def test_a_drawing_why_then_the_same_in_the_explorer(page, app_url):
     expect(page.get_by_role("heading", name="Layer explorer")).to_be_visible(timeout=T)
     plot = _overlay(page, "ex_why")
     expect(plot.locator("g.g-gtitle")).to_contain_text(f"Exact decompositionwhy {name}")
-    assert "why=exact" in page.url and "source=drawing" in page.url
+    expect_url(page, "why=exact", "source=drawing")
 
 
 def test_teacher_mode_shows_the_map_larger(page, app_url):
