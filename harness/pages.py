@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -34,6 +36,18 @@ def choose(page: Page, label: str, option: str) -> None:
     expect(box.get_by_role("combobox")).to_have_value(option)
 
 
+def settled_points(page: Page, tries: int = 10) -> int:
+    """The training chart's number of points once two reads 1.5 s apart (longer than the live
+    view's 1 s refresh) agree: a run's last draw can come a moment after its sentences."""
+    shown = page.evaluate(POINTS_JS)
+    for _ in range(tries):
+        time.sleep(1.5)
+        shown, before = page.evaluate(POINTS_JS), shown
+        if shown == before and shown > 0:
+            break
+    return shown
+
+
 def expect_url(page: Page, *parts: str, timeout: float = 10_000) -> None:
     """Until the address holds every one of `parts` (commas decoded): the app writes it at the
     end of its run, which can come a moment after what the run drew (the idle check can pass
@@ -47,8 +61,12 @@ def expect_url(page: Page, *parts: str, timeout: float = 10_000) -> None:
 
 
 def wait_idle(page: Page) -> None:
-    """Until the app has finished its run (Streamlit's running indicator is gone)."""
+    """Until the app has finished its run: Streamlit's running indicator is gone and the app's
+    script state is back to `notRunning` (the indicator shows a moment after a run starts).
+    Only a run that has begun is waited for: after an action, first await what it draws."""
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    expect(page.get_by_test_id("stApp")).to_have_attribute(
+        "data-test-script-state", "notRunning")  # fmt: skip
 
 
 # Resolves once every plotly chart has drawn and the page's layout (its height, and the place,

@@ -9,11 +9,13 @@ import plotly
 import pytest
 from playwright.sync_api import Page, expect
 
-from harness.pages import expect_url, wait_idle
+from harness.pages import expect_url, wait_idle, wait_settled
 from harness.servers import streamlit_server
 from tinyvgg.activations import by_name, trace
 from tinyvgg.data import to_float
 from tinyvgg.model import LAYER_NAMES, load_shipped
+
+from .test_browser_draw import _reruns
 
 SHAPES = {
     "input": "[1, 1, 28, 28]", "conv_1_1": "[1, 10, 28, 28]", "relu_1_1": "[1, 10, 28, 28]",
@@ -47,7 +49,9 @@ def test_a_layer_s_name_in_the_strip_selects_it(page, app_url):
     tiles = page.locator(".st-key-ex_strip .ls-tile")
     expect(tiles).to_have_count(14)
     expect(tiles.nth(6)).to_contain_text("Conv2d · [1, 10, 14, 14] · 910 params")
-    assert tiles.nth(6).locator("img").evaluate("i => i.complete && i.naturalWidth > 0")
+    page.wait_for_function("""() => {  // the thumbnails decode on their own schedule
+        const i = document.querySelectorAll('.st-key-ex_strip .ls-tile img')[6];
+        return i?.complete && i.naturalWidth > 0; }""")  # fmt: skip
     strip = page.locator(".st-key-ex_strip")
     strip.get_by_role("button", name="max_pool_1", exact=True).click()
     expect(_heading(page)).to_contain_text("max_pool_1 · MaxPool2d")
@@ -117,6 +121,7 @@ def test_a_map_opens_full_screen(page, app_url):
     page.goto(app_url + "/explore?sample=0&layer=conv_1_2&cell=0,0,0")
     chart = page.locator(".st-key-ex_cellmap")
     expect(chart.locator(".js-plotly-plot .hm")).to_have_count(1, timeout=60_000)
+    wait_settled(page)  # what comes later in the page can still resize the map's column
     small = chart.locator(".main-svg").first.bounding_box()
     chart.hover()
     chart.get_by_role("button", name="Full screen").click()
@@ -134,23 +139,22 @@ def test_a_map_opens_full_screen(page, app_url):
 def test_page_down_and_page_up_step_through_the_layers(page, app_url):
     """A presenter's clicker (PageDown / PageUp) steps the layers as Next and Prev do; the same
     keys in a text box stay the text box's."""
+    sent: list = []  # what the page sends: a press that steps asks for a rerun
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(frame)))
     page.goto(app_url + "/explore?sample=7&layer=conv_1_1")
     expect(_heading(page)).to_contain_text("conv_1_1 · ")
     wait_idle(page)
     # Streamlit binds a button's shortcut a moment after the page has drawn (measured here: a
     # PageDown in the first second or two after loading does nothing, a later one steps);
-    # so the first step presses again until it lands, and only then one press a step; a
-    # press whose step is slow to come (a busy machine) is waited for, not pressed again
-    for _ in range(10):
+    # so the first step presses again until a press has asked for a rerun, and only then one
+    # press a step, its step waited for however slow the machine is
+    for _ in range(20):
+        asked = _reruns(sent)
         page.keyboard.press("PageDown")
-        try:
-            expect(_heading(page)).not_to_contain_text("conv_1_1 · ", timeout=3_000)
+        page.wait_for_timeout(1_000)
+        if _reruns(sent) > asked:
             break
-        except AssertionError:
-            wait_idle(page)
-            if "conv_1_1 · " not in _heading(page).inner_text():
-                break
-    expect(_heading(page)).to_contain_text("relu_1_1 · ")
+    expect(_heading(page)).to_contain_text("relu_1_1 · ", timeout=60_000)
     wait_idle(page)
     page.keyboard.press("PageDown")
     expect(_heading(page)).to_contain_text("conv_1_2 · ")
@@ -160,8 +164,11 @@ def test_page_down_and_page_up_step_through_the_layers(page, app_url):
     wait_idle(page)
     box = page.get_by_label("Test image #")
     box.click()
+    asked = _reruns(sent)
     page.keyboard.press("PageDown")  # the text box's: no step
+    page.wait_for_timeout(1_000)
     wait_idle(page)
+    assert _reruns(sent) == asked, "PageDown in the text box asked for a rerun"
     box.blur()
     page.keyboard.press("PageDown")  # the page's: exactly one step from relu_1_1
     expect(_heading(page)).to_contain_text("conv_1_2 · ")
@@ -210,7 +217,7 @@ def test_conv_arithmetic_is_whole_on_a_wide_screen(page, app_url):
     page.goto(app_url + "/explore?sample=7&layer=conv_1_2&cell=3,5,7")
     sums = page.locator(".ar-grid .ar-sum")  # the last thing in each block
     expect(sums).to_have_count(10)
-    wait_idle(page)
+    wait_settled(page)  # the grid's style (and font) can land after its blocks
     right = page.locator(".ar-grid").evaluate("g => g.getBoundingClientRect().right")
     for k in range(10):
         cut = sums.nth(k).evaluate("d => d.getBoundingClientRect().right") - right
@@ -224,7 +231,7 @@ def test_conv_arithmetic_fits_a_phone_without_scrolling(page, app_url):
     page.goto(app_url + "/explore?sample=7&layer=conv_2_1&cell=3,5,7")
     sums = page.locator(".ar-grid .ar-sum")
     expect(sums).to_have_count(10)
-    wait_idle(page)
+    wait_settled(page)  # the grid's style (and font) can land after its blocks
     grid = page.locator(".ar-grid")
     assert grid.evaluate("g => g.scrollWidth <= g.clientWidth + 1"), "the blocks scroll sideways"
     right = grid.evaluate("g => g.getBoundingClientRect().right")
@@ -260,8 +267,10 @@ def test_channel_grids_keep_their_colour_bars_by_the_tiles_on_a_wide_screen(page
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.goto(app_url + "/explore?sample=7&layer=conv_1_2&cell=3,5,7")
     for key in ("ex_prev", "ex_grid", "ex_cellmap"):
+        expect(page.locator(f".st-key-{key} .colorbar")).to_have_count(1)
+    wait_settled(page)  # a kept map draws again when its column is resized
+    for key in ("ex_prev", "ex_grid", "ex_cellmap"):
         chart = page.locator(f".st-key-{key}")
-        expect(chart.locator(".colorbar")).to_have_count(1)
         gap = chart.evaluate("""c => c.querySelector('.colorbar').getBoundingClientRect().left
             - c.querySelector('.hm image').getBoundingClientRect().right""")
         assert 0 < gap < 60, f"{key}: the colour bar is {gap:.0f} px from the tiles"
@@ -294,8 +303,10 @@ def test_colour_bars_and_channel_numbers_are_drawn_where_plotly_would(page, app_
     the values are round and cover the scale, and each number sits on its tile's corner."""
     page.goto(app_url + "/explore?sample=7&layer=conv_1_2&cell=3,5,7")
     for key in ("ex_prev", "ex_grid", "ex_cellmap"):
+        expect(page.locator(f".st-key-{key} .kept-plot-tick").first).to_be_attached()
+    wait_settled(page)  # a kept map draws again when its column is resized
+    for key in ("ex_prev", "ex_grid", "ex_cellmap"):
         chart = page.locator(f".st-key-{key}")
-        expect(chart.locator(".kept-plot-tick").first).to_be_attached()
         got = chart.evaluate(BAR_AND_LABELS)
         assert got["plotly_bar"] == 0 and got["plotly_labels"] == 0, key  # not drawn twice
         lo, hi = got["zmin"], got["zmax"]

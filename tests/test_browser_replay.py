@@ -22,6 +22,8 @@ def expect_title(page: Page, key: str, text: str, timeout: float | None = None) 
 def test_scrub_a_run_and_open_a_snapshot_in_the_explorer(page, app_url):
     open_train_page(page, app_url)
     choose(page, "Training images", "1,000")  # batch 8: 125 steps
+    batch = page.get_by_test_id("stSlider").filter(has_text="Batch size").get_by_role("slider")
+    expect(batch).to_have_attribute("aria-valuetext", "8")  # the choice's run has drawn it
     set_epochs_to_one(page)
     page.get_by_role("button", name="Start training").click()
     expect(page.get_by_text("Finished: test accuracy")).to_be_visible(timeout=LONG)

@@ -12,7 +12,7 @@ import time
 import psutil
 from playwright.sync_api import Page, expect
 
-from harness.pages import POINTS_JS, choose, open_train_page, wait_idle
+from harness.pages import POINTS_JS, choose, open_train_page, settled_points, wait_idle
 from harness.servers import streamlit_server
 
 from .test_browser_layout import layout_problems
@@ -121,7 +121,8 @@ def stop_in_the_first_epoch(page: Page, counts: list[int]) -> None:
     stops growing, the bar and the comparison say where it stopped."""
     page.get_by_role("button", name="Stop training").click()
     expect(page.get_by_text("Stopped early: test accuracy")).to_be_visible(timeout=LONG)
-    stopped_at = page.evaluate(POINTS_JS)
+    wait_idle(page)  # the sentence comes before the chart in the run that writes both
+    stopped_at = settled_points(page)
     time.sleep(1.5)  # longer than the live view's 1 s refresh: none adds points any more
     assert page.evaluate(POINTS_JS) == stopped_at
     assert 0 < stopped_at < 50 and growth(counts)[-1] <= stopped_at  # 50 points a whole epoch

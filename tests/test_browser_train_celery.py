@@ -22,7 +22,7 @@ import redis
 import torch
 from playwright.sync_api import Page, expect
 
-from harness.pages import LONG, POINTS_JS, choose, open_train_page, wait_idle
+from harness.pages import LONG, POINTS_JS, choose, open_train_page, settled_points, wait_idle
 from harness.servers import streamlit_server
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.jobs import QUEUE, WORKER_GONE, CeleryJobs, key, unpack
@@ -167,7 +167,8 @@ def test_a_closed_tab_cancels_its_queued_and_its_running_job(
         # the queued job's tab closes: it leaves the queue and never runs
         tabs[1].close()
         wait_for(lambda: r.get(key("claim", queued_id)) == b"cancelled", 45)
-        assert r.zcard(QUEUE) == 0 and not r.exists(key("job", queued_id))
+        # the claim is written first, then the queue entry and the job go, a round trip each
+        wait_for(lambda: r.zcard(QUEUE) == 0 and not r.exists(key("job", queued_id)), 10)
         # the running job's tab closes: the worker halts it and keeps nothing
         tabs[0].close()
         wait_for(lambda: r.get(key("stop", running_id)) == b"kill", 45)
@@ -195,7 +196,7 @@ def test_a_killed_worker_fails_the_run_with_a_sentence(page, celery_url, worker)
     expect(page.get_by_role("button", name="Stop training")).to_be_disabled()
     expect(page.get_by_role("button", name="Start training")).to_be_enabled()
     wait_idle(page)  # Streamlit's running indicator gone
-    shown = page.evaluate(POINTS_JS)
+    shown = settled_points(page)
     time.sleep(1.5)  # longer than the live view's 1 s refresh
     assert page.evaluate(POINTS_JS) == shown
     expect(page.get_by_text(WORKER_GONE)).to_be_visible()
