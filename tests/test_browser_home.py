@@ -48,6 +48,11 @@ def test_a_bad_checkpoint_s_error_shows_while_the_upload_panel_is_open(page, app
     error = sidebar.get_by_test_id("stAlert").filter(has_text="bad.pt")
     expect(error).to_be_visible()
     expect(panel).to_be_visible()  # still open: the error must not be under it
-    top = error.evaluate("""e => { const r = e.getBoundingClientRect();
-        return e.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)); }""")
-    assert top, "the upload panel covers the error"
+    on_top = """e => { const r = e.getBoundingClientRect();
+        return e.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)); }"""
+    # the panel moves to its anchor's new place a frame or more after the error comes: up to 5 s
+    error.evaluate(f"""e => new Promise(done => {{ const t0 = performance.now();
+        const f = () => ({on_top})(e) || performance.now() - t0 > 5000 ? done()
+                                                                         : requestAnimationFrame(f);
+        f(); }})""")  # fmt: skip
+    assert error.evaluate(on_top), "the upload panel covers the error"
