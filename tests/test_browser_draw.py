@@ -87,10 +87,10 @@ def _draw_trousers(page) -> None:
 INK = """c => {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let n = 0; for (let k = 3; k < d.length; k += 4) if (d[k] > 0) n++; return n; }"""
-# the canvas's ink is within 2% of `drawn` pixels
+# the canvas (one, as `_ink` wants) has its ink within 2% of `drawn` pixels
 INK_NEAR = f"""drawn => {{
-    const c = document.querySelector('canvas.dc-canvas.lower-canvas');
-    return c && Math.abs(({INK})(c) - drawn) <= drawn * 0.02; }}"""
+    const c = document.querySelectorAll('canvas.dc-canvas.lower-canvas');
+    return c.length === 1 && Math.abs(({INK})(c[0]) - drawn) <= drawn * 0.02; }}"""
 
 
 def _ink(page) -> int:
