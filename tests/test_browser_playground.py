@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
-from harness.pages import wait_idle
+from harness.pages import wait_idle, wait_settled
 
 WAIT = 60_000  # ms: a first run of the page on a busy two-core machine takes a while
 
@@ -75,6 +75,7 @@ def test_feature_maps_keep_their_colour_bars_by_the_tiles(page, app_url):
     page.get_by_role("tab", name="Feature maps").click()
     chart = page.locator(".st-key-pg_maps_input")
     expect(chart.locator(".colorbar")).to_have_count(1)
+    wait_settled(page)  # a chart draws again when its column gets its width
     gap = chart.evaluate("""c => c.querySelector('.colorbar').getBoundingClientRect().left
         - c.querySelector('.hm image').getBoundingClientRect().right""")
     assert 0 < gap < 60, f"the colour bar is {gap:.0f} px from the tiles"

@@ -116,11 +116,17 @@ def test_teacher_mode_fits_a_projector(page, app_url, width, height):
     for layer in ("conv_2_1", "relu_2_1"):
         expect(page.get_by_role("heading", name=f"{layer} · ", exact=False)).to_be_visible()
         wait_settled(page)
+        deadline = time.monotonic() + 10  # a busy machine may still be applying the styles
         for key in ("ex_prev", "ex_grid") if width > 1024 else ():
-            box = page.locator(f".st-key-{key} .js-plotly-plot").first.bounding_box()
+            chart = page.locator(f".st-key-{key} .js-plotly-plot").first
+            box = chart.bounding_box()
+            while not (box["y"] >= 0 and box["y"] + box["height"] <= height) and (
+                time.monotonic() < deadline
+            ):
+                time.sleep(0.25)
+                box = chart.bounding_box()
             assert box["y"] >= 0 and box["y"] + box["height"] <= height, (layer, key, box)
         found = page.evaluate(FIRST_SCREEN_TEXT, list(CLASS_NAMES))
-        deadline = time.monotonic() + 10  # a busy machine may still be applying the styles
         while (found["small"] or found["broken"]) and time.monotonic() < deadline:
             time.sleep(0.25)
             found = page.evaluate(FIRST_SCREEN_TEXT, list(CLASS_NAMES))
