@@ -1,0 +1,253 @@
+"""Issue 25's design spike: the layer view stepped in the page, against the floor.
+
+    python bench/client_step.py [--rounds 3] [--reps 2]
+
+The explorer's Next is a rerun that sends the whole layer view again (bench/README.md: what
+that costs). Here one components-v2 element holds every layer's figures for the input (the
+explorer's own builders: the layer's input as a map, its output as a channel grid and the
+picked channel as a cell map, or bars; fetched once, from a static file named by its
+content) and steps through them in the page: a click on its Next draws the next layer with
+`Plotly.react` and writes the layer back as the element's state, so the server still holds
+the selection (a rerun that sends nothing new but the selection).
+
+Times each Next on this page and on explore_latency.py's floor page (the same widgets,
+nothing drawn), in the same run, from the input event's own timestamp: `drawn` until the
+page has drawn the new layer (heading and maps, two animation frames later), `full` until,
+besides, the server's run for the click has ended (the element was given the new layer back
+and the app's script state is `notRunning`, then two frames). Prints one JSON line in ms,
+with `full` and `drawn` over the floor at p50 and p95: issue 25's ratios for this design,
+before the rest of the layer view (the strip, the arithmetic, the lesson) moves in with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from explore_latency import FLOOR_PAGE, MARK_INPUT, PAINTED, pct  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from harness.servers import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402
+from ui.explore.state import LAYERS  # noqa: E402
+from ui.kept_plot import PLOTLY_JS, STATIC  # noqa: E402
+
+# The page: the floor's widgets, and one element for the layer view instead of Streamlit's.
+PAGE = f"""
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+sys.path.insert(0, {str(ROOT)!r})
+from tinyvgg.activations import trace
+from tinyvgg.data import load_split, to_float, with_channels
+from tinyvgg.model import SHIPPED_CHECKPOINT, load_checkpoint
+from ui.explore.state import LAYERS
+from ui.explore.view import TILE_PX
+from ui.figures import explore as fx
+from ui.figures.common import feature_maps, image
+
+STATIC = Path(__file__).parent / "static"  # served at app/static/
+
+
+@st.cache_resource
+def model():
+    return load_checkpoint(SHIPPED_CHECKPOINT)[0].eval()
+
+
+def as_figure(t, title, names):
+    if t.dim() == 4:
+        return (image(t[0, 0], title) if t.shape[1] == 1
+                else feature_maps(t[0], title=title, cell_px=TILE_PX))
+    if t.shape[1] == len(names):
+        return fx.logits(t, names, title)
+    return image(t.reshape(-1, 49) if t.shape[1] % 49 == 0 else t, title)
+
+
+@st.cache_data
+def layers_url(sample: int) -> str:
+    m = model()
+    x = with_channels(to_float(load_split("test").images[sample : sample + 1]))[0]
+    records, out = trace(m, x), []
+    for k, rec in enumerate(records):
+        if not k:
+            figs = [image(rec.output[0, 0], "input")]
+        else:
+            prev = records[k - 1]
+            figs = [as_figure(prev.output, f"input: {{prev.name}}", m.classes)]
+            if rec.output.dim() == 4:
+                figs.append(fx.channel_grid(rec.output[0], f"output: {{rec.name}}", 0, TILE_PX))
+                figs.append(fx.cell_map(rec.output[0, 0], f"{{rec.name}}, channel 0", (3, 4)))
+            else:
+                figs.append(as_figure(rec.output, f"output: {{rec.name}}", m.classes))
+        out.append({{"name": rec.name, "kind": rec.kind, "shape": rec.shape_text,
+                    "figs": [json.loads(f.to_json()) for f in figs]}})
+    text = json.dumps(out)
+    name = f"layers-{{hashlib.sha256(text.encode()).hexdigest()[:16]}}.json"
+    (STATIC / name).write_text(text)
+    return f"app/static/{{name}}"
+
+
+JS = {{js!r}}
+view = st.components.v2.component("client_step", js=JS, isolate_styles=False,
+                                  css=".cs-row {{display: flex; gap: 1rem;}}")
+
+st.session_state.setdefault("layer", "input")
+for j, (col, name) in enumerate(zip(st.columns(len(LAYERS)), LAYERS, strict=True)):
+    if col.button(name, key=f"b{{j}}"):
+        st.session_state.layer = name
+sample = st.number_input("Test image #", 0, 9999, 0)
+st.query_params["sample"] = str(sample)
+
+
+def on_layer():
+    value = st.session_state.get("step")
+    if getattr(value, "layer", None) in LAYERS:
+        st.session_state.layer = value.layer
+
+
+view(data={{"url": layers_url(sample), "selected": st.session_state.layer, "names": LAYERS,
+           "plotly": {f"app/static/{PLOTLY_JS}"!r}}}, key="step", on_layer_change=on_layer)
+"""
+
+JS = r"""
+const loadPlotly = src => window.__keptPlotly ??= new Promise((resolve, reject) => {
+  if (window.Plotly) return resolve(window.Plotly);
+  const s = document.createElement('script');
+  s.src = src;
+  s.onload = () => resolve(window.Plotly);
+  s.onerror = reject;
+  document.head.appendChild(s);
+});
+const layerData = window.__layerData ??= {};  // url -> every layer's figures, fetched once
+
+async function show(root, name) {
+  root.__shown = name;
+  const [Plotly, layers] = await Promise.all([loadPlotly(root.__data.plotly),
+                                              layerData[root.__data.url]]);
+  if (root.__shown !== name) return;
+  const layer = layers.find(l => l.name === name);
+  root.querySelector('h3').textContent = `${layer.name} · ${layer.kind} · ${layer.shape}`;
+  const divs = ['.cs-a', '.cs-b', '.cs-c'].map(s => root.querySelector(s));
+  await Promise.all(divs.map((d, k) => layer.figs[k]
+    ? Plotly.react(d, layer.figs[k].data, layer.figs[k].layout, {displaylogo: false})
+    : (Plotly.purge(d), d.replaceChildren())));
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    if (root.__shown === name) window.__drawn = {name, t: performance.now()};
+  }));
+}
+
+export default function ({ data, parentElement, setStateValue }) {
+  let root = parentElement.querySelector('.cs-root');
+  if (!root) {
+    root = document.createElement('div');
+    root.className = 'cs-root';
+    root.innerHTML = '<button type="button">Next ▶</button><h3></h3><div class="cs-row">' +
+      '<div class="cs-a"></div><div class="cs-b"></div></div><div class="cs-c"></div>';
+    parentElement.appendChild(root);
+    root.querySelector('button').addEventListener('click', () => {
+      const names = root.__data.names, i = names.indexOf(root.__shown);
+      const next = names[Math.min(i + 1, names.length - 1)];
+      setStateValue('layer', next);  // the server follows while the page draws
+      show(root, next);
+    });
+  }
+  root.__data = data;
+  root.dataset.server = data.selected;
+  layerData[data.url] ??= fetch(data.url).then(r => r.json());
+  if (root.__shown !== data.selected || root.__url !== data.url) {
+    root.__url = data.url;
+    show(root, data.selected);
+  }
+}
+"""
+
+# Resolves with [full, drawn]: see the module's docstring.
+DONE = """(name) => new Promise(resolve => {
+  const done = () => {
+    const h = [...document.querySelectorAll('h3')]
+      .some(e => e.textContent.startsWith(name + ' · '));
+    const root = document.querySelector('.cs-root');
+    const app = document.querySelector('[data-testid="stApp"]');
+    const idle = app && app.getAttribute('data-test-script-state') === 'notRunning';
+    const running = document.querySelector('[data-testid="stStatusWidget"]');
+    if (h && root && root.dataset.server === name && idle && !running)
+      requestAnimationFrame(() => requestAnimationFrame(() => resolve([
+        performance.now() - window.__t0,
+        window.__drawn?.name === name ? window.__drawn.t - window.__t0 : null])));
+    else setTimeout(done, 5);
+  };
+  done();
+})"""
+
+
+def nexts(address: str, rounds: int, stepped: bool) -> tuple[list[float], list[float]]:
+    """(full, drawn) ms of each Next from the first layer to the last, `rounds` times, each
+    round on a freshly loaded page; `stepped`: the page steps in the browser (else the floor,
+    whose `full` is PAINTED's time and `drawn` is empty)."""
+    full, drawn = [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.add_init_script(MARK_INPUT)
+        for _ in range(rounds):
+            page.goto(address)
+            page.evaluate(PAINTED, "input")
+            if stepped:
+                page.wait_for_function("() => window.__drawn?.name === 'input'")
+            time.sleep(1.5)  # plotly.js loaded and compiled: not the first click's cost
+            for name in LAYERS[1:]:
+                page.get_by_role("button", name="Next ▶").click()
+                if stepped:
+                    f, d = page.evaluate(DONE, name)
+                    full.append(f)
+                    if d is not None:
+                        drawn.append(d)
+                else:
+                    full.append(page.evaluate(PAINTED, name))
+        browser.close()
+    return full, drawn
+
+
+def main() -> None:
+    """Run the floor and the stepped page in turns and print one JSON line."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--rounds", type=int, default=3, help="passes over the 13 steps, per page")
+    p.add_argument("--reps", type=int, default=2, help="turns of floor, then stepped page")
+    args = p.parse_args()
+    floor, full, drawn = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "static").mkdir()
+        shutil.copy(STATIC / PLOTLY_JS, folder / "static")  # the server serves no symlink
+        (folder / "floor.py").write_text(FLOOR_PAGE)
+        (folder / "stepped.py").write_text(PAGE.replace("{js!r}", repr(JS)))
+        for _ in range(args.reps):
+            with streamlit_server(script=str(folder / "floor.py")) as url:
+                floor += nexts(url + "/?sample=0", args.rounds, stepped=False)[0]
+            with streamlit_server(script=str(folder / "stepped.py")) as url:
+                f, d = nexts(url + "/?sample=0", args.rounds, stepped=True)
+                full, drawn = full + f, drawn + d
+    out = {"steps": len(full), "floor_p50_ms": pct(floor, 0.5), "floor_p95_ms": pct(floor, 0.95),
+           "full_p50_ms": pct(full, 0.5), "full_p95_ms": pct(full, 0.95),
+           "drawn_p50_ms": pct(drawn, 0.5), "drawn_p95_ms": pct(drawn, 0.95),
+           "drawn_missing": len(full) - len(drawn)}  # fmt: skip
+    for kind in ("full", "drawn"):
+        for q in ("p50", "p95"):
+            out[f"ratio_{kind}_{q}"] = round(out[f"{kind}_{q}_ms"] / out[f"floor_{q}_ms"], 2)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
