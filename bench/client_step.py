@@ -1,6 +1,6 @@
 """Issue 25's design spike: the layer view stepped in the page, against the floor.
 
-    python bench/client_step.py [--rounds 3] [--reps 2]
+    python bench/client_step.py [--rounds 3] [--reps 2] [--light]
 
 The explorer's Next is a rerun that sends the whole layer view again (bench/README.md: what
 that costs). Here one components-v2 element holds every layer's figures for the input (the
@@ -118,7 +118,8 @@ def on_layer():
 
 
 view(data={{"url": layers_url(sample), "selected": st.session_state.layer, "names": LAYERS,
-           "plotly": {f"app/static/{PLOTLY_JS}"!r}}}, key="step", on_layer_change=on_layer)
+           "plotly": {f"app/static/{PLOTLY_JS}"!r}, "light": "light" in st.query_params}},
+     key="step", on_layer_change=on_layer)
 """
 
 JS = r"""
@@ -132,6 +133,13 @@ const loadPlotly = src => window.__keptPlotly ??= new Promise((resolve, reject) 
 });
 const layerData = window.__layerData ??= {};  // url -> every layer's figures, fetched once
 
+// --light: what plotly.js still draws of a kept map (ui/kept_plot.py draws a heatmap's colour
+// bar and a grid's tile numbers as HTML over the plot, not measured here)
+const lighter = fig => ({
+  data: fig.data.map(t => t.type === 'heatmap' ? {...t, showscale: false} : t),
+  layout: {...fig.layout, annotations: []},
+});
+
 async function show(root, name) {
   root.__shown = name;
   const [Plotly, layers] = await Promise.all([loadPlotly(root.__data.plotly),
@@ -140,8 +148,10 @@ async function show(root, name) {
   const layer = layers.find(l => l.name === name);
   root.querySelector('h3').textContent = `${layer.name} · ${layer.kind} · ${layer.shape}`;
   const divs = ['.cs-a', '.cs-b', '.cs-c'].map(s => root.querySelector(s));
+  const drawn = fig => root.__data.light ? lighter(fig) : fig;
   await Promise.all(divs.map((d, k) => layer.figs[k]
-    ? Plotly.react(d, layer.figs[k].data, layer.figs[k].layout, {displaylogo: false})
+    ? Plotly.react(d, drawn(layer.figs[k]).data, drawn(layer.figs[k]).layout,
+                   {displaylogo: false})
     : (Plotly.purge(d), d.replaceChildren())));
   requestAnimationFrame(() => requestAnimationFrame(() => {
     if (root.__shown === name) window.__drawn = {name, t: performance.now()};
@@ -225,6 +235,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=3, help="passes over the 13 steps, per page")
     p.add_argument("--reps", type=int, default=2, help="turns of floor, then stepped page")
+    p.add_argument("--light", action="store_true", help="no colour bars or tile numbers in "
+                   "plotly (the kept maps draw them in HTML)")  # fmt: skip
     args = p.parse_args()
     floor, full, drawn = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -237,9 +249,11 @@ def main() -> None:
             with streamlit_server(script=str(folder / "floor.py")) as url:
                 floor += nexts(url + "/?sample=0", args.rounds, stepped=False)[0]
             with streamlit_server(script=str(folder / "stepped.py")) as url:
-                f, d = nexts(url + "/?sample=0", args.rounds, stepped=True)
+                query = "/?sample=0" + ("&light=1" if args.light else "")
+                f, d = nexts(url + query, args.rounds, stepped=True)
                 full, drawn = full + f, drawn + d
-    out = {"steps": len(full), "floor_p50_ms": pct(floor, 0.5), "floor_p95_ms": pct(floor, 0.95),
+    out = {"steps": len(full), "light": args.light,
+           "floor_p50_ms": pct(floor, 0.5), "floor_p95_ms": pct(floor, 0.95),
            "full_p50_ms": pct(full, 0.5), "full_p95_ms": pct(full, 0.95),
            "drawn_p50_ms": pct(drawn, 0.5), "drawn_p95_ms": pct(drawn, 0.95),
            "drawn_missing": len(full) - len(drawn)}  # fmt: skip
