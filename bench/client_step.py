@@ -38,7 +38,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from harness.servers import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402
 from ui.explore.state import LAYERS  # noqa: E402
-from ui.kept_plot import PLOTLY_JS, STATIC  # noqa: E402
+from ui.kept_plot import LOAD_PLOTLY_JS, PLOTLY_JS, STATIC  # noqa: E402
 
 # The page: the floor's widgets, and one element for the layer view instead of Streamlit's.
 PAGE = f"""
@@ -122,15 +122,9 @@ view(data={{"url": layers_url(sample), "selected": st.session_state.layer, "name
      key="step", on_layer_change=on_layer)
 """
 
-JS = r"""
-const loadPlotly = src => window.__keptPlotly ??= new Promise((resolve, reject) => {
-  if (window.Plotly) return resolve(window.Plotly);
-  const s = document.createElement('script');
-  s.src = src;
-  s.onload = () => resolve(window.Plotly);
-  s.onerror = reject;
-  document.head.appendChild(s);
-});
+JS = (
+    LOAD_PLOTLY_JS
+    + r"""
 const layerData = window.__layerData ??= {};  // url -> every layer's figures, fetched once
 
 // --light: what plotly.js still draws of a kept map (ui/kept_plot.py draws a heatmap's colour
@@ -182,6 +176,7 @@ export default function ({ data, parentElement, setStateValue }) {
   }
 }
 """
+)
 
 # Resolves with [full, drawn]: see the module's docstring.
 DONE = """(name) => new Promise(resolve => {

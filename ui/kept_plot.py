@@ -31,9 +31,8 @@ import streamlit as st
 STATIC = Path(__file__).resolve().parents[1] / "static"  # served at app/static/ (config.toml)
 PLOTLY_JS = f"plotly-{plotly.__version__}.min.js"  # named by version: a browser never mixes two
 
-# A chart's div keeps its figure between runs; a figure equal to the one drawn is not redrawn.
-# Full screen: the element's own button, as st.plotly_chart's toolbar has one.
-JS = r"""
+# plotly.js, loaded once per page from `src` (a failed load is tried again next time)
+LOAD_PLOTLY_JS = r"""
 const loadPlotly = src => window.__keptPlotly ??= new Promise((resolve, reject) => {
   if (window.Plotly) return resolve(window.Plotly);
   const s = document.createElement('script');
@@ -42,6 +41,12 @@ const loadPlotly = src => window.__keptPlotly ??= new Promise((resolve, reject) 
   s.onerror = () => { window.__keptPlotly = undefined; reject(new Error('plotly.js: ' + src)); };
   document.head.appendChild(s);
 });
+"""
+# A chart's div keeps its figure between runs; a figure equal to the one drawn is not redrawn.
+# Full screen: the element's own button, as st.plotly_chart's toolbar has one.
+JS = (
+    LOAD_PLOTLY_JS
+    + r"""
 
 // Colour bar and tile labels as HTML over the plot (the module's docstring says why).
 const BAR_PX = 80;  // room on the right for the bar and its tick labels, about what plotly takes
@@ -169,6 +174,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
   }).catch(err => { box.textContent = String(err); });
 }
 """
+)
 CSS = """
 .kept-plot {position: relative; background: white;}
 .kept-plot-full {position: absolute; top: 0; right: 0; z-index: 2; opacity: 0; border: none;
