@@ -1,6 +1,6 @@
 """Issue 25's design spike: the layer view stepped in the page, against the floor.
 
-    python bench/client_step.py [--rounds 3] [--reps 2] [--light]
+    python bench/client_step.py [--rounds 3] [--reps 2] [--light] [--lazy] [--mix]
 
 The explorer's Next is a rerun that sends the whole layer view again (bench/README.md: what
 that costs). Here one components-v2 element holds every layer's figures for the input (the
@@ -17,6 +17,12 @@ besides, the server's run for the click has ended (the element was given the new
 and the app's script state is `notRunning`, then two frames). Prints one JSON line in ms,
 with `full` and `drawn` over the floor at p50 and p95: issue 25's ratios for this design,
 before the rest of the layer view (the strip, the arithmetic, the lesson) moves in with it.
+
+`--mix` also times explore_latency.py's own mix on both pages (each round 13 Nexts, then
+another sample, never shown before), as its ratios count it. A new sample costs the run
+every layer's figures; `--lazy` builds only the shown layer's in the run, sends them inline,
+and writes every layer's after the run in a thread (the page fetches that file, trying again
+until it is there, and steps in the page once it has it).
 """
 
 from __future__ import annotations
@@ -42,9 +48,9 @@ from ui.kept_plot import LOAD_PLOTLY_JS, PLOTLY_JS, STATIC  # noqa: E402
 
 # The page: the floor's widgets, and one element for the layer view instead of Streamlit's.
 PAGE = f"""
-import hashlib
 import json
 import sys
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -76,27 +82,56 @@ def as_figure(t, title, names):
 
 
 @st.cache_data
-def layers_url(sample: int) -> str:
-    m = model()
+def records(sample: int):
     x = with_channels(to_float(load_split("test").images[sample : sample + 1]))[0]
-    records, out = trace(m, x), []
-    for k, rec in enumerate(records):
-        if not k:
-            figs = [image(rec.output[0, 0], "input")]
+    return trace(model(), x)
+
+
+def layer(sample: int, k: int) -> dict:
+    recs, names = records(sample), model().classes
+    rec = recs[k]
+    if not k:
+        figs = [image(rec.output[0, 0], "input")]
+    else:
+        prev = recs[k - 1]
+        figs = [as_figure(prev.output, f"input: {{prev.name}}", names)]
+        if rec.output.dim() == 4:
+            figs.append(fx.channel_grid(rec.output[0], f"output: {{rec.name}}", 0, TILE_PX))
+            figs.append(fx.cell_map(rec.output[0, 0], f"{{rec.name}}, channel 0", (3, 4)))
         else:
-            prev = records[k - 1]
-            figs = [as_figure(prev.output, f"input: {{prev.name}}", m.classes)]
-            if rec.output.dim() == 4:
-                figs.append(fx.channel_grid(rec.output[0], f"output: {{rec.name}}", 0, TILE_PX))
-                figs.append(fx.cell_map(rec.output[0, 0], f"{{rec.name}}, channel 0", (3, 4)))
-            else:
-                figs.append(as_figure(rec.output, f"output: {{rec.name}}", m.classes))
-        out.append({{"name": rec.name, "kind": rec.kind, "shape": rec.shape_text,
-                    "figs": [json.loads(f.to_json()) for f in figs]}})
-    text = json.dumps(out)
-    name = f"layers-{{hashlib.sha256(text.encode()).hexdigest()[:16]}}.json"
-    (STATIC / name).write_text(text)
-    return f"app/static/{{name}}"
+            figs.append(as_figure(rec.output, f"output: {{rec.name}}", names))
+    return {{"name": rec.name, "kind": rec.kind, "shape": rec.shape_text,
+            "figs": [json.loads(f.to_json()) for f in figs]}}
+
+
+def write_layers(sample: int, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps([layer(sample, k) for k in range(len(LAYERS))]))
+    tmp.replace(path)
+
+
+@st.cache_data
+def layers_url(sample: int) -> str:
+    path = STATIC / f"layers-{{sample}}.json"
+    write_layers(sample, path)
+    return f"app/static/{{path.name}}"
+
+
+@st.cache_resource
+def started() -> set:
+    return set()
+
+
+# the address of every layer's figures, built after the run in a thread, and the shown
+# layer's figures inline while that file is not there yet
+def lazy_layers(sample: int, name: str) -> tuple[str, dict | None]:
+    path = STATIC / f"layers-{{sample}}.json"
+    if path.exists():
+        return f"app/static/{{path.name}}", None
+    if sample not in started():
+        started().add(sample)
+        threading.Thread(target=write_layers, args=(sample, path), daemon=True).start()
+    return f"app/static/{{path.name}}", layer(sample, LAYERS.index(name))
 
 
 JS = {{js!r}}
@@ -117,7 +152,11 @@ def on_layer():
         st.session_state.layer = value.layer
 
 
-view(data={{"url": layers_url(sample), "selected": st.session_state.layer, "names": LAYERS,
+if "lazy" in st.query_params:
+    url, current = lazy_layers(sample, st.session_state.layer)
+else:
+    url, current = layers_url(sample), None
+view(data={{"url": url, "current": current, "selected": st.session_state.layer, "names": LAYERS,
            "plotly": {f"app/static/{PLOTLY_JS}"!r}, "light": "light" in st.query_params}},
      key="step", on_layer_change=on_layer)
 """
@@ -126,6 +165,16 @@ JS = (
     LOAD_PLOTLY_JS
     + r"""
 const layerData = window.__layerData ??= {};  // url -> every layer's figures, fetched once
+const loaded = window.__loaded ??= {};  // url -> those figures, once here
+// (tried again until it is there: --lazy writes it after the run)
+const fetchLayers = url => layerData[url] ??= new Promise(resolve => {
+  const go = () => fetch(url).then(r => r.ok ? r.json() : Promise.reject(r.status))
+    .then(layers => resolve(loaded[url] = layers), () => setTimeout(go, 100));
+  go();
+});
+// the layer from every layer's figures, or from the run's own (--lazy, before the file is)
+const layerFor = (root, name) => loaded[root.__data.url]?.find(l => l.name === name)
+  ?? (root.__data.current?.name === name ? root.__data.current : null);
 
 // --light: what plotly.js still draws of a kept map (ui/kept_plot.py draws a heatmap's colour
 // bar and a grid's tile numbers as HTML over the plot, not measured here)
@@ -136,10 +185,13 @@ const lighter = fig => ({
 
 async function show(root, name) {
   root.__shown = name;
-  const [Plotly, layers] = await Promise.all([loadPlotly(root.__data.plotly),
-                                              layerData[root.__data.url]]);
+  const Plotly = await loadPlotly(root.__data.plotly);
+  let layer = layerFor(root, name);
+  if (!layer) {
+    await fetchLayers(root.__data.url);
+    layer = layerFor(root, name);
+  }
   if (root.__shown !== name) return;
-  const layer = layers.find(l => l.name === name);
   root.querySelector('h3').textContent = `${layer.name} · ${layer.kind} · ${layer.shape}`;
   const divs = ['.cs-a', '.cs-b', '.cs-c'].map(s => root.querySelector(s));
   const drawn = fig => root.__data.light ? lighter(fig) : fig;
@@ -148,7 +200,7 @@ async function show(root, name) {
                    {displaylogo: false})
     : (Plotly.purge(d), d.replaceChildren())));
   requestAnimationFrame(() => requestAnimationFrame(() => {
-    if (root.__shown === name) window.__drawn = {name, t: performance.now()};
+    if (root.__shown === name) window.__drawn = {name, url: root.__url, t: performance.now()};
   }));
 }
 
@@ -164,12 +216,12 @@ export default function ({ data, parentElement, setStateValue }) {
       const names = root.__data.names, i = names.indexOf(root.__shown);
       const next = names[Math.min(i + 1, names.length - 1)];
       setStateValue('layer', next);  // the server follows while the page draws
-      show(root, next);
+      if (loaded[root.__data.url]) show(root, next);  // else the run sends it (--lazy)
     });
   }
   root.__data = data;
   root.dataset.server = data.selected;
-  layerData[data.url] ??= fetch(data.url).then(r => r.json());
+  fetchLayers(data.url);
   if (root.__shown !== data.selected || root.__url !== data.url) {
     root.__url = data.url;
     show(root, data.selected);
@@ -195,6 +247,50 @@ DONE = """(name) => new Promise(resolve => {
   };
   done();
 })"""
+
+
+# Resolves with the ms until another sample's input layer is drawn and the run has ended.
+SAMPLE_DONE = """(old) => new Promise(resolve => {
+  const done = () => {
+    const root = document.querySelector('.cs-root'), d = window.__drawn;
+    const app = document.querySelector('[data-testid="stApp"]');
+    const idle = app && app.getAttribute('data-test-script-state') === 'notRunning';
+    const running = document.querySelector('[data-testid="stStatusWidget"]');
+    if (root && root.__url !== old && d?.url === root.__url && d.name === 'input' && idle
+        && !running)
+      requestAnimationFrame(() => requestAnimationFrame(
+        () => resolve(performance.now() - window.__t0)));
+    else setTimeout(done, 5);
+  };
+  done();
+})"""
+
+
+def mixed(address: str, rounds: int, stepped: bool) -> list[float]:
+    """ms of explore_latency.py's own mix on one page load: each round 13 Nexts, then the
+    input layer and another sample (one never shown before: the server builds its layers)."""
+    times = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.add_init_script(MARK_INPUT)
+        page.goto(address)
+        page.evaluate(PAINTED, "input")
+        for r in range(rounds):
+            for name in LAYERS[1:]:
+                page.get_by_role("button", name="Next ▶").click()
+                times.append(page.evaluate(DONE, name)[0] if stepped
+                             else page.evaluate(PAINTED, name))  # fmt: skip
+            page.get_by_role("button", name="input", exact=True).click()
+            page.evaluate(DONE if stepped else PAINTED, "input")
+            old = page.evaluate("() => document.querySelector('.cs-root')?.__url ?? null")
+            page.get_by_label("Test image #").fill(str(100 + r))
+            page.get_by_label("Test image #").press("Enter")
+            page.wait_for_function("n => location.search.includes(n)", arg=f"sample={100 + r}")
+            times.append(page.evaluate(SAMPLE_DONE, old) if stepped
+                         else page.evaluate(PAINTED, "input"))  # fmt: skip
+        browser.close()
+    return times
 
 
 def nexts(address: str, rounds: int, stepped: bool) -> tuple[list[float], list[float]]:
@@ -230,10 +326,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=3, help="passes over the 13 steps, per page")
     p.add_argument("--reps", type=int, default=2, help="turns of floor, then stepped page")
+    p.add_argument("--mix", action="store_true", help="also time explore_latency.py's mix "
+                   "(Nexts and another sample), as its ratios count it")  # fmt: skip
+    p.add_argument("--lazy", action="store_true", help="a run builds only the shown layer's "
+                   "figures; every layer's are written after it, in a thread")  # fmt: skip
     p.add_argument("--light", action="store_true", help="no colour bars or tile numbers in "
                    "plotly (the kept maps draw them in HTML)")  # fmt: skip
     args = p.parse_args()
-    floor, full, drawn = [], [], []
+    floor, full, drawn, floor_mix, mix = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "static").mkdir()
@@ -243,11 +343,18 @@ def main() -> None:
         for _ in range(args.reps):
             with streamlit_server(script=str(folder / "floor.py")) as url:
                 floor += nexts(url + "/?sample=0", args.rounds, stepped=False)[0]
+                if args.mix:
+                    floor_mix += mixed(url + "/?sample=0", args.rounds, stepped=False)
             with streamlit_server(script=str(folder / "stepped.py")) as url:
-                query = "/?sample=0" + ("&light=1" if args.light else "")
+                query = "/?sample=0" + "".join(f"&{k}=1" for k in ("light", "lazy")
+                                               if getattr(args, k))  # fmt: skip
+                for old in (folder / "static").glob("layers-*"):  # every run builds its own
+                    old.unlink()
                 f, d = nexts(url + query, args.rounds, stepped=True)
                 full, drawn = full + f, drawn + d
-    out = {"steps": len(full), "light": args.light,
+                if args.mix:
+                    mix += mixed(url + query, args.rounds, stepped=True)
+    out = {"steps": len(full), "light": args.light, "lazy": args.lazy,
            "floor_p50_ms": pct(floor, 0.5), "floor_p95_ms": pct(floor, 0.95),
            "full_p50_ms": pct(full, 0.5), "full_p95_ms": pct(full, 0.95),
            "drawn_p50_ms": pct(drawn, 0.5), "drawn_p95_ms": pct(drawn, 0.95),
@@ -255,6 +362,13 @@ def main() -> None:
     for kind in ("full", "drawn"):
         for q in ("p50", "p95"):
             out[f"ratio_{kind}_{q}"] = round(out[f"{kind}_{q}_ms"] / out[f"floor_{q}_ms"], 2)
+    if args.mix:
+        out |= {"mix_steps": len(mix), "floor_mix_p50_ms": pct(floor_mix, 0.5),
+                "floor_mix_p95_ms": pct(floor_mix, 0.95), "mix_p50_ms": pct(mix, 0.5),
+                "mix_p95_ms": pct(mix, 0.95),
+                "ratio_mix_p50": round(pct(mix, 0.5) / pct(floor_mix, 0.5), 2),
+                "ratio_mix_p95": round(pct(mix, 0.95) / pct(floor_mix, 0.95), 2),
+                "mix_slowest_ms": sorted(mix)[-4:]}  # fmt: skip
     print(json.dumps(out))
 
 
