@@ -1,6 +1,7 @@
 """Issue 25's design spike: the layer view stepped in the page, against the floor.
 
     python bench/client_step.py [--rounds 3] [--reps 2] [--light] [--lazy] [--mix]
+                                [--widgets stepper,strip,pickers]
 
 The explorer's Next is a rerun that sends the whole layer view again (bench/README.md: what
 that costs). Here one components-v2 element holds every layer's figures for the input (the
@@ -22,7 +23,9 @@ before the rest of the layer view (the strip, the arithmetic, the lesson) moves 
 another sample, never shown before), as its ratios count it. A new sample costs the run
 every layer's figures; `--lazy` builds only the shown layer's in the run, sends them inline,
 and writes every layer's after the run in a thread (the page fetches that file, trying again
-until it is there, and steps in the page once it has it).
+until it is there, and steps in the page once it has it). `--widgets` adds the explorer's
+own Streamlit widgets, which change with the layer: the element follows the stepper's clicks
+and keys, drawing the layer they go to before their run ends.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ from ui.explore.state import LAYERS
 from ui.explore.view import TILE_PX
 from ui.figures import explore as fx
 from ui.figures.common import feature_maps, image
+from ui.layer_strip import layer_strip, png_uri
 
 STATIC = Path(__file__).parent / "static"  # served at app/static/
 
@@ -152,12 +156,41 @@ def on_layer():
         st.session_state.layer = value.layer
 
 
+def select(name):
+    st.session_state.layer = name
+
+
+@st.cache_data
+def tiles(sample: int) -> list:
+    return [{{"name": r.name, "kind": r.kind, "shape": r.shape_text, "params": r.params,
+             "thumb": png_uri(fx.thumbnail_png(r.output))}} for r in records(sample)]
+
+
+parts = st.query_params.get("widgets", "").split(",")
+widgets = "stepper" in parts
+if "strip" in parts:
+    layer_strip(tiles(sample), st.session_state.layer, key="strip", on_pick=lambda: None)
+if widgets:  # the explorer's own widgets around the element, which follows their clicks
+    i = LAYERS.index(st.session_state.layer)
+    a, b, c = st.columns([1.2, 3.6, 1.2], vertical_alignment="bottom")
+    a.button("◀ Prev", key="step_prev", on_click=select, args=(LAYERS[max(i - 1, 0)],),
+             disabled=i == 0, shortcut="PageUp", width="stretch")
+    b.selectbox("Layer", LAYERS, key="layer")
+    c.button("Next ▶", key="step_next", on_click=select,
+             args=(LAYERS[min(i + 1, len(LAYERS) - 1)],), disabled=i == len(LAYERS) - 1,
+             shortcut="PageDown", width="stretch")
+    shape = records(sample)[i].output.shape
+    if len(shape) == 4 and "pickers" in parts:
+        cols = st.columns(3)
+        for col, label, n in zip(cols, ("Channel", "Row", "Column"), shape[1:]):
+            col.number_input(label, 0, n - 1, min(3, n - 1), key=f"cell_{{label}}_{{n}}")
 if "lazy" in st.query_params:
     url, current = lazy_layers(sample, st.session_state.layer)
 else:
     url, current = layers_url(sample), None
 view(data={{"url": url, "current": current, "selected": st.session_state.layer, "names": LAYERS,
-           "plotly": {f"app/static/{PLOTLY_JS}"!r}, "light": "light" in st.query_params}},
+           "plotly": {f"app/static/{PLOTLY_JS}"!r}, "light": "light" in st.query_params,
+           "widgets": widgets}},
      key="step", on_layer_change=on_layer)
 """
 
@@ -204,6 +237,27 @@ async function show(root, name) {
   }));
 }
 
+// --widgets: Streamlit's own Prev and Next (and their PageUp, PageDown) run on the server as
+// in the explorer; the element draws the layer they go to at once, before that run ends
+function follow(d) {
+  const root = document.querySelector('.cs-root');
+  if (!root?.__data.widgets || !loaded[root.__data.url]) return;
+  const names = root.__data.names, i = names.indexOf(root.__shown);
+  const next = names[Math.min(Math.max(i + d, 0), names.length - 1)];
+  if (next !== root.__shown) show(root, next);
+}
+if (!window.__csFollow) {
+  window.__csFollow = true;
+  document.addEventListener('click', e => {
+    if (e.target.closest('.st-key-step_next button')) follow(1);
+    else if (e.target.closest('.st-key-step_prev button')) follow(-1);
+  }, true);
+  document.addEventListener('keydown', e => {
+    if (e.key === 'PageDown') follow(1);
+    else if (e.key === 'PageUp') follow(-1);
+  }, true);
+}
+
 export default function ({ data, parentElement, setStateValue }) {
   let root = parentElement.querySelector('.cs-root');
   if (!root) {
@@ -212,7 +266,8 @@ export default function ({ data, parentElement, setStateValue }) {
     root.innerHTML = '<button type="button">Next ▶</button><h3></h3><div class="cs-row">' +
       '<div class="cs-a"></div><div class="cs-b"></div></div><div class="cs-c"></div>';
     parentElement.appendChild(root);
-    root.querySelector('button').addEventListener('click', () => {
+    if (data.widgets) root.querySelector('button').remove();  // Streamlit's Next steps
+    else root.querySelector('button').addEventListener('click', () => {
       const names = root.__data.names, i = names.indexOf(root.__shown);
       const next = names[Math.min(i + 1, names.length - 1)];
       setStateValue('layer', next);  // the server follows while the page draws
@@ -281,7 +336,7 @@ def mixed(address: str, rounds: int, stepped: bool) -> list[float]:
                 page.get_by_role("button", name="Next ▶").click()
                 times.append(page.evaluate(DONE, name)[0] if stepped
                              else page.evaluate(PAINTED, name))  # fmt: skip
-            page.get_by_role("button", name="input", exact=True).click()
+            page.get_by_role("button", name="input", exact=True).first.click()
             page.evaluate(DONE if stepped else PAINTED, "input")
             old = page.evaluate("() => document.querySelector('.cs-root')?.__url ?? null")
             page.get_by_label("Test image #").fill(str(100 + r))
@@ -330,6 +385,9 @@ def main() -> None:
                    "(Nexts and another sample), as its ratios count it")  # fmt: skip
     p.add_argument("--lazy", action="store_true", help="a run builds only the shown layer's "
                    "figures; every layer's are written after it, in a thread")  # fmt: skip
+    p.add_argument("--widgets", default="", help="the explorer's own widgets, of "
+                   "'stepper,strip,pickers' (Streamlit's Prev and Next, the layer strip, the "
+                   "cell pickers); the element draws the layer the stepper goes to")  # fmt: skip
     p.add_argument("--light", action="store_true", help="no colour bars or tile numbers in "
                    "plotly (the kept maps draw them in HTML)")  # fmt: skip
     args = p.parse_args()
@@ -348,6 +406,7 @@ def main() -> None:
             with streamlit_server(script=str(folder / "stepped.py")) as url:
                 query = "/?sample=0" + "".join(f"&{k}=1" for k in ("light", "lazy")
                                                if getattr(args, k))  # fmt: skip
+                query += f"&widgets={args.widgets}" if args.widgets else ""
                 for old in (folder / "static").glob("layers-*"):  # every run builds its own
                     old.unlink()
                 f, d = nexts(url + query, args.rounds, stepped=True)
@@ -355,6 +414,7 @@ def main() -> None:
                 if args.mix:
                     mix += mixed(url + query, args.rounds, stepped=True)
     out = {"steps": len(full), "light": args.light, "lazy": args.lazy,
+           "widgets": args.widgets,
            "floor_p50_ms": pct(floor, 0.5), "floor_p95_ms": pct(floor, 0.95),
            "full_p50_ms": pct(full, 0.5), "full_p95_ms": pct(full, 0.95),
            "drawn_p50_ms": pct(drawn, 0.5), "drawn_p95_ms": pct(drawn, 0.95),
