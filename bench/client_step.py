@@ -1,7 +1,7 @@
 """Issue 25's design spike: the layer view stepped in the page, against the floor.
 
     python bench/client_step.py [--rounds 3] [--reps 2] [--light] [--lazy] [--mix]
-                                [--widgets stepper,strip,pickers]
+                                [--text] [--widgets stepper,strip,pickers]
 
 The explorer's Next is a rerun that sends the whole layer view again (bench/README.md: what
 that costs). Here one components-v2 element holds every layer's figures for the input (the
@@ -25,7 +25,8 @@ every layer's figures; `--lazy` builds only the shown layer's in the run, sends 
 and writes every layer's after the run in a thread (the page fetches that file, trying again
 until it is there, and steps in the page once it has it). `--widgets` adds the explorer's
 own Streamlit widgets, which change with the layer: the element follows the stepper's clicks
-and keys, drawing the layer they go to before their run ends.
+and keys, drawing the layer they go to before their run ends. `--text` adds the layer's
+note and a cell's arithmetic, as HTML, to what the element draws.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ from ui.explore.view import TILE_PX
 from ui.figures import explore as fx
 from ui.figures.common import feature_maps, image
 from ui.layer_strip import layer_strip, png_uri
+from tinyvgg.activations import layer_input
+from tinyvgg.explain import conv_cell, softmax_steps
+from ui.explore.guide import note
+from ui.figures.arithmetic import conv_arithmetic_html, softmax_table_html
 
 STATIC = Path(__file__).parent / "static"  # served at app/static/
 
@@ -105,7 +110,25 @@ def layer(sample: int, k: int) -> dict:
         else:
             figs.append(as_figure(rec.output, f"output: {{rec.name}}", names))
     return {{"name": rec.name, "kind": rec.kind, "shape": rec.shape_text,
-            "figs": [json.loads(f.to_json()) for f in figs]}}
+            "figs": [json.loads(f.to_json()) for f in figs], "html": text(recs, k)}}
+
+
+def text(recs, k: int) -> str:
+    # --text: the lesson's note and the arithmetic of a cell, as HTML, as the element would
+    # show them (conv's table, softmax's; a sentence for the others)
+    rec, m = recs[k], model()
+    out = "<p>" + note(recs, rec.name, None, m.classes) + "</p>"
+    if rec.kind == "Conv2d":
+        src = layer_input(recs, rec.name)
+        c, i, j = 3, min(5, rec.shape[2] - 1), min(6, rec.shape[3] - 1)
+        out += conv_arithmetic_html(conv_cell(src.output, m.layer(rec.name), c, i, j), src.name)
+    elif rec.kind == "Softmax":
+        logits = recs[k - 1].output
+        out += softmax_table_html(softmax_steps(logits), list(m.classes), int(logits.argmax()))
+    elif k:
+        value = float(rec.output.flatten()[0])
+        out += f"<p><code>{{rec.name}}[0, 3, 1, 1]</code> = <b>{{value:.6f}}</b></p>"
+    return out
 
 
 def write_layers(sample: int, path: Path) -> None:
@@ -190,7 +213,7 @@ else:
     url, current = layers_url(sample), None
 view(data={{"url": url, "current": current, "selected": st.session_state.layer, "names": LAYERS,
            "plotly": {f"app/static/{PLOTLY_JS}"!r}, "light": "light" in st.query_params,
-           "widgets": widgets}},
+           "widgets": widgets, "text": "text" in st.query_params}},
      key="step", on_layer_change=on_layer)
 """
 
@@ -226,6 +249,7 @@ async function show(root, name) {
   }
   if (root.__shown !== name) return;
   root.querySelector('h3').textContent = `${layer.name} · ${layer.kind} · ${layer.shape}`;
+  root.querySelector('.cs-text').innerHTML = root.__data.text ? layer.html : '';
   const divs = ['.cs-a', '.cs-b', '.cs-c'].map(s => root.querySelector(s));
   const drawn = fig => root.__data.light ? lighter(fig) : fig;
   await Promise.all(divs.map((d, k) => layer.figs[k]
@@ -264,7 +288,8 @@ export default function ({ data, parentElement, setStateValue }) {
     root = document.createElement('div');
     root.className = 'cs-root';
     root.innerHTML = '<button type="button">Next ▶</button><h3></h3><div class="cs-row">' +
-      '<div class="cs-a"></div><div class="cs-b"></div></div><div class="cs-c"></div>';
+      '<div class="cs-a"></div><div class="cs-b"></div></div><div class="cs-c"></div>' +
+      '<div class="cs-text"></div>';
     parentElement.appendChild(root);
     if (data.widgets) root.querySelector('button').remove();  // Streamlit's Next steps
     else root.querySelector('button').addEventListener('click', () => {
@@ -388,6 +413,8 @@ def main() -> None:
     p.add_argument("--widgets", default="", help="the explorer's own widgets, of "
                    "'stepper,strip,pickers' (Streamlit's Prev and Next, the layer strip, the "
                    "cell pickers); the element draws the layer the stepper goes to")  # fmt: skip
+    p.add_argument("--text", action="store_true", help="the layer's note and a cell's "
+                   "arithmetic too (conv's, softmax's tables), as HTML in the element")  # fmt: skip
     p.add_argument("--light", action="store_true", help="no colour bars or tile numbers in "
                    "plotly (the kept maps draw them in HTML)")  # fmt: skip
     args = p.parse_args()
@@ -404,7 +431,7 @@ def main() -> None:
                 if args.mix:
                     floor_mix += mixed(url + "/?sample=0", args.rounds, stepped=False)
             with streamlit_server(script=str(folder / "stepped.py")) as url:
-                query = "/?sample=0" + "".join(f"&{k}=1" for k in ("light", "lazy")
+                query = "/?sample=0" + "".join(f"&{k}=1" for k in ("light", "lazy", "text")
                                                if getattr(args, k))  # fmt: skip
                 query += f"&widgets={args.widgets}" if args.widgets else ""
                 for old in (folder / "static").glob("layers-*"):  # every run builds its own
@@ -413,7 +440,7 @@ def main() -> None:
                 full, drawn = full + f, drawn + d
                 if args.mix:
                     mix += mixed(url + query, args.rounds, stepped=True)
-    out = {"steps": len(full), "light": args.light, "lazy": args.lazy,
+    out = {"steps": len(full), "light": args.light, "lazy": args.lazy, "text": args.text,
            "widgets": args.widgets,
            "floor_p50_ms": pct(floor, 0.5), "floor_p95_ms": pct(floor, 0.95),
            "full_p50_ms": pct(full, 0.5), "full_p95_ms": pct(full, 0.95),
