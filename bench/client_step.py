@@ -1,7 +1,7 @@
 """Issue 25's design spike: the layer view stepped in the page, against the floor.
 
     python bench/client_step.py [--rounds 3] [--reps 2] [--light] [--lazy] [--mix]
-                                [--text] [--widgets stepper,strip,pickers]
+                                [--text] [--fragment] [--widgets stepper,strip,pickers]
 
 The explorer's Next is a rerun that sends the whole layer view again (bench/README.md: what
 that costs). Here one components-v2 element holds every layer's figures for the input (the
@@ -26,7 +26,8 @@ and writes every layer's after the run in a thread (the page fetches that file, 
 until it is there, and steps in the page once it has it). `--widgets` adds the explorer's
 own Streamlit widgets, which change with the layer: the element follows the stepper's clicks
 and keys, drawing the layer they go to before their run ends. `--text` adds the layer's
-note and a cell's arithmetic, as HTML, to what the element draws.
+note and a cell's arithmetic, as HTML, to what the element draws; `--fragment` puts the
+element in a fragment, as the explorer's layer view is.
 """
 
 from __future__ import annotations
@@ -207,14 +208,20 @@ if widgets:  # the explorer's own widgets around the element, which follows thei
         cols = st.columns(3)
         for col, label, n in zip(cols, ("Channel", "Row", "Column"), shape[1:]):
             col.number_input(label, 0, n - 1, min(3, n - 1), key=f"cell_{{label}}_{{n}}")
-if "lazy" in st.query_params:
-    url, current = lazy_layers(sample, st.session_state.layer)
-else:
-    url, current = layers_url(sample), None
-view(data={{"url": url, "current": current, "selected": st.session_state.layer, "names": LAYERS,
-           "plotly": {f"app/static/{PLOTLY_JS}"!r}, "light": "light" in st.query_params,
-           "widgets": widgets, "text": "text" in st.query_params}},
-     key="step", on_layer_change=on_layer)
+def layer_view():
+    if "lazy" in st.query_params:
+        url, current = lazy_layers(sample, st.session_state.layer)
+    else:
+        url, current = layers_url(sample), None
+    view(data={{"url": url, "current": current, "selected": st.session_state.layer,
+               "names": LAYERS, "plotly": {f"app/static/{PLOTLY_JS}"!r},
+               "light": "light" in st.query_params, "widgets": widgets,
+               "text": "text" in st.query_params}},
+         key="step", on_layer_change=on_layer)
+
+
+# --fragment: the element's own state reruns only it, as the explorer's layer view would
+(st.fragment(layer_view) if "fragment" in st.query_params else layer_view)()
 """
 
 JS = (
@@ -415,6 +422,8 @@ def main() -> None:
                    "cell pickers); the element draws the layer the stepper goes to")  # fmt: skip
     p.add_argument("--text", action="store_true", help="the layer's note and a cell's "
                    "arithmetic too (conv's, softmax's tables), as HTML in the element")  # fmt: skip
+    p.add_argument("--fragment", action="store_true", help="the element in a fragment: "
+                   "the state it writes back reruns only the fragment")  # fmt: skip
     p.add_argument("--light", action="store_true", help="no colour bars or tile numbers in "
                    "plotly (the kept maps draw them in HTML)")  # fmt: skip
     args = p.parse_args()
@@ -431,8 +440,8 @@ def main() -> None:
                 if args.mix:
                     floor_mix += mixed(url + "/?sample=0", args.rounds, stepped=False)
             with streamlit_server(script=str(folder / "stepped.py")) as url:
-                query = "/?sample=0" + "".join(f"&{k}=1" for k in ("light", "lazy", "text")
-                                               if getattr(args, k))  # fmt: skip
+                flags = ("light", "lazy", "text", "fragment")
+                query = "/?sample=0" + "".join(f"&{k}=1" for k in flags if getattr(args, k))
                 query += f"&widgets={args.widgets}" if args.widgets else ""
                 for old in (folder / "static").glob("layers-*"):  # every run builds its own
                     old.unlink()
@@ -441,6 +450,7 @@ def main() -> None:
                 if args.mix:
                     mix += mixed(url + query, args.rounds, stepped=True)
     out = {"steps": len(full), "light": args.light, "lazy": args.lazy, "text": args.text,
+           "fragment": args.fragment,
            "widgets": args.widgets,
            "floor_p50_ms": pct(floor, 0.5), "floor_p95_ms": pct(floor, 0.95),
            "full_p50_ms": pct(full, 0.5), "full_p95_ms": pct(full, 0.95),
