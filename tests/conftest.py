@@ -26,6 +26,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from tinyvgg import data  # noqa: E402
+from tinyvgg.activations import trace  # noqa: E402
+from tinyvgg.model import build_model  # noqa: E402
 
 
 def write_idx(path: Path, array: torch.Tensor) -> None:
@@ -58,6 +60,15 @@ def _real_data_available() -> bool:
         return True
     except data.DataError:
         return False
+
+
+@pytest.fixture(scope="session")
+def traced():
+    """A TinyVGG of random weights (seed 7), a random input and its trace."""
+    model = build_model(seed=7).eval()
+    torch.manual_seed(42)
+    x = torch.randn(1, 28, 28)
+    return model, x, trace(model, x)
 
 
 @pytest.fixture(scope="session")

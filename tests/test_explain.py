@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinyvgg.activations import by_name, layer_input, trace
+from tinyvgg.activations import by_name, layer_input
 from tinyvgg.explain import (
     conv_cell,
     flatten_index,
@@ -22,15 +22,7 @@ from tinyvgg.explain import (
     source_cells,
     unflatten_index,
 )
-from tinyvgg.model import LAYER_NAMES, build_model
-
-
-@pytest.fixture(scope="module")
-def traced():
-    model = build_model(seed=7).eval()
-    torch.manual_seed(42)
-    x = torch.randn(1, 28, 28)
-    return model, x, trace(model, x)
+from tinyvgg.model import LAYER_NAMES
 
 
 def test_trace_equals_applying_the_layers(traced):
