@@ -102,3 +102,60 @@ def test_a_wrong_activation_is_reported_not_hidden(traced):
     before = by_name(records)["conv_1_1"].output
     body = words.relu_body("relu_1_1", explain.relu_cell(before, 0, 0, 0), (0, 0, 0), 123.0)
     assert body[1].kind == "bad" and "123.000000" in body[1].text
+
+
+def _cell_for(records, layer: str) -> tuple[int, int, int]:
+    """A cell inside `layer`'s output (of its input, for flatten), off the corner."""
+    shape = (layer_input(records, layer) if layer == "flatten" else by_name(records)[layer]).shape
+    if len(shape) != 4:
+        return (0, 0, 0)
+    return (min(3, shape[1] - 1), min(5, shape[2] - 1), shape[3] - 1)
+
+
+def test_every_layer_s_words_check_out_against_its_output(traced):
+    model, _, records = traced
+    for rec in records:
+        blocks = words.layer_words(records, model, rec.name, _cell_for(records, rec.name))
+        checks = [b.kind for b in blocks if b.kind in ("ok", "bad")]
+        assert checks == ([] if rec.name == "input" else ["ok"]), rec.name
+
+
+def test_linear_words_explain_any_class(traced):
+    model, _, records = traced
+    logits = by_name(records)["linear"].output[0]
+    for cls in range(10):
+        blocks = words.layer_words(records, model, "linear", (0, 0, 0), cls)
+        assert blocks[1].kind == "ok"
+        assert bold(blocks[0]) == pytest.approx(float(logits[cls]), abs=1e-5)
+    predicted = words.layer_words(records, model, "linear", (0, 0, 0))
+    assert predicted == words.layer_words(records, model, "linear", (0, 0, 0),
+                                          int(logits.argmax()))  # fmt: skip
+
+
+def test_blocks_as_html_keep_their_words_and_escape_the_rest():
+    blocks = [
+        words.Block("code", "nn.MaxPool2d(kernel_size=2, stride=2)"),
+        words.Block("md", "Window of `relu_1_2` <b>.  \nIts maximum **0.5** (*outlined*) \\+ 1"),
+        words.Block("html", "<table><tr><td>1</td></tr></table>"),
+        words.Block("ok", "✓ equals the activation 0.5 (difference 0.0e+00) & <more>"),
+        words.Block("caption", "All `10` probabilities"),
+    ]
+    assert words.to_html(blocks).split("\n") == [
+        '<pre class="words-code"><code>nn.MaxPool2d(kernel_size=2, stride=2)</code></pre>',
+        "<p>Window of <code>relu_1_2</code> &lt;b&gt;.<br>Its maximum <strong>0.5</strong> "
+        "(<em>outlined</em>) + 1</p>",
+        "<table><tr><td>1</td></tr></table>",
+        '<div class="words-ok">✓ equals the activation 0.5 (difference 0.0e+00) &amp; '
+        "&lt;more&gt;</div>",
+        '<p class="words-caption">All <code>10</code> probabilities</p>',
+    ]
+
+
+def test_code_spans_keep_their_stars_and_the_html_of_a_layer_has_no_markdown_left(traced):
+    assert words.inline_html("`a**b**` and *x*") == "<code>a**b**</code> and <em>x</em>"
+    model, _, records = traced
+    for rec in records[1:]:
+        text = words.to_html(words.layer_words(records, model, rec.name,
+                                               _cell_for(records, rec.name)))  # fmt: skip
+        plain = re.sub(r"<code>.*?</code>", "", text)
+        assert "**" not in plain and "`" not in plain and "\\+" not in plain, rec.name

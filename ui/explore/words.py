@@ -3,27 +3,39 @@ with a visible check against the layer's own output. Pure functions, no `st.` ca
 
 explain.py shows the blocks with Streamlit's elements between the widgets that pick the cell,
 one element a block, by kind: `code` (a line of Python), `md` (markdown), `html`, `ok` and
-`bad` (the check), `caption`.
+`bad` (the check), `caption`. `layer_words` gives a whole layer's blocks at once and `to_html`
+writes blocks as one piece of HTML, for a page that draws the layer itself.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from tinyvgg.activations import LayerRecord, by_name, layer_input
 from tinyvgg.explain import (
     Contributions,
     ConvCell,
     PoolCell,
     ReluCell,
     SoftmaxSteps,
+    conv_cell,
     conv_padding,
+    flatten_index,
+    linear_contributions,
     output_size,
     pair,
+    pool_cell,
+    relu_cell,
+    softmax_steps,
     stride_of,
 )
+from tinyvgg.model import TinyVGG
+from ui.figures.arithmetic import conv_arithmetic_html, softmax_table_html
 
 TOLERANCE = 1e-5  # an explanation this close to the activation equals it
 
@@ -150,3 +162,76 @@ def softmax_body(steps: SoftmaxSteps, names: tuple[str, ...], table: str, theirs
                          f"All {len(ours)} probabilities against `softmax`'s output: largest "
                          f"difference {worst:.1e}."),
     ]  # fmt: skip
+
+
+def layer_words(records: list[LayerRecord], model: TinyVGG, layer: str,
+                cell: tuple[int, int, int], cls: int | None = None) -> list[Block]:  # fmt: skip
+    """Everything the explorer says `layer` did, at `cell` (of flatten's input, for flatten)
+    and, for the linear layer, class `cls` (default: the predicted one). The input says
+    nothing."""
+    rec = by_name(records)[layer]
+    if layer == "input":
+        return []
+    source = layer_input(records, layer)
+    x, c, i, j = source.output, *cell
+    if rec.kind == "Conv2d":
+        ex = conv_cell(x, model.layer(layer), c, i, j)
+        return [*conv_head(model.layer(layer), x.shape[2]),
+                *conv_body(layer, ex, cell, x.shape[1], conv_arithmetic_html(ex, source.name),
+                           float(rec.output[0, c, i, j]))]  # fmt: skip
+    if rec.kind == "ReLU":
+        return relu_body(layer, relu_cell(x, c, i, j), cell, float(rec.output[0, c, i, j]))
+    if rec.kind == "MaxPool2d":
+        pool, actual = model.layer(layer), float(rec.output[0, c, i, j])
+        ex = pool_cell(x, pool, c, i, j)
+        return [*pool_head(pool, x.shape[2]), *pool_body(layer, source.name, ex, cell, actual)]
+    if rec.kind == "Flatten":
+        chw = tuple(x.shape[1:])
+        k = flatten_index(chw, c, i, j)
+        return [*flatten_head(chw, rec.shape[1]),
+                *flatten_body(source.name, chw, cell, k, float(x[0, c, i, j]),
+                              float(rec.output[0, k]))]  # fmt: skip
+    names = model.classes
+    if rec.kind == "Linear":
+        cls = int(rec.output[0].argmax()) if cls is None else cls
+        con = linear_contributions(x, model.layer(layer), cls)
+        return linear_body(names[cls], con, x.shape[1], float(rec.output[0, cls]))
+    steps = softmax_steps(x)
+    table = softmax_table_html(steps, names, int(steps.probs.argmax()))
+    return softmax_body(steps, names, table, torch.softmax(x, dim=1), rec.output)
+
+
+_SPLIT_CODE = re.compile(r"(`[^`]+`)")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_EM = re.compile(r"(?<![\w*])\*(?![\s*])(.+?)(?<![\s*])\*(?![\w*])")
+
+
+def inline_html(md: str) -> str:
+    """The markdown the blocks use (code spans, bold, italics, a line break as two spaces
+    and a newline, an escaped +) as HTML, everything else escaped."""
+    out = []
+    for part in _SPLIT_CODE.split(md):
+        if len(part) > 1 and part[0] == part[-1] == "`":
+            out.append(f"<code>{html.escape(part[1:-1])}</code>")
+            continue
+        text = html.escape(part, quote=False).replace("\\+", "+").replace("  \n", "<br>")
+        text = _BOLD.sub(r"<strong>\1</strong>", text)
+        out.append(_EM.sub(r"<em>\1</em>", text))
+    return "".join(out)
+
+
+def to_html(blocks: list[Block]) -> str:
+    """The blocks as HTML: a paragraph each, the code line in <pre>, the check in a box of
+    class `words-ok` or `words-bad`, the caption of class `words-caption`."""
+    out = []
+    for b in blocks:
+        if b.kind == "code":
+            out.append(f'<pre class="words-code"><code>{html.escape(b.text)}</code></pre>')
+        elif b.kind == "html":
+            out.append(b.text)
+        elif b.kind in ("ok", "bad"):
+            out.append(f'<div class="words-{b.kind}">{html.escape(b.text)}</div>')
+        else:
+            cls = ' class="words-caption"' if b.kind == "caption" else ""
+            out.append(f"<p{cls}>{inline_html(b.text)}</p>")
+    return "\n".join(out)
