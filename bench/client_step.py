@@ -26,7 +26,8 @@ and writes every layer's after the run in a thread (the page fetches that file, 
 until it is there, and steps in the page once it has it). `--widgets` adds the explorer's
 own Streamlit widgets, which change with the layer: the element follows the stepper's clicks
 and keys, drawing the layer they go to before their run ends. `--text` adds the layer's
-note and a cell's arithmetic, as HTML, to what the element draws; `--fragment` puts the
+note and what the explorer says under its maps at a cell (`ui/explore/words.py`), as HTML, to
+what the element draws; `--fragment` puts the
 element in a fragment, as the explorer's layer view is.
 """
 
@@ -69,10 +70,8 @@ from ui.explore.view import TILE_PX
 from ui.figures import explore as fx
 from ui.figures.common import feature_maps, image
 from ui.layer_strip import layer_strip, png_uri
-from tinyvgg.activations import layer_input
-from tinyvgg.explain import conv_cell, softmax_steps
 from ui.explore.guide import note
-from ui.figures.arithmetic import conv_arithmetic_html, softmax_table_html
+from ui.explore.words import layer_words, to_html
 
 STATIC = Path(__file__).parent / "static"  # served at app/static/
 
@@ -115,21 +114,13 @@ def layer(sample: int, k: int) -> dict:
 
 
 def text(recs, k: int) -> str:
-    # --text: the lesson's note and the arithmetic of a cell, as HTML, as the element would
-    # show them (conv's table, softmax's; a sentence for the others)
+    # --text: the lesson's note and the words under the maps, at a cell, as the element
+    # would show them
     rec, m = recs[k], model()
-    out = "<p>" + note(recs, rec.name, None, m.classes) + "</p>"
-    if rec.kind == "Conv2d":
-        src = layer_input(recs, rec.name)
-        c, i, j = 3, min(5, rec.shape[2] - 1), min(6, rec.shape[3] - 1)
-        out += conv_arithmetic_html(conv_cell(src.output, m.layer(rec.name), c, i, j), src.name)
-    elif rec.kind == "Softmax":
-        logits = recs[k - 1].output
-        out += softmax_table_html(softmax_steps(logits), list(m.classes), int(logits.argmax()))
-    elif k:
-        value = float(rec.output.flatten()[0])
-        out += f"<p><code>{{rec.name}}[0, 3, 1, 1]</code> = <b>{{value:.6f}}</b></p>"
-    return out
+    shape = (recs[k - 1] if rec.kind == "Flatten" else rec).shape
+    cell = (3, min(5, shape[2] - 1), min(6, shape[3] - 1)) if len(shape) == 4 else (0, 0, 0)
+    words = to_html(layer_words(recs, m, rec.name, cell))
+    return "<p>" + note(recs, rec.name, None, m.classes) + "</p>" + words
 
 
 def write_layers(sample: int, path: Path) -> None:
@@ -420,8 +411,8 @@ def main() -> None:
     p.add_argument("--widgets", default="", help="the explorer's own widgets, of "
                    "'stepper,strip,pickers' (Streamlit's Prev and Next, the layer strip, the "
                    "cell pickers); the element draws the layer the stepper goes to")  # fmt: skip
-    p.add_argument("--text", action="store_true", help="the layer's note and a cell's "
-                   "arithmetic too (conv's, softmax's tables), as HTML in the element")  # fmt: skip
+    p.add_argument("--text", action="store_true", help="the layer's note and words at a "
+                   "cell too (ui/explore/words.py), as HTML in the element")  # fmt: skip
     p.add_argument("--fragment", action="store_true", help="the element in a fragment: "
                    "the state it writes back reruns only the fragment")  # fmt: skip
     p.add_argument("--light", action="store_true", help="no colour bars or tile numbers in "
