@@ -50,7 +50,9 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from harness.servers import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402
 from ui.explore.state import LAYERS  # noqa: E402
-from ui.kept_plot import LOAD_PLOTLY_JS, PLOTLY_JS, STATIC  # noqa: E402
+from ui.kept_plot import LIGHT_JS, LOAD_PLOTLY_JS, OVERLAY_CSS, PLOTLY_JS, STATIC  # noqa: E402
+
+CSS = ".cs-row {display: flex; gap: 1rem;} .cs-a, .cs-b, .cs-c {position: relative;}" + OVERLAY_CSS
 
 # The page: the floor's widgets, and one element for the layer view instead of Streamlit's.
 PAGE = f"""
@@ -155,7 +157,7 @@ def lazy_layers(sample: int, name: str) -> tuple[str, dict | None]:
 
 JS = {{js!r}}
 view = st.components.v2.component("client_step", js=JS, isolate_styles=False,
-                                  css=".cs-row {{display: flex; gap: 1rem;}}")
+                                  css={CSS!r})
 
 st.session_state.setdefault("layer", "input")
 for j, (col, name) in enumerate(zip(st.columns(len(LAYERS)), LAYERS, strict=True)):
@@ -217,6 +219,7 @@ def layer_view():
 
 JS = (
     LOAD_PLOTLY_JS
+    + LIGHT_JS
     + r"""
 const layerData = window.__layerData ??= {};  // url -> every layer's figures, fetched once
 const loaded = window.__loaded ??= {};  // url -> those figures, once here
@@ -230,12 +233,8 @@ const fetchLayers = url => layerData[url] ??= new Promise(resolve => {
 const layerFor = (root, name) => loaded[root.__data.url]?.find(l => l.name === name)
   ?? (root.__data.current?.name === name ? root.__data.current : null);
 
-// --light: what plotly.js still draws of a kept map (ui/kept_plot.py draws a heatmap's colour
-// bar and a grid's tile numbers as HTML over the plot, not measured here)
-const lighter = fig => ({
-  data: fig.data.map(t => t.type === 'heatmap' ? {...t, showscale: false} : t),
-  layout: {...fig.layout, annotations: []},
-});
+// --light: each map as the kept maps draw it (ui/kept_plot.py's `light` and `overlay`)
+const plain = fig => ({data: fig.data, layout: fig.layout, bar: null, labels: []});
 
 async function show(root, name) {
   root.__shown = name;
@@ -249,11 +248,13 @@ async function show(root, name) {
   root.querySelector('h3').textContent = `${layer.name} · ${layer.kind} · ${layer.shape}`;
   root.querySelector('.cs-text').innerHTML = root.__data.text ? layer.html : '';
   const divs = ['.cs-a', '.cs-b', '.cs-c'].map(s => root.querySelector(s));
-  const drawn = fig => root.__data.light ? lighter(fig) : fig;
-  await Promise.all(divs.map((d, k) => layer.figs[k]
-    ? Plotly.react(d, drawn(layer.figs[k]).data, drawn(layer.figs[k]).layout,
-                   {displaylogo: false})
-    : (Plotly.purge(d), d.replaceChildren())));
+  const drawn = fig => root.__data.light ? light(fig) : plain(fig);
+  await Promise.all(divs.map((d, k) => {
+    if (!layer.figs[k]) return (Plotly.purge(d), d.replaceChildren());
+    const f = drawn(layer.figs[k]);
+    return Plotly.react(d, f.data, f.layout, {displaylogo: false})
+      .then(() => overlay(d, f.bar, f.labels));
+  }));
   requestAnimationFrame(() => requestAnimationFrame(() => {
     if (root.__shown === name) window.__drawn = {name, url: root.__url, t: performance.now()};
   }));
@@ -415,8 +416,8 @@ def main() -> None:
                    "cell too (ui/explore/words.py), as HTML in the element")  # fmt: skip
     p.add_argument("--fragment", action="store_true", help="the element in a fragment: "
                    "the state it writes back reruns only the fragment")  # fmt: skip
-    p.add_argument("--light", action="store_true", help="no colour bars or tile numbers in "
-                   "plotly (the kept maps draw them in HTML)")  # fmt: skip
+    p.add_argument("--light", action="store_true", help="colour bars and tile numbers in HTML "
+                   "over the plot, as the kept maps draw them")  # fmt: skip
     args = p.parse_args()
     floor, full, drawn, floor_mix, mix = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:

@@ -42,12 +42,10 @@ const loadPlotly = src => window.__keptPlotly ??= new Promise((resolve, reject) 
   document.head.appendChild(s);
 });
 """
-# A chart's div keeps its figure between runs; a figure equal to the one drawn is not redrawn.
-# Full screen: the element's own button, as st.plotly_chart's toolbar has one.
-JS = (
-    LOAD_PLOTLY_JS
-    + r"""
-
+# A heatmap's colour bar and a map's tile labels as HTML over the plot (the module's docstring
+# says why): `light(fig)` takes them out of a figure, `overlay(gd, bar, labels)` draws them
+# over the drawn plot (with OVERLAY_CSS); `fitted` sizes a layout to its box.
+LIGHT_JS = r"""
 // Colour bar and tile labels as HTML over the plot (the module's docstring says why).
 const BAR_PX = 80;  // room on the right for the bar and its tick labels, about what plotly takes
 function light(fig) {
@@ -120,7 +118,13 @@ function fitted(layout, box, width, height) {
   }
   return out;
 }
-
+"""
+# A chart's div keeps its figure between runs; a figure equal to the one drawn is not redrawn.
+# Full screen: the element's own button, as st.plotly_chart's toolbar has one.
+JS = (
+    LOAD_PLOTLY_JS
+    + LIGHT_JS
+    + r"""
 export default function ({ data, parentElement, setTriggerValue }) {
   let box = parentElement.querySelector('.kept-plot');
   if (!box) {
@@ -175,11 +179,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
 }
 """
 )
-CSS = """
-.kept-plot {position: relative; background: white;}
-.kept-plot-full {position: absolute; top: 0; right: 0; z-index: 2; opacity: 0; border: none;
-  background: transparent; cursor: pointer; font-size: 1.1rem; line-height: 1; padding: 2px;}
-.kept-plot:hover .kept-plot-full, .kept-plot-full:focus {opacity: 0.6;}
+OVERLAY_CSS = """
 .kept-plot-over {position: absolute; inset: 0; pointer-events: none; z-index: 1;
   font-family: "Open Sans", verdana, arial, sans-serif;}
 .kept-plot-over > div {position: absolute; line-height: 1; white-space: nowrap;}
@@ -189,6 +189,15 @@ CSS = """
   border-top: 1px solid #444; vertical-align: middle;}
 .kept-plot-label {padding: 1px 2px;}
 """
+CSS = (
+    """
+.kept-plot {position: relative; background: white;}
+.kept-plot-full {position: absolute; top: 0; right: 0; z-index: 2; opacity: 0; border: none;
+  background: transparent; cursor: pointer; font-size: 1.1rem; line-height: 1; padding: 2px;}
+.kept-plot:hover .kept-plot-full, .kept-plot-full:focus {opacity: 0.6;}
+"""
+    + OVERLAY_CSS
+)
 _component = st.components.v2.component("tinyvgg_kept_plot", js=JS, css=CSS, isolate_styles=False)
 _json: dict[int, str] = {}  # id(figure) -> its JSON, while the figure lives
 
