@@ -58,7 +58,6 @@ CSS = ".cs-row {display: flex; gap: 1rem;} .cs-a, .cs-b, .cs-c {position: relati
 PAGE = f"""
 import json
 import sys
-import threading
 from pathlib import Path
 
 import streamlit as st
@@ -72,6 +71,7 @@ from ui.explore.view import TILE_PX
 from ui.figures import explore as fx
 from ui.figures.common import feature_maps, image
 from ui.layer_strip import layer_strip, png_uri
+from ui.static_json import StaticJson
 from ui.explore.guide import note
 from ui.explore.words import layer_words, to_html
 
@@ -125,34 +125,30 @@ def text(recs, k: int) -> str:
     return "<p>" + note(recs, rec.name, None, m.classes) + "</p>" + words
 
 
-def write_layers(sample: int, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps([layer(sample, k) for k in range(len(LAYERS))]))
-    tmp.replace(path)
+@st.cache_resource
+def store() -> StaticJson:
+    return StaticJson("layers", folder=STATIC)
+
+
+def every_layer(sample: int) -> list:
+    return [layer(sample, k) for k in range(len(LAYERS))]
 
 
 @st.cache_data
 def layers_url(sample: int) -> str:
-    path = STATIC / f"layers-{{sample}}.json"
-    write_layers(sample, path)
-    return f"app/static/{{path.name}}"
-
-
-@st.cache_resource
-def started() -> set:
-    return set()
+    store().write_later(str(sample), lambda: every_layer(sample))
+    store().wait(str(sample))
+    return store().url(str(sample))
 
 
 # the address of every layer's figures, built after the run in a thread, and the shown
 # layer's figures inline while that file is not there yet
 def lazy_layers(sample: int, name: str) -> tuple[str, dict | None]:
-    path = STATIC / f"layers-{{sample}}.json"
-    if path.exists():
-        return f"app/static/{{path.name}}", None
-    if sample not in started():
-        started().add(sample)
-        threading.Thread(target=write_layers, args=(sample, path), daemon=True).start()
-    return f"app/static/{{path.name}}", layer(sample, LAYERS.index(name))
+    key = str(sample)
+    if store().ready(key):
+        return store().url(key), None
+    store().write_later(key, lambda: every_layer(sample))
+    return store().url(key), layer(sample, LAYERS.index(name))
 
 
 JS = {{js!r}}
