@@ -244,16 +244,11 @@ def _flatten_ui(tr: es.Trace, rec: LayerRecord, prev: LayerRecord, cell, inp) ->
     k = flatten_index(chw, *cell)
     left, right = stacking_columns(2, "ex_flat_io")
     with left:
-        c, i, j = cell
-        fig = memo(("in", *tr.key, rec.name, cell), lambda: fx.outline_spans(
-            _map_figure(prev.output, f"input: {prev.name} {prev.shape_text}"),
-            [(c, (i, i), (j, j))]))  # fmt: skip
+        fig = memo(("in", *tr.key, rec.name, cell), lambda: input_map(tr, rec.name, cell))
         kept_map(fig, key="ex_prev", grow=False, width=_width(fig))
     with right:
         explain_layer(tr, rec, cell, inp)
-    title = f"output: {rec.name} {rec.shape_text}"
-    fig = memo(("flat", *tr.key, rec.name, k),
-               lambda: fx.flat_vector(rec.output[0], chw, title, k, prev.name))  # fmt: skip
+    fig = memo(("flat", *tr.key, rec.name, k), lambda: output_map(tr, rec.name, cell))
     st.session_state["ex_flat_chw"] = chw
     kept_map(fig, key="ex_flat", on_select=_on_flat_click, width=_width(fig))
 
@@ -271,6 +266,42 @@ def _input_figure(tr: es.Trace, rec: LayerRecord, caption: str):
 def _names(tr: es.Trace, layer: str) -> tuple[str, ...] | None:
     """The class names when `layer` gives a value per class."""
     return tr.model.classes if layer in ("linear", "softmax") else None
+
+
+def input_map(tr: es.Trace, layer: str, cell: tuple[int, int, int]):
+    """`layer`'s input as a map, the cells its picked `cell` comes from outlined (flatten:
+    the picked cell of its input itself)."""
+    rec, prev = by_name(tr.records)[layer], layer_input(tr.records, layer)
+    title = f"input: {prev.name} {prev.shape_text}"
+    if rec.kind == "Flatten":
+        c, i, j = cell
+        return fx.outline_spans(_map_figure(prev.output, title), [(c, (i, i), (j, j))])
+    spans = []  # the input cells the picked cell comes from, outlined
+    if prev.output.dim() == 4:  # softmax, the one layer the model has not, reads a vector
+        spans = source_cells(tr.model.layer(layer), tuple(prev.shape[1:]), *cell)
+    if spans:  # as tall as the output's title beside it: channel k level with k
+        title = subtitled(title, "outlined: where the picked cell comes from")
+    return fx.outline_spans(_map_figure(prev.output, title, _names(tr, prev.name)), spans)
+
+
+def output_map(tr: es.Trace, layer: str, cell: tuple[int, int, int]):
+    """`layer`'s output: its channels (the picked cell's outlined, click to pick another),
+    flatten's vector (the picked cell's index marked), or bars for each class."""
+    rec, out = by_name(tr.records)[layer], by_name(tr.records)[layer].output
+    title = f"output: {layer} {rec.shape_text}"
+    if rec.kind == "Flatten":
+        prev = layer_input(tr.records, layer)
+        chw = tuple(prev.shape[1:])
+        return fx.flat_vector(out[0], chw, title, flatten_index(chw, *cell), prev.name)
+    if out.dim() == 4:
+        return fx.channel_grid(out[0], subtitled(title, "click a channel"), cell[0], TILE_PX)
+    return _map_figure(out, title, _names(tr, layer), softmax=layer == "softmax")
+
+
+def channel_map(tr: es.Trace, layer: str, cell: tuple[int, int, int]):
+    """The picked cell's channel of `layer`'s output, large, the cell outlined."""
+    title = subtitled(f"{layer}, channel {cell[0]}", "click a cell")
+    return fx.cell_map(by_name(tr.records)[layer].output[0, cell[0]], title, cell[1:])
 
 
 def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
@@ -307,28 +338,16 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
     # the same tile layout on both sides: channel k under k
     left, right = stacking_columns(2, "ex_io")
     with left:
-        spans = []  # the input cells the picked cell comes from, outlined
-        if prev.output.dim() == 4:  # softmax, the one layer the model has not, reads a vector
-            spans = source_cells(tr.model.layer(name), tuple(prev.shape[1:]), *cell)
-        title = f"input: {prev.name} {prev.shape_text}"
-        if spans:  # as tall as the output's title beside it: channel k level with k
-            title = subtitled(title, "outlined: where the picked cell comes from")
-        fig = memo(("in", *tr.key, name, cell), lambda: fx.outline_spans(
-            _map_figure(prev.output, title, _names(tr, prev.name)), spans))  # fmt: skip
+        fig = memo(("in", *tr.key, name, cell), lambda: input_map(tr, name, cell))
         kept_map(fig, key="ex_prev", grow=False, width=_width(fig))
     with right:
-        out = rec.output
-        if out.dim() == 4:
-            title = subtitled(f"output: {name} {rec.shape_text}", "click a channel")
-            fig = memo(("grid", *tr.key, name, cell[0]),
-                       lambda: fx.channel_grid(out[0], title, cell[0], TILE_PX))  # fmt: skip
-            st.session_state["ex_grid_channels"] = out.shape[1]
+        if rec.output.dim() == 4:
+            fig = memo(("grid", *tr.key, name, cell[0]), lambda: output_map(tr, name, cell))
+            st.session_state["ex_grid_channels"] = rec.output.shape[1]
             kept_map(fig, key="ex_grid", grow=False, on_select=_on_channel_click,
                      width=_width(fig))  # fmt: skip
         else:
-            title = f"output: {name} {rec.shape_text}"
-            fig = memo(("out", *tr.key, name), lambda: _map_figure(
-                out, title, _names(tr, name), softmax=name == "softmax"))  # fmt: skip
+            fig = memo(("out", *tr.key, name), lambda: output_map(tr, name, cell))
             kept_map(fig, key="ex_out", grow=False, width=_width(fig))  # as its input
     if name in ATLAS_LAYERS:  # under the channel grid, where a channel is picked
         with st.container(key="ex_atlas"):
@@ -337,9 +356,7 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
         big, rest = stacking_columns([2, 3], "ex_cell")
         wide = st.container()  # under both columns, across the page
         with big:
-            title = subtitled(f"{name}, channel {cell[0]}", "click a cell")
-            fig = memo(("cells", *tr.key, name, cell),
-                       lambda: fx.cell_map(rec.output[0, cell[0]], title, cell[1:]))  # fmt: skip
+            fig = memo(("cells", *tr.key, name, cell), lambda: channel_map(tr, name, cell))
             kept_map(fig, key="ex_cellmap", on_select=_on_cell_click, width=_width(fig))
         with rest:
             if presenting():  # the picked cell, large enough for the back row
