@@ -7,7 +7,7 @@ from ui.frame import ensure_navigation
 ensure_navigation()
 
 from tinyvgg.data import DataError  # noqa: E402
-from ui.explore import guide  # noqa: E402
+from ui.explore import guide, pane  # noqa: E402
 from ui.explore import state as es  # noqa: E402
 from ui.explore import view as ev  # noqa: E402
 from ui.present import controls, presenting  # noqa: E402
@@ -61,9 +61,12 @@ def layer_view() -> None:
     for problem in st.session_state.pop(es.K_LINK_PROBLEMS, []):  # gone after the first step
         st.warning(f"Ignored part of the link: {problem}")
     ev.overview_ui(tr)
-    layer = ev.stepper_ui()
-    guide.lesson_ui(tr.records, layer, inp.true_label, current.model.classes)
-    ev.layer_ui(tr, inp)
+    if st.query_params.get("pane") == "1" and pane.available():  # the layer view in the page
+        pane.pane_ui(tr, inp)
+    else:
+        layer = ev.stepper_ui()
+        guide.lesson_ui(tr.records, layer, inp.true_label, current.model.classes)
+        ev.layer_ui(tr, inp)
     es.write_query(current.model)
 
 

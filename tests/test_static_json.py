@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 
 import pytest
 
@@ -82,3 +83,12 @@ def test_a_build_that_fails_writes_nothing_and_is_logged(tmp_path):
         threading.excepthook = hook
     assert seen == [ZeroDivisionError] and "a" in store.failed
     assert not list(tmp_path.iterdir())
+
+
+def test_a_delayed_write_waits_before_it_builds(tmp_path):
+    store, started = StaticJson("x", folder=tmp_path), []
+    store.write_later("k", lambda: started.append(time.monotonic()) or [1], delay=0.3)
+    asked = time.monotonic()
+    assert not store.ready("k") and not started
+    assert store.wait("k", 10)
+    assert started[0] - asked >= 0.25

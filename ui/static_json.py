@@ -44,13 +44,15 @@ class StaticJson:
     def ready(self, key: str) -> bool:
         return (self.folder / self.name(key)).is_file()
 
-    def write_later(self, key: str, build: Callable[[], Any]) -> None:
-        """Build `build()` and write it as the file for `key` in a thread, unless the file
-        is there, being written, or failed before (a read-only folder is not tried again)."""
+    def write_later(self, key: str, build: Callable[[], Any], delay: float = 0.0) -> None:
+        """Build `build()` and write it as the file for `key` in a thread, `delay` seconds
+        from now (the run that asks is not slowed by it), unless the file is there, being
+        written, or failed before (a read-only folder is not tried again)."""
         with self._lock:
             if key in self._pending or key in self.failed or self.ready(key):
                 return
-            thread = threading.Thread(target=self._write, args=(key, build), daemon=True)
+            thread = threading.Timer(delay, self._write, args=(key, build))
+            thread.daemon = True
             self._pending[key] = thread
         thread.start()
 

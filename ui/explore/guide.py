@@ -177,12 +177,17 @@ def welcome_ui(presenting: bool, model: TinyVGG) -> None:
                       on_click=lambda: st.session_state.update({K_WELCOMED: True}))  # fmt: skip
 
 
+def lesson_toggle() -> bool:
+    """The lesson's switch; whether it is on."""
+    return st.toggle("Guided lesson: a note on each layer", key=K_LESSON,
+                     help="What to notice in each layer, with this input's numbers. Step with "
+                     "Next (or PageDown) as usual.")  # fmt: skip
+
+
 def lesson_ui(
     records: list[LayerRecord], layer: str, truth: int | None, names: tuple[str, ...]
 ) -> None:
     """The lesson's toggle and, while it is on, this layer's note (`names`: the model's
     classes)."""
-    if st.toggle("Guided lesson: a note on each layer", key=K_LESSON,
-                 help="What to notice in each layer, with this input's numbers. Step with "
-                 "Next (or PageDown) as usual."):  # fmt: skip
+    if lesson_toggle():
         st.info(note(records, layer, truth, names), icon=":material/school:")

@@ -194,31 +194,43 @@ def _clicked(key: str) -> dict | None:
     return p if p is not None and {"curve_number", "x", "y"} <= set(p) else None
 
 
-def _on_channel_click() -> None:
-    """A click on a tile of the channel grid: its overlay point carries the channel."""
-    p, channels = _clicked("ex_grid"), st.session_state.get("ex_grid_channels", 0)
+def pick_channel(p: dict | None, channels: int) -> None:
+    """A click on a tile of a channel grid of `channels`: its overlay point carries the
+    channel."""
     if p is not None and isinstance(c := p.get("customdata"), (int, float)) and 0 <= c < channels:
         _, i, j = st.session_state[es.K_CELL]
         st.session_state[es.K_CELL] = (int(c), i, j)
 
 
-def _on_cell_click() -> None:
+def pick_cell(p: dict | None) -> None:
     """A click on the large map of the picked channel: x is the column, y the row."""
-    if (p := _clicked("ex_cellmap")) is not None:
+    if p is not None:
         c, _, _ = st.session_state[es.K_CELL]
         st.session_state[es.K_CELL] = (c, int(p["y"]), int(p["x"]))
 
 
-def _on_flat_click() -> None:
-    """A click on the flattened vector: its point carries the index, which names the cell."""
-    p, chw = _clicked("ex_flat"), st.session_state.get("ex_flat_chw")
+def pick_flat(p: dict | None, chw: tuple[int, int, int] | None) -> None:
+    """A click on the flattened vector of (C, H, W) `chw`: its point carries the index, which
+    names the cell."""
     data = p.get("customdata") if p is not None else None
     if chw and isinstance(data, list) and data and isinstance(data[0], (int, float)):
         if 0 <= (k := int(data[0])) < chw[0] * chw[1] * chw[2]:
             st.session_state[es.K_CELL] = unflatten_index(chw, k)
 
 
-def _input_note(inp: es.ExploreInput, model: TinyVGG) -> str:
+def _on_channel_click() -> None:
+    pick_channel(_clicked("ex_grid"), st.session_state.get("ex_grid_channels", 0))
+
+
+def _on_cell_click() -> None:
+    pick_cell(_clicked("ex_cellmap"))
+
+
+def _on_flat_click() -> None:
+    pick_flat(_clicked("ex_flat"), st.session_state.get("ex_flat_chw"))
+
+
+def input_note(inp: es.ExploreInput, model: TinyVGG) -> str:
     """What the model is given, for the input layer: C channels of 28×28 values, and which."""
     c = model.config.input_shape
     channels = {1: "1 channel", 3: "3 channels (red, green, blue)"}.get(c, f"{c} channels")
@@ -253,13 +265,11 @@ def _flatten_ui(tr: es.Trace, rec: LayerRecord, prev: LayerRecord, cell, inp) ->
     kept_map(fig, key="ex_flat", on_select=_on_flat_click, width=_width(fig))
 
 
-def _input_figure(tr: es.Trace, rec: LayerRecord, caption: str):
-    """The input as a map; several channels each as a map, under the colours of an RGB one."""
+def input_figure(rec: LayerRecord, caption: str):
+    """The input as a map; several channels each as a map (an RGB one's colours go above)."""
     x = rec.output[0]  # (C, 28, 28)
     if x.shape[0] == 1:
         return image(x[0], caption)
-    if x.shape[0] == 3:
-        st.image(memo(("rgb", *tr.key), lambda: fx.rgb_png(x)), caption=caption)
     return feature_maps(x, title=f"its {x.shape[0]} channels", cell_px=TILE_PX)
 
 
@@ -314,10 +324,13 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
         # half width: the colour bar stays by the image
         picture, words = stacking_columns(2, "ex_input")
         with picture:
-            fig = _input_figure(tr, rec, inp.caption)
+            if rec.output.shape[1] == 3:
+                st.image(memo(("rgb", *tr.key), lambda: fx.rgb_png(rec.output[0])),
+                         caption=inp.caption)  # fmt: skip
+            fig = input_figure(rec, inp.caption)
             kept_map(fig, key="ex_in", grow=False, width=_width(fig))
         with words:
-            st.markdown(_input_note(inp, tr.model))
+            st.markdown(input_note(inp, tr.model))
             if inp.source == "drawing" and tr.key[0] == "pretrained":
                 st.caption("The draw page answered with the pretrained model for drawings; this "
                            "page explores the sidebar's, trained on the photos alone, so their "

@@ -1,0 +1,127 @@
+"""The layer view in one element (ui/explore/pane.py, `?pane=1`): what it draws for each
+layer, against the trace, and stepping it in Chromium."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from harness.apptest import components
+from tinyvgg.activations import by_name, trace
+from tinyvgg.data import to_float
+from tinyvgg.model import load_shipped
+from ui.explore import pane
+from ui.explore.state import LAYERS, ExploreInput, Trace, scale_cell
+
+
+@pytest.fixture(scope="module")
+def tr(traced):
+    model, _, records = traced
+    return Trace(("random-weights", "randn"), records, model)
+
+
+INPUT = ExploreInput(None, "randn", "torch.randn(1, 28, 28), seed 42", source="random")
+
+
+def test_each_layer_shows_its_heading_maps_and_words_at_its_own_cell(tr):
+    origin = ((4, 20, 13), (28, 28))  # picked on a 28×28 layer
+    for name in LAYERS:
+        data = pane.layer_data(tr, INPUT, name, origin, lesson=True)
+        rec = by_name(tr.records)[name]
+        assert data["heading"].startswith(f"{name} · {rec.kind} · {rec.shape_text}")
+        shape = by_name(tr.records)["max_pool_2"].shape if name == "flatten" else rec.shape
+        assert tuple(data["cell"]) == scale_cell((4, 20, 13), (28, 28), shape), name
+        figs = {k: json.loads(v) for k, v in data["figs"].items()}
+        expected = (
+            {"prev"}
+            if name == "input"
+            else ({"prev", "out", "cells"} if rec.output.dim() == 4 else {"prev", "out"})
+        )
+        assert set(figs) == expected, name
+        assert data["note"], name  # the lesson is on
+        if name != "input":
+            assert '<div class="words-ok">✓ equals the activation' in data["words"], name
+    assert "torch.randn" in pane.layer_data(tr, INPUT, "input", origin, False)["words"]
+    assert pane.layer_data(tr, INPUT, "conv_1_1", origin, lesson=False)["note"] == ""
+
+
+def test_a_map_holds_its_layer_s_values(tr):
+    data = pane.layer_data(tr, INPUT, "relu_2_1", ((2, 3, 4), (14, 14)), lesson=False)
+    cells = json.loads(data["figs"]["cells"])
+    z = np.asarray(cells["data"][0]["z"]["bdata"] if isinstance(cells["data"][0]["z"], dict)
+                   else cells["data"][0]["z"])  # fmt: skip
+    assert z.size  # a map, drawn from the figure the layer view draws too
+    assert cells["layout"]["shapes"][0]["x0"] == 4 - 0.5  # the picked cell, outlined
+
+
+STEPPED = """([name, url]) => {
+  const root = document.querySelector('.pane');
+  const out = root?.querySelector('[data-fig="out"]');
+  if (!root || !root.querySelector('h3').textContent.startsWith(name + ' · ')) return null;
+  if (!out?._fullData || !location.search.includes('layer=' + name)) return null;
+  const z = out._fullData[0].z.map(row => Array.from(row, v => Number.isFinite(v) ? v : null));
+  return {z, meta: out.layout.meta};
+}"""
+
+
+def _grid(shown) -> np.ndarray:
+    """The channel grid's values, tile by tile, as (C, H, W)."""
+    z, meta = np.array(shown["z"], dtype=float), shown["meta"]
+    h, w = meta["tile"]
+    return np.stack([z[r : r + h, c : c + w] for r, c in meta["origins"]])
+
+
+def test_next_and_page_down_draw_the_next_layer_in_the_page(page, app_url, real_data):
+    records = by_name(trace(load_shipped()[0], to_float(real_data[1].images[:1])))
+    page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_1_1&cell=0,5,5")
+    steps = [("conv_1_1", None), ("relu_1_1", "next"), ("conv_1_2", "key"), ("relu_1_2", "next")]
+    for name, how in steps:
+        if how == "next":
+            page.locator(".pane-next").click()
+        elif how == "key":
+            page.keyboard.press("PageDown")
+        shown = page.wait_for_function(STEPPED, arg=[name, app_url], timeout=60_000).json_value()
+        assert np.allclose(_grid(shown), records[name].output[0].numpy(), atol=1e-5), name
+    page.locator(".pane-prev").click()
+    page.wait_for_function(STEPPED, arg=["conv_1_2", app_url], timeout=60_000)
+    assert "pane=1" in page.url  # the address keeps the element
+
+
+def test_a_click_on_a_channel_picks_it(page, app_url):
+    page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_1_1&cell=0,5,5")
+    page.wait_for_function(STEPPED, arg=["conv_1_1", app_url], timeout=60_000)
+    grid = page.locator('.pane [data-fig="out"]')
+    grid.scroll_into_view_if_needed()
+    centre = grid.evaluate("""gd => {
+      const [r, c] = gd.layout.meta.origins[3], [h, w] = gd.layout.meta.tile;
+      const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+      return [box.left + xa._offset + xa.l2p(c + (w - 1) / 2),
+              box.top + ya._offset + ya.l2p(r + (h - 1) / 2)];
+    }""")
+    page.mouse.click(*centre)
+    page.wait_for_function("() => location.search.includes('cell=3%2C')", timeout=30_000)
+    page.wait_for_function(
+        """() => document.querySelector('.pane [data-fig="cells"]')
+      ?.layout?.title?.text?.startsWith('conv_1_1, channel 3')""",
+        timeout=30_000,
+    )
+
+
+def test_the_page_opens_the_element_at_the_linked_layer_and_cell(real_data):
+    at = AppTest.from_file("../app.py", default_timeout=90)
+    for k, v in {"pane": "1", "layer": "max_pool_1", "sample": "0", "cell": "2,3,4"}.items():
+        at.query_params[k] = v
+    at.switch_page("pages/explore.py").run()
+    assert not at.exception
+    ((key, data),) = components(at, "tinyvgg_layer_pane")
+    assert key == "ex_pane" and data["selected"] == "max_pool_1"
+    assert data["names"] == list(LAYERS) and data["url"].startswith("app/static/pane-")
+    if data["current"] is not None:  # sent with the run until every layer's file is there
+        sent = {layer["name"]: layer for layer in data["current"]}
+        assert list(sent) == ["relu_1_2", "max_pool_1", "conv_2_1"]  # the layer and beside it
+        assert sent["max_pool_1"]["cell"] == [2, 3, 4]
+    assert not [b for b in at.button if b.label == "Next ▶"]  # the element steps
+    assert at.query_params["pane"] == "1" and at.query_params["layer"] == "max_pool_1"

@@ -1,0 +1,255 @@
+"""The explorer's layer view drawn and stepped in the page (issue 25; bench/README.md,
+client_step.py, has the measurements behind it).
+
+One components-v2 element holds every layer of the input: its heading, maps (the same
+figures as the layer view's, the cell picked for each layer's own size), words and the
+lesson's note. Its Prev, Next, layer box, PageUp and PageDown draw the next layer at once and
+write the layer back as the element's state, so the server keeps the selection (deep links,
+the address bar) and the run that follows, a fragment's, sends nothing new. The run that
+changes the input or the cell sends the shown layer with it and asks for every layer's data
+from a thread (`ui/static_json.py`), which the page fetches; until it has it, a step waits
+for its run. Clicks on the maps pick a channel or a cell as the layer view's do.
+
+Opened with `?pane=1` while it grows to all the layer view has.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import streamlit as st
+
+from tinyvgg.activations import LayerRecord, by_name, layer_input
+from ui.explore import guide, words
+from ui.explore import state as es
+from ui.explore import view as ev
+from ui.kept_plot import LIGHT_JS, LOAD_PLOTLY_JS, OVERLAY_CSS, PLOTLY_JS, plotly_served
+from ui.memo import memo
+from ui.static_json import StaticJson
+
+RUN = f"{os.getpid()}-{time.time_ns()}"  # a server's files are its own: never another code's
+FILES = StaticJson("pane", keep=60)  # about 2 MB an input and cell
+AFTER_RUN = 0.2  # s: every layer's file is built once the run that asks for it has ended
+
+
+def heading(rec: LayerRecord) -> str:
+    return f"{rec.name} · {rec.kind} · {rec.shape_text} · {rec.params:,} params"
+
+
+def cell_for(tr: es.Trace, layer: str, origin) -> tuple[int, int, int]:
+    """The picked cell, at its place in `layer` (flatten: in its input), as the layer view
+    shows it; `origin` is the cell as picked and the (H, W) it was picked in."""
+    rec = by_name(tr.records)[layer]
+    shape = layer_input(tr.records, layer).shape if rec.kind == "Flatten" else rec.shape
+    cell, from_hw = origin
+    return es.scale_cell(cell, from_hw, shape)
+
+
+def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: bool) -> dict:
+    """What the element draws for `layer`: heading, figures (as JSON), words and note (HTML),
+    and the cell they show."""
+    rec = by_name(tr.records)[layer]
+    cell = cell_for(tr, layer, origin)
+    if layer == "input":
+        figs = {"prev": ev.input_figure(rec, inp.caption)}
+        said = words.to_html([words.Block("md", ev.input_note(inp, tr.model))])
+    else:
+        figs = {"prev": ev.input_map(tr, layer, cell), "out": ev.output_map(tr, layer, cell)}
+        if rec.output.dim() == 4:
+            figs["cells"] = ev.channel_map(tr, layer, cell)
+        said = words.to_html(words.layer_words(tr.records, tr.model, layer, cell))
+    note = guide.note(tr.records, layer, inp.true_label, tr.model.classes) if lesson else ""
+    return {"name": layer, "heading": heading(rec), "cell": list(cell), "words": said,
+            "note": words.inline_html(note), "channels": rec.output.shape[1],
+            "chw": list(layer_input(tr.records, layer).shape[1:]) if rec.kind == "Flatten"
+            else None, "figs": {k: fig.to_json() for k, fig in figs.items()}}  # fmt: skip
+
+
+def _origin():
+    s = st.session_state
+    return s.get(es.K_CELL_ORIGIN) or (s.get(es.K_CELL) or (0, 0, 0), None)
+
+
+def _on_layer() -> None:
+    value = st.session_state.get("ex_pane")
+    if (name := getattr(value, "layer", None)) in es.LAYERS:
+        st.session_state[es.K_LAYER] = name
+
+
+def _on_select() -> None:
+    """A click on one of the element's maps: the map and the point, as the layer view's."""
+    value = getattr(st.session_state.get("ex_pane"), "select", None) or {}
+    points = value.get("points") or [None]
+    p, layer = points[0], st.session_state[es.K_LAYER]
+    if value.get("map") == "cells":
+        ev.pick_cell(p)
+    elif value.get("map") == "out" and layer == "flatten":
+        ev.pick_flat(p, tuple(value.get("chw") or ()) or None)
+    elif value.get("map") == "out":
+        ev.pick_channel(p, int(value.get("channels") or 0))
+
+
+def pane_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
+    """The layer view as one element (the module's docstring says how it steps)."""
+    layer = st.session_state[es.K_LAYER]
+    rec = by_name(tr.records)[layer]
+    if layer != "input":  # the cell this layer shows, as the layer view keeps it
+        flat = rec.kind == "Flatten"
+        source = layer_input(tr.records, layer) if flat else rec
+        es.current_cell(source.shape, layer, flat, source.output)
+    origin, lesson = _origin(), guide.lesson_toggle()
+    key = repr((RUN, tr.key, origin, lesson))
+    current = None
+    if not FILES.ready(key):  # the shown layer and the two beside it come with the run
+        FILES.write_later(key, lambda: [layer_data(tr, inp, n, origin, lesson) for n in es.LAYERS],
+                          delay=AFTER_RUN)  # fmt: skip
+        i = es.LAYERS.index(layer)
+        current = [memo(("pane", key, n), lambda n=n: layer_data(tr, inp, n, origin, lesson))
+                   for n in es.LAYERS[max(i - 1, 0) : i + 2]]  # fmt: skip
+    data = {"url": FILES.url(key), "current": current, "selected": layer, "names": es.LAYERS,
+            "plotly": f"app/static/{PLOTLY_JS}"}  # fmt: skip
+    _component(data=data, key="ex_pane", on_layer_change=_on_layer, on_select_change=_on_select)
+
+
+JS = (
+    LOAD_PLOTLY_JS
+    + LIGHT_JS
+    + r"""
+const files = window.__paneFiles ??= {};  // url -> every layer's data, fetched once
+const loaded = window.__paneLoaded ??= {};  // url -> that data, once here
+const fetchLayers = url => files[url] ??= new Promise(resolve => {  // tried until it is there
+  const go = () => fetch(url).then(r => r.ok ? r.json() : Promise.reject(r.status))
+    .then(layers => resolve(loaded[url] = layers), () => setTimeout(go, 150));
+  go();
+});
+const layerFor = (root, name) => loaded[root.__data.url]?.find(l => l.name === name)
+  ?? root.__data.current?.find(l => l.name === name);
+
+function draw(root, slot, json) {
+  const box = root.querySelector(`[data-fig="${slot}"]`);
+  if (!json) {
+    box.hidden = true;
+    Plotly.purge(box);  // and its click handler with it
+    box.__on = false;
+    box.replaceChildren();
+    return null;
+  }
+  box.hidden = false;
+  const fig = light(JSON.parse(json));
+  const layout = fitted(fig.layout, box, fig.layout.width ? 'content' : 'stretch');
+  return Plotly.react(box, fig.data, layout, {displaylogo: false, responsive: false})
+    .then(() => {
+      overlay(box, fig.bar, fig.labels);
+      if (!box.__on) {
+        box.__on = true;
+        box.on('plotly_click', ev => root.__click(slot, ev));
+      }
+    });
+}
+
+// Draws `name` if the page has it (every layer's file, or the run's own layers); else the
+// file or the run that brings it draws it.
+async function show(root, name) {
+  root.__shown = name;
+  const url = root.__data.url;
+  await loadPlotly(root.__data.plotly);
+  const layer = layerFor(root, name);
+  if (!layer) {
+    fetchLayers(url).then(() => {
+      if (root.__shown === name && root.__drawn !== name) show(root, name);
+    });
+    return;
+  }
+  if (root.__shown !== name) return;
+  root.__drawn = name;
+  root.__layer = layer;
+  const i = root.__data.names.indexOf(name);
+  root.querySelector('.pane-prev').disabled = i === 0;
+  root.querySelector('.pane-next').disabled = i === root.__data.names.length - 1;
+  root.querySelector('.pane-select').value = name;
+  root.querySelector('.pane-note').hidden = !layer.note;
+  root.querySelector('.pane-note').innerHTML = layer.note;
+  root.querySelector('h3').textContent = layer.heading;
+  root.querySelector('.pane-words').innerHTML = layer.words;
+  await Promise.all(['prev', 'out', 'cells'].map(slot => draw(root, slot, layer.figs[slot])));
+}
+
+function step(root, name) {
+  if (!name || name === root.__shown) return;
+  root.__asked = name;
+  root.__set('layer', name);  // the server follows while the page draws
+  show(root, name);
+}
+
+export default function ({ data, parentElement, setStateValue, setTriggerValue }) {
+  let root = parentElement.querySelector('.pane');
+  if (!root) {
+    root = document.createElement('div');
+    root.className = 'pane';
+    root.innerHTML = `<div class="pane-step"><button type="button" class="pane-prev">◀ Prev</button>
+      <select class="pane-select" aria-label="Layer"></select>
+      <button type="button" class="pane-next">Next ▶</button></div>
+      <div class="pane-note"></div><h3></h3>
+      <div class="pane-row"><div data-fig="prev"></div><div data-fig="out"></div></div>
+      <div class="pane-row"><div data-fig="cells"></div><div class="pane-words"></div></div>`;
+    parentElement.appendChild(root);
+    const names = () => root.__data.names, at = d => names()[names().indexOf(root.__shown) + d];
+    root.querySelector('.pane-select').append(...data.names.map(n => new Option(n, n)));
+    root.querySelector('.pane-prev').onclick = () => step(root, at(-1));
+    root.querySelector('.pane-next').onclick = () => step(root, at(1));
+    root.querySelector('.pane-select').onchange = e => step(root, e.target.value);
+    root.__keys = e => {
+      if (!root.isConnected) return document.removeEventListener('keydown', root.__keys);
+      if (e.key === 'PageDown' || e.key === 'PageUp') {
+        e.preventDefault();
+        step(root, at(e.key === 'PageDown' ? 1 : -1));
+      }
+    };
+    document.addEventListener('keydown', root.__keys);
+  }
+  root.__set = setStateValue;
+  root.__click = (slot, ev) => setTriggerValue('select', {map: slot,
+    channels: root.__layer?.channels, chw: root.__layer?.chw,
+    points: ev.points.map(p => ({curve_number: p.curveNumber, point_index: p.pointIndex,
+      x: p.x, y: p.y, customdata: p.customdata ?? null}))});
+  root.__data = data;
+  fetchLayers(data.url);
+  if (root.__asked && data.selected !== root.__asked) return;  // a newer step is on its way
+  root.__asked = null;
+  if (root.__drawn !== data.selected || root.__url !== data.url) {
+    root.__url = data.url;
+    root.__drawn = null;
+    show(root, data.selected);
+  }
+}
+"""
+)
+CSS = (
+    """
+.pane-step {display: flex; gap: 0.5rem; align-items: center; margin-bottom: 0.5rem;}
+.pane-step button, .pane-step select {font: inherit; padding: 0.25rem 0.75rem;
+  border-radius: 0.5rem; border: 1px solid rgba(49, 51, 63, 0.2); background: white;}
+.pane-step select {flex: 1;}
+.pane-row {display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start;}
+.pane-row > div {position: relative; min-width: 0; flex: 1 1 20rem;}
+.pane-row > [data-fig="cells"] {flex: 2 1 16rem;}
+.pane-row > .pane-words {flex: 3 1 20rem;}
+.pane-note {padding: 0.75rem 1rem; border-radius: 0.5rem; background: rgba(28, 131, 225, 0.1);}
+.words-ok {padding: 0.75rem 1rem; border-radius: 0.5rem; background: rgba(33, 195, 84, 0.1);
+  color: rgb(23, 114, 51);}
+.words-bad {padding: 0.75rem 1rem; border-radius: 0.5rem; background: rgba(255, 43, 43, 0.09);
+  color: rgb(125, 53, 59);}
+.words-caption {font-size: 0.875rem; opacity: 0.6;}
+.words-code {padding: 0.5rem 0.75rem; border-radius: 0.5rem; white-space: pre-wrap;
+  background: rgba(172, 177, 195, 0.15);}
+"""
+    + OVERLAY_CSS
+)
+_component = st.components.v2.component("tinyvgg_layer_pane", js=JS, css=CSS,
+                                        isolate_styles=False)  # fmt: skip
+
+
+def available() -> bool:
+    """Whether the element can fetch what it draws (plotly.js and its files from static/)."""
+    return plotly_served()
