@@ -48,6 +48,16 @@ def test_each_layer_shows_its_heading_maps_and_words_at_its_own_cell(tr):
     assert pane.layer_data(tr, INPUT, "conv_1_1", origin, lesson=False)["note"] == ""
 
 
+def test_a_grid_s_hover_is_left_to_the_page_only_where_the_page_can_work_it_out(tr):
+    data = pane.layer_data(tr, INPUT, "conv_2_1", ((0, 3, 4), (14, 14)), lesson=False)
+    grid = json.loads(data["figs"]["out"])
+    assert grid["layout"]["meta"]["who"] and grid["data"][0].get("customdata") is None
+    assert grid["data"][1]["customdata"] == list(range(10))  # the click points keep theirs
+    rows = json.loads(pane.layer_data(tr, INPUT, "flatten", ((0, 3, 4), (7, 7)), False)
+                      ["figs"]["out"])  # fmt: skip
+    assert "who" not in (rows["layout"].get("meta") or {})  # no tiles: sent as it is
+
+
 def test_a_map_holds_its_layer_s_values(tr):
     data = pane.layer_data(tr, INPUT, "relu_2_1", ((2, 3, 4), (14, 14)), lesson=False)
     cells = json.loads(data["figs"]["cells"])
@@ -85,6 +95,11 @@ def test_next_and_page_down_draw_the_next_layer_in_the_page(page, app_url, real_
             page.keyboard.press("PageDown")
         shown = page.wait_for_function(STEPPED, arg=[name, app_url], timeout=60_000).json_value()
         assert np.allclose(_grid(shown), records[name].output[0].numpy(), atol=1e-5), name
+    hover = page.locator('.pane [data-fig="out"]').evaluate("""gd => {
+      const [r0, c0] = gd.layout.meta.origins[3];
+      return [gd._fullData[0].customdata[r0 + 2][c0 + 5], gd._fullData[0].customdata[0][0]];
+    }""")
+    assert hover == [[3, 2, 5], [0, 0, 0]]  # channel, row, column, worked out in the page
     page.locator(".pane-prev").click()
     page.wait_for_function(STEPPED, arg=["conv_1_2", app_url], timeout=60_000)
     assert "pane=1" in page.url  # the address keeps the element

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import time
 
+import numpy as np
 import streamlit as st
 
 from tinyvgg.activations import LayerRecord, by_name, layer_input
@@ -59,11 +60,29 @@ def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: b
         if rec.output.dim() == 4:
             figs["cells"] = ev.channel_map(tr, layer, cell)
         said = words.to_html(words.layer_words(tr.records, tr.model, layer, cell))
+    for fig in figs.values():
+        _hover_in_page(fig)
     note = guide.note(tr.records, layer, inp.true_label, tr.model.classes) if lesson else ""
     return {"name": layer, "heading": heading(rec), "cell": list(cell), "words": said,
             "note": words.inline_html(note), "channels": rec.output.shape[1],
             "chw": list(layer_input(tr.records, layer).shape[1:]) if rec.kind == "Flatten"
             else None, "figs": {k: fig.to_json() for k, fig in figs.items()}}  # fmt: skip
+
+
+def _hover_in_page(fig) -> None:
+    """A channel grid without its hover's channel, row and column for every pixel (as much
+    as its values): the page works them out from the tiles (`meta.origins`, `meta.tile`)."""
+    meta, heat = fig.layout.meta, fig.data[0]
+    if not (isinstance(meta, dict) and "origins" in meta and heat.type == "heatmap"):
+        return
+    who = np.full(np.shape(heat.customdata), -1)
+    (h, w) = meta["tile"]
+    for k, (r0, c0) in enumerate(meta["origins"]):
+        who[r0 : r0 + h, c0 : c0 + w] = np.stack(
+            [np.full((h, w), k), *np.indices((h, w))], axis=-1)  # fmt: skip
+    if np.array_equal(who, heat.customdata):  # every pixel of its tile (no rows left out)
+        heat.customdata = None
+        fig.layout.meta = {**meta, "who": True}
 
 
 def _origin():
@@ -126,6 +145,21 @@ const fetchLayers = url => files[url] ??= new Promise(resolve => {  // tried unt
 const layerFor = (root, name) => loaded[root.__data.url]?.find(l => l.name === name)
   ?? root.__data.current?.find(l => l.name === name);
 
+// A channel grid's hover names each pixel's channel, row and column: worked out here from
+// its tiles rather than sent (`_hover_in_page`), -1 between the tiles.
+function withWho(fig) {
+  const meta = fig.layout.meta, heat = fig.data[0];
+  if (!meta?.who) return fig;
+  const [h, w] = meta.tile;
+  const rows = Math.max(...meta.origins.map(o => o[0])) + h;
+  const cols = Math.max(...meta.origins.map(o => o[1])) + w;
+  const who = Array.from({length: rows}, () => Array.from({length: cols}, () => [-1, -1, -1]));
+  meta.origins.forEach(([r0, c0], k) => {
+    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) who[r0 + i][c0 + j] = [k, i, j];
+  });
+  return {...fig, data: [{...heat, customdata: who}, ...fig.data.slice(1)]};
+}
+
 function draw(root, slot, json) {
   const box = root.querySelector(`[data-fig="${slot}"]`);
   if (!json) {
@@ -136,7 +170,7 @@ function draw(root, slot, json) {
     return null;
   }
   box.hidden = false;
-  const fig = light(JSON.parse(json));
+  const fig = light(withWho(JSON.parse(json)));
   const layout = fitted(fig.layout, box, fig.layout.width ? 'content' : 'stretch');
   return Plotly.react(box, fig.data, layout, {displaylogo: false, responsive: false})
     .then(() => {
