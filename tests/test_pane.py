@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
 from harness.apptest import components
@@ -140,3 +141,27 @@ def test_the_page_opens_the_element_at_the_linked_layer_and_cell(real_data):
         assert sent["max_pool_1"]["cell"] == [2, 3, 4]
     assert not [b for b in at.button if b.label == "Next ▶"]  # the element steps
     assert at.query_params["pane"] == "1" and at.query_params["layer"] == "max_pool_1"
+
+
+def test_a_map_opens_full_screen_and_the_input_layer_says_what_it_holds(page, app_url):
+    page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_1_2&cell=0,0,0")
+    page.wait_for_function(STEPPED, arg=["conv_1_2", app_url], timeout=60_000)
+    wrap = page.locator('.pane [data-slot="cells"]')
+    svg = "document.querySelector('.pane [data-fig=cells] .main-svg')"
+    small = wrap.locator(".main-svg").first.bounding_box()["width"]
+    wrap.hover()
+    wrap.get_by_role("button", name="Full screen").click()
+    page.wait_for_function("() => document.fullscreenElement?.dataset.slot === 'cells'")
+    page.wait_for_function(f"w => {svg}.getBoundingClientRect().width > w", arg=small * 1.5)
+    wrap.get_by_role("button", name="Exit full screen").click()
+    page.wait_for_function("() => !document.fullscreenElement")
+    page.wait_for_function(f"w => Math.abs({svg}.getBoundingClientRect().width - w) < 2",
+                           arg=small)  # fmt: skip
+    page.keyboard.press("Home")  # out of the map: the keys step the layers
+    for _ in range(3):
+        page.locator(".pane-prev").click()
+    page.wait_for_function("() => document.querySelector('.pane h3').textContent"
+                           ".startsWith('input · ')")  # fmt: skip
+    words = page.locator(".pane-words")
+    expect(words).to_contain_text("The image as the model sees it")
+    expect(words).to_contain_text("min 0.0000 · max")

@@ -189,13 +189,16 @@ OVERLAY_CSS = """
   border-top: 1px solid #444; vertical-align: middle;}
 .kept-plot-label {padding: 1px 2px;}
 """
+FULL_SCREEN_CSS = """
+.kept-plot-full {position: absolute; top: 0; right: 0; z-index: 2; opacity: 0; border: none;
+  background: transparent; cursor: pointer; font-size: 1.1rem; line-height: 1; padding: 2px;}
+"""
 CSS = (
     """
 .kept-plot {position: relative; background: white;}
-.kept-plot-full {position: absolute; top: 0; right: 0; z-index: 2; opacity: 0; border: none;
-  background: transparent; cursor: pointer; font-size: 1.1rem; line-height: 1; padding: 2px;}
 .kept-plot:hover .kept-plot-full, .kept-plot-full:focus {opacity: 0.6;}
 """
+    + FULL_SCREEN_CSS
     + OVERLAY_CSS
 )
 _component = st.components.v2.component("tinyvgg_kept_plot", js=JS, css=CSS, isolate_styles=False)

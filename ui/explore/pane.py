@@ -25,7 +25,14 @@ from tinyvgg.activations import LayerRecord, by_name, layer_input
 from ui.explore import guide, words
 from ui.explore import state as es
 from ui.explore import view as ev
-from ui.kept_plot import LIGHT_JS, LOAD_PLOTLY_JS, OVERLAY_CSS, PLOTLY_JS, plotly_served
+from ui.kept_plot import (
+    FULL_SCREEN_CSS,
+    LIGHT_JS,
+    LOAD_PLOTLY_JS,
+    OVERLAY_CSS,
+    PLOTLY_JS,
+    plotly_served,
+)
 from ui.memo import memo
 from ui.static_json import StaticJson
 
@@ -54,7 +61,7 @@ def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: b
     cell = cell_for(tr, layer, origin)
     if layer == "input":
         figs = {"prev": ev.input_figure(rec, inp.caption)}
-        said = words.to_html([words.Block("md", ev.input_note(inp, tr.model))])
+        said = words.to_html(ev.input_words(tr, inp))
     else:
         figs = {"prev": ev.input_map(tr, layer, cell), "out": ev.output_map(tr, layer, cell)}
         if rec.output.dim() == 4:
@@ -116,7 +123,11 @@ def pane_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
     if layer != "input":  # the cell this layer shows, as the layer view keeps it
         flat = rec.kind == "Flatten"
         source = layer_input(tr.records, layer) if flat else rec
-        es.current_cell(source.shape, layer, flat, source.output)
+        _, moved = es.current_cell(source.shape, layer, flat, source.output)
+        if moved and rec.kind not in ("Linear", "Softmax"):  # these two show no single cell
+            st.warning(f"Ignored part of the link: {moved}")
+    else:
+        st.session_state.pop(es.K_CELL_LINK, None)  # a link's cell is for the layers with cells
     origin, lesson = _origin(), guide.lesson_toggle()
     key = repr((RUN, tr.key, origin, lesson))
     current = None
@@ -161,17 +172,19 @@ function withWho(fig) {
 }
 
 function draw(root, slot, json) {
-  const box = root.querySelector(`[data-fig="${slot}"]`);
+  const box = root.querySelector(`[data-fig="${slot}"]`), wrap = box.parentElement;
   if (!json) {
-    box.hidden = true;
+    wrap.hidden = true;
     Plotly.purge(box);  // and its click handler with it
     box.__on = false;
     box.replaceChildren();
     return null;
   }
-  box.hidden = false;
+  wrap.hidden = false;
   const fig = light(withWho(JSON.parse(json)));
-  const layout = fitted(fig.layout, box, fig.layout.width ? 'content' : 'stretch');
+  const full = document.fullscreenElement === wrap;
+  const layout = full ? {...fig.layout, width: wrap.clientWidth, height: wrap.clientHeight}
+                      : fitted(fig.layout, box, fig.layout.width ? 'content' : 'stretch');
   return Plotly.react(box, fig.data, layout, {displaylogo: false, responsive: false})
     .then(() => {
       overlay(box, fig.bar, fig.labels);
@@ -180,6 +193,13 @@ function draw(root, slot, json) {
         box.on('plotly_click', ev => root.__click(slot, ev));
       }
     });
+}
+
+// A map's own full-screen button, as the kept maps have one: the map redrawn to fit.
+function mapBox(slot) {
+  return `<div class="pane-map" data-slot="${slot}"><button type="button"
+    class="kept-plot-full" title="Full screen" aria-label="Full screen">⛶</button>
+    <div data-fig="${slot}"></div></div>`;
 }
 
 // Draws `name` if the page has it (every layer's file, or the run's own layers); else the
@@ -225,9 +245,20 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
       <select class="pane-select" aria-label="Layer"></select>
       <button type="button" class="pane-next">Next ▶</button></div>
       <div class="pane-note"></div><h3></h3>
-      <div class="pane-row"><div data-fig="prev"></div><div data-fig="out"></div></div>
-      <div class="pane-row"><div data-fig="cells"></div><div class="pane-words"></div></div>`;
+      <div class="pane-row">${mapBox('prev')}${mapBox('out')}</div>
+      <div class="pane-row">${mapBox('cells')}<div class="pane-words"></div></div>`;
     parentElement.appendChild(root);
+    for (const wrap of root.querySelectorAll('.pane-map')) {
+      const button = wrap.querySelector('.kept-plot-full'), slot = wrap.dataset.slot;
+      button.onclick = () => document.fullscreenElement ? document.exitFullscreen()
+                                                        : wrap.requestFullscreen();
+      wrap.addEventListener('fullscreenchange', () => {
+        const label = document.fullscreenElement === wrap ? 'Exit full screen' : 'Full screen';
+        button.title = label;
+        button.setAttribute('aria-label', label);
+        if (root.__layer) draw(root, slot, root.__layer.figs[slot]);
+      });
+    }
     const names = () => root.__data.names, at = d => names()[names().indexOf(root.__shown) + d];
     root.querySelector('.pane-select').append(...data.names.map(n => new Option(n, n)));
     root.querySelector('.pane-prev').onclick = () => step(root, at(-1));
@@ -267,7 +298,9 @@ CSS = (
 .pane-step select {flex: 1;}
 .pane-row {display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start;}
 .pane-row > div {position: relative; min-width: 0; flex: 1 1 20rem;}
-.pane-row > [data-fig="cells"] {flex: 2 1 16rem;}
+.pane-row > [data-slot="cells"] {flex: 2 1 16rem;}
+.pane-map {background: white;}
+.pane-map:hover .kept-plot-full, .pane-map .kept-plot-full:focus {opacity: 0.6;}
 .pane-row > .pane-words {flex: 3 1 20rem;}
 .pane-note {padding: 0.75rem 1rem; border-radius: 0.5rem; background: rgba(28, 131, 225, 0.1);}
 .words-ok {padding: 0.75rem 1rem; border-radius: 0.5rem; background: rgba(33, 195, 84, 0.1);
@@ -278,6 +311,7 @@ CSS = (
 .words-code {padding: 0.5rem 0.75rem; border-radius: 0.5rem; white-space: pre-wrap;
   background: rgba(172, 177, 195, 0.15);}
 """
+    + FULL_SCREEN_CSS
     + OVERLAY_CSS
 )
 _component = st.components.v2.component("tinyvgg_layer_pane", js=JS, css=CSS,

@@ -16,6 +16,7 @@ from ui import styles
 from ui.atlas import explorer_ui
 from ui.explore import state as es
 from ui.explore.explain import explain_layer
+from ui.explore.words import Block
 from ui.figures import explore as fx
 from ui.figures.common import feature_maps, image, subtitled
 from ui.frame import stacking_columns
@@ -278,6 +279,20 @@ def _names(tr: es.Trace, layer: str) -> tuple[str, ...] | None:
     return tr.model.classes if layer in ("linear", "softmax") else None
 
 
+def input_words(tr: es.Trace, inp: es.ExploreInput) -> list[Block]:
+    """What the input layer says: what the model is given, which model this page explores
+    when the draw page used another, and the input's range."""
+    x = by_name(tr.records)["input"].output
+    out = [Block("md", input_note(inp, tr.model))]
+    if inp.source == "drawing" and tr.key[0] == "pretrained":
+        out.append(Block("caption", "The draw page answered with the pretrained model for "
+                         "drawings; this page explores the sidebar's, trained on the photos "
+                         "alone, so their answers can differ."))  # fmt: skip
+    out.append(Block("caption", f"min {float(x.min()):.4f} · max {float(x.max()):.4f} · "
+                     f"mean {float(x.mean()):.4f} · std {float(x.std()):.4f}"))  # fmt: skip
+    return out
+
+
 def input_map(tr: es.Trace, layer: str, cell: tuple[int, int, int]):
     """`layer`'s input as a map, the cells its picked `cell` comes from outlined (flatten:
     the picked cell of its input itself)."""
@@ -330,14 +345,8 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
             fig = input_figure(rec, inp.caption)
             kept_map(fig, key="ex_in", grow=False, width=_width(fig))
         with words:
-            st.markdown(input_note(inp, tr.model))
-            if inp.source == "drawing" and tr.key[0] == "pretrained":
-                st.caption("The draw page answered with the pretrained model for drawings; this "
-                           "page explores the sidebar's, trained on the photos alone, so their "
-                           "answers can differ.")  # fmt: skip
-            x = rec.output
-            st.caption(f"min {float(x.min()):.4f} · max {float(x.max()):.4f} · "
-                       f"mean {float(x.mean()):.4f} · std {float(x.std()):.4f}")  # fmt: skip
+            for block in input_words(tr, inp):
+                (st.caption if block.kind == "caption" else st.markdown)(block.text)
         return
     prev = layer_input(tr.records, name)
     flat = rec.kind == "Flatten"
