@@ -165,3 +165,13 @@ def test_a_map_opens_full_screen_and_the_input_layer_says_what_it_holds(page, ap
     words = page.locator(".pane-words")
     expect(words).to_contain_text("The image as the model sees it")
     expect(words).to_contain_text("min 0.0000 · max")
+
+
+def test_teacher_mode_draws_the_large_map_larger(page, app_url):
+    heights = []
+    for present in ("1", "0"):  # teacher mode last off: the browser keeps the choice
+        page.goto(app_url + f"/explore?pane=1&present={present}&sample=0&layer=relu_1_1&cell=1,2,3")
+        page.wait_for_function(STEPPED, arg=["relu_1_1", app_url], timeout=60_000)
+        heights.append(page.locator('.pane [data-fig="cells"]').evaluate(
+            "gd => gd._fullLayout.height"))  # fmt: skip
+    assert heights[0] == pytest.approx(heights[1] * 1.35, abs=1)  # ui.present.SCALE

@@ -34,6 +34,7 @@ from ui.kept_plot import (
     plotly_served,
 )
 from ui.memo import memo
+from ui.present import SCALE, presenting
 from ui.static_json import StaticJson
 
 RUN = f"{os.getpid()}-{time.time_ns()}"  # a server's files are its own: never another code's
@@ -138,7 +139,7 @@ def pane_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
         current = [memo(("pane", key, n), lambda n=n: layer_data(tr, inp, n, origin, lesson))
                    for n in es.LAYERS[max(i - 1, 0) : i + 2]]  # fmt: skip
     data = {"url": FILES.url(key), "current": current, "selected": layer, "names": es.LAYERS,
-            "plotly": f"app/static/{PLOTLY_JS}"}  # fmt: skip
+            "plotly": f"app/static/{PLOTLY_JS}", "scale": SCALE if presenting() else 1}  # fmt: skip
     _component(data=data, key="ex_pane", on_layer_change=_on_layer, on_select_change=_on_select)
 
 
@@ -183,8 +184,11 @@ function draw(root, slot, json) {
   wrap.hidden = false;
   const fig = light(withWho(JSON.parse(json)));
   const full = document.fullscreenElement === wrap;
+  const scale = slot === 'cells' ? root.__data.scale : 1;  // teacher mode: the large map larger
+  const grown = {...fig.layout, height: fig.layout.height && fig.layout.height * scale,
+                 width: fig.layout.width && fig.layout.width * scale};
   const layout = full ? {...fig.layout, width: wrap.clientWidth, height: wrap.clientHeight}
-                      : fitted(fig.layout, box, fig.layout.width ? 'content' : 'stretch');
+                      : fitted(grown, box, fig.layout.width ? 'content' : 'stretch');
   return Plotly.react(box, fig.data, layout, {displaylogo: false, responsive: false})
     .then(() => {
       overlay(box, fig.bar, fig.labels);
