@@ -175,3 +175,21 @@ def test_teacher_mode_draws_the_large_map_larger(page, app_url):
         heights.append(page.locator('.pane [data-fig="cells"]').evaluate(
             "gd => gd._fullLayout.height"))  # fmt: skip
     assert heights[0] == pytest.approx(heights[1] * 1.35, abs=1)  # ui.present.SCALE
+
+
+def test_the_cell_pickers_pick_a_cell_of_the_layer_shown(page, app_url):
+    page.goto(app_url + "/explore?pane=1&sample=0&layer=max_pool_1&cell=0,5,5")
+    page.wait_for_function(STEPPED, arg=["max_pool_1", app_url], timeout=60_000)
+    boxes = page.locator(".pane-pick input")
+    assert [boxes.nth(k).get_attribute("max") for k in range(3)] == ["9", "13", "13"]
+    assert [boxes.nth(k).input_value() for k in range(3)] == ["0", "5", "5"]
+    boxes.nth(0).fill("4")
+    boxes.nth(2).fill("12")
+    boxes.nth(2).press("Enter")
+    page.wait_for_function("() => location.search.includes('cell=4%2C5%2C12')", timeout=30_000)
+    page.wait_for_function(
+        """() => document.querySelector('.pane [data-fig="cells"]')
+      ?.layout?.title?.text?.startsWith('max_pool_1, channel 4')""",
+        timeout=30_000,
+    )
+    expect(page.locator(".pane-words")).to_contain_text("max_pool_1[0, 4, 5, 12]")

@@ -71,7 +71,11 @@ def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: b
     for fig in figs.values():
         _hover_in_page(fig)
     note = guide.note(tr.records, layer, inp.true_label, tr.model.classes) if lesson else ""
+    cells = None  # the (C, H, W) the cell pickers choose in: the layer's own, flatten's input
+    if rec.kind not in ("Input", "Linear", "Softmax"):
+        cells = list((layer_input(tr.records, layer) if rec.kind == "Flatten" else rec).shape[1:])
     return {"name": layer, "heading": heading(rec), "cell": list(cell), "words": said,
+            "cells": cells,
             "note": words.inline_html(note), "channels": rec.output.shape[1],
             "chw": list(layer_input(tr.records, layer).shape[1:]) if rec.kind == "Flatten"
             else None, "figs": {k: fig.to_json() for k, fig in figs.items()}}  # fmt: skip
@@ -105,11 +109,16 @@ def _on_layer() -> None:
 
 
 def _on_select() -> None:
-    """A click on one of the element's maps: the map and the point, as the layer view's."""
+    """A click on one of the element's maps (the map and the point, as the layer view's), or
+    a cell typed in its pickers (`pick`: channel, row and column inside `shape`)."""
     value = getattr(st.session_state.get("ex_pane"), "select", None) or {}
     points = value.get("points") or [None]
     p, layer = points[0], st.session_state[es.K_LAYER]
-    if value.get("map") == "cells":
+    pick, shape = value.get("pick"), value.get("shape")
+    if value.get("map") == "pick" and isinstance(pick, list) and isinstance(shape, list):
+        if len(pick) == len(shape) == 3 and all(isinstance(v, int) for v in pick + shape):
+            st.session_state[es.K_CELL] = es.scale_cell(tuple(pick), None, [1, *shape])
+    elif value.get("map") == "cells":
         ev.pick_cell(p)
     elif value.get("map") == "out" and layer == "flatten":
         ev.pick_flat(p, tuple(value.get("chw") or ()) or None)
@@ -230,6 +239,13 @@ async function show(root, name) {
   root.querySelector('.pane-note').innerHTML = layer.note;
   root.querySelector('h3').textContent = layer.heading;
   root.querySelector('.pane-words').innerHTML = layer.words;
+  const pick = root.querySelector('.pane-pick');
+  pick.hidden = !layer.cells;
+  (layer.cells ?? []).forEach((n, k) => {
+    const box = pick.querySelectorAll('input')[k];
+    box.max = n - 1;
+    box.value = layer.cell[k];
+  });
   await Promise.all(['prev', 'out', 'cells'].map(slot => draw(root, slot, layer.figs[slot])));
 }
 
@@ -250,8 +266,17 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
       <button type="button" class="pane-next">Next ▶</button></div>
       <div class="pane-note"></div><h3></h3>
       <div class="pane-row">${mapBox('prev')}${mapBox('out')}</div>
-      <div class="pane-row">${mapBox('cells')}<div class="pane-words"></div></div>`;
+      <div class="pane-row">${mapBox('cells')}<div><div class="pane-pick"><b>Pick a cell</b>
+      by channel, row and column, or click the maps<div>${['Channel', 'Row', 'Column'].map(l =>
+      `<label>${l}<input type="number" min="0" step="1"></label>`).join('')}</div></div>
+      <div class="pane-words"></div></div></div>`;
     parentElement.appendChild(root);
+    root.querySelector('.pane-pick').addEventListener('change', () => {
+      const layer = root.__layer, boxes = [...root.querySelectorAll('.pane-pick input')];
+      const pick = boxes.map(b => Math.trunc(Number(b.value)));
+      if (!layer?.cells || pick.some(v => !Number.isFinite(v))) return;
+      root.__trigger('select', {map: 'pick', pick, shape: layer.cells});
+    });
     for (const wrap of root.querySelectorAll('.pane-map')) {
       const button = wrap.querySelector('.kept-plot-full'), slot = wrap.dataset.slot;
       button.onclick = () => document.fullscreenElement ? document.exitFullscreen()
@@ -278,6 +303,7 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
     document.addEventListener('keydown', root.__keys);
   }
   root.__set = setStateValue;
+  root.__trigger = setTriggerValue;
   root.__click = (slot, ev) => setTriggerValue('select', {map: slot,
     channels: root.__layer?.channels, chw: root.__layer?.chw,
     points: ev.points.map(p => ({curve_number: p.curveNumber, point_index: p.pointIndex,
@@ -305,7 +331,11 @@ CSS = (
 .pane-row > [data-slot="cells"] {flex: 2 1 16rem;}
 .pane-map {background: white;}
 .pane-map:hover .kept-plot-full, .pane-map .kept-plot-full:focus {opacity: 0.6;}
-.pane-row > .pane-words {flex: 3 1 20rem;}
+.pane-row > div:last-child:not(.pane-map) {flex: 3 1 20rem;}
+.pane-pick > div {display: flex; gap: 0.75rem; margin: 0.25rem 0 0.75rem;}
+.pane-pick label {display: flex; flex-direction: column; font-size: 0.875rem; flex: 1;}
+.pane-pick input {font: inherit; padding: 0.25rem 0.5rem; border-radius: 0.5rem;
+  border: 1px solid rgba(49, 51, 63, 0.2); min-width: 0;}
 .pane-note {padding: 0.75rem 1rem; border-radius: 0.5rem; background: rgba(28, 131, 225, 0.1);}
 .words-ok {padding: 0.75rem 1rem; border-radius: 0.5rem; background: rgba(33, 195, 84, 0.1);
   color: rgb(23, 114, 51);}
