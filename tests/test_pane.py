@@ -41,6 +41,8 @@ def test_each_layer_shows_its_heading_maps_and_words_at_its_own_cell(tr):
             if name == "input"
             else ({"prev", "out", "cells"} if rec.output.dim() == 4 else {"prev", "out"})
         )
+        if rec.kind in ("MaxPool2d", "Linear"):  # pool's window, linear's contributions
+            expected |= {"extra"}
         assert set(figs) == expected, name
         assert data["note"], name  # the lesson is on
         if name != "input":
@@ -193,3 +195,29 @@ def test_the_cell_pickers_pick_a_cell_of_the_layer_shown(page, app_url):
         timeout=30_000,
     )
     expect(page.locator(".pane-words")).to_contain_text("max_pool_1[0, 4, 5, 12]")
+
+
+def test_pool_shows_its_window_and_linear_any_class(tr):
+    pool = pane.layer_data(tr, INPUT, "max_pool_1", ((1, 4, 6), (14, 14)), lesson=False)
+    window = json.loads(pool["figs"]["extra"])
+    assert window["data"][0]["type"] == "heatmap" and pool["classes"] is None
+    logits = by_name(tr.records)["linear"].output[0]
+    pred = int(logits.argmax())
+    linear = pane.layer_data(tr, INPUT, "linear", ((0, 0, 0), None), lesson=False)
+    assert linear["cls"] == pred and linear["classes"][pred].endswith(" (predicted)")
+    other = (pred + 1) % 10
+    chosen = pane.layer_data(tr, INPUT, "linear", ((0, 0, 0), None), lesson=False, cls=other)
+    assert f"logit[{tr.model.classes[other]}]" in chosen["words"]
+    assert f"<strong>{float(logits[other]):.6f}</strong>" in chosen["words"]
+    assert json.loads(chosen["figs"]["extra"])["data"]  # the contributions chart
+
+
+def test_the_class_box_explains_another_class(page, app_url):
+    page.goto(app_url + "/explore?pane=1&sample=0&layer=linear")
+    page.wait_for_function("() => document.querySelector('.pane h3')?.textContent"
+                           ".startsWith('linear · ')", timeout=60_000)  # fmt: skip
+    box = page.locator(".pane-class")
+    expect(box).to_be_visible()
+    box.select_option("2")
+    expect(page.locator(".pane-words")).to_contain_text("logit[Pullover]", timeout=30_000)
+    expect(page.locator('.pane [data-slot="extra"]')).to_be_visible()

@@ -120,23 +120,33 @@ def _flatten(records, rec: LayerRecord, cell) -> None:
 
 def _linear(tr: es.Trace, rec: LayerRecord) -> None:
     feats = by_name(tr.records)["flatten"].output
-    pooled = by_name(tr.records)["max_pool_2"].output
     pred, names = int(rec.output[0].argmax()), tr.model.classes
-    # one picker per trace: a new input or model starts again at its predicted class
-    key = f"ex_lin_{digest(repr(tr.key).encode())}"
     cls = st.columns([1, 2])[0].selectbox(
-        "Class to explain", range(len(names)), index=pred, key=key,
+        "Class to explain", range(len(names)), index=pred, key=class_key(tr),
         format_func=lambda k: names[k] + (" (predicted)" if k == pred else ""),
     )  # fmt: skip
     con = linear_contributions(feats, tr.model.layer("linear"), cls)
     _show(words.linear_body(names[cls], con, feats.shape[1], float(rec.output[0, cls])))
-    chw = tuple(pooled.shape[1:])
+    fig = memo(("contrib", *tr.key, cls), lambda: contributions_figure(tr, cls))
+    kept_map(fig, key="ex_contrib", width="stretch")
+
+
+def class_key(tr: es.Trace) -> str:
+    """The state key of the class linear's words explain: one per trace, so a new input or
+    model starts again at its predicted class."""
+    return f"ex_lin_{digest(repr(tr.key).encode())}"
+
+
+def contributions_figure(tr: es.Trace, cls: int):
+    """The features that contribute most to class `cls`'s logit, each named by its cell."""
+    feats = by_name(tr.records)["flatten"].output
+    chw = tuple(by_name(tr.records)["max_pool_2"].shape[1:])
+    con = linear_contributions(feats, tr.model.layer("linear"), cls)
     labels = []
     for k in con.top:
         c, i, j = unflatten_index(chw, k)
         labels.append(f"#{k} = max_pool_2[{c},{i},{j}]")
-    fig = memo(("contrib", *tr.key, cls), lambda: fx.contributions(con.products, con.top, labels))
-    kept_map(fig, key="ex_contrib", width="stretch")
+    return fx.contributions(con.products, con.top, labels)
 
 
 def _softmax(tr: es.Trace, rec: LayerRecord) -> None:

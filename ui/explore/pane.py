@@ -22,9 +22,12 @@ import numpy as np
 import streamlit as st
 
 from tinyvgg.activations import LayerRecord, by_name, layer_input
+from tinyvgg.explain import pool_cell
 from ui.explore import guide, words
 from ui.explore import state as es
 from ui.explore import view as ev
+from ui.explore.explain import class_key, contributions_figure
+from ui.figures import explore as fx
 from ui.kept_plot import (
     FULL_SCREEN_CSS,
     LIGHT_JS,
@@ -55,11 +58,14 @@ def cell_for(tr: es.Trace, layer: str, origin) -> tuple[int, int, int]:
     return es.scale_cell(cell, from_hw, shape)
 
 
-def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: bool) -> dict:
+def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: bool,
+               cls: int | None = None) -> dict:  # fmt: skip
     """What the element draws for `layer`: heading, figures (as JSON), words and note (HTML),
-    and the cell they show."""
+    and the cell they show; linear's words explain class `cls` (default: the predicted)."""
     rec = by_name(tr.records)[layer]
     cell = cell_for(tr, layer, origin)
+    pred = int(by_name(tr.records)["linear"].output[0].argmax())
+    cls = pred if cls is None else cls
     if layer == "input":
         figs = {"prev": ev.input_figure(rec, inp.caption)}
         said = words.to_html(ev.input_words(tr, inp))
@@ -67,15 +73,25 @@ def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: b
         figs = {"prev": ev.input_map(tr, layer, cell), "out": ev.output_map(tr, layer, cell)}
         if rec.output.dim() == 4:
             figs["cells"] = ev.channel_map(tr, layer, cell)
-        said = words.to_html(words.layer_words(tr.records, tr.model, layer, cell))
+        if rec.kind == "MaxPool2d":  # the window whose maximum the cell is
+            x = layer_input(tr.records, layer).output
+            figs["extra"] = fx.pool_window(pool_cell(x, tr.model.layer(layer), *cell))
+        elif rec.kind == "Linear":
+            figs["extra"] = contributions_figure(tr, cls)
+        said = words.to_html(words.layer_words(tr.records, tr.model, layer, cell, cls))
     for fig in figs.values():
         _hover_in_page(fig)
     note = guide.note(tr.records, layer, inp.true_label, tr.model.classes) if lesson else ""
     cells = None  # the (C, H, W) the cell pickers choose in: the layer's own, flatten's input
     if rec.kind not in ("Input", "Linear", "Softmax"):
         cells = list((layer_input(tr.records, layer) if rec.kind == "Flatten" else rec).shape[1:])
+    classes = None  # linear's class box: the names, the predicted one said, and the chosen
+    if rec.kind == "Linear":
+        classes = [
+            n + (" (predicted)" if k == pred else "") for k, n in enumerate(tr.model.classes)
+        ]
     return {"name": layer, "heading": heading(rec), "cell": list(cell), "words": said,
-            "cells": cells,
+            "cells": cells, "classes": classes, "cls": cls,
             "note": words.inline_html(note), "channels": rec.output.shape[1],
             "chw": list(layer_input(tr.records, layer).shape[1:]) if rec.kind == "Flatten"
             else None, "figs": {k: fig.to_json() for k, fig in figs.items()}}  # fmt: skip
@@ -114,8 +130,11 @@ def _on_select() -> None:
     value = getattr(st.session_state.get("ex_pane"), "select", None) or {}
     points = value.get("points") or [None]
     p, layer = points[0], st.session_state[es.K_LAYER]
-    pick, shape = value.get("pick"), value.get("shape")
-    if value.get("map") == "pick" and isinstance(pick, list) and isinstance(shape, list):
+    pick, shape, cls = value.get("pick"), value.get("shape"), value.get("cls")
+    if value.get("map") == "class" and isinstance(cls, int) and str(value.get("key")).startswith(
+            "ex_lin_") and 0 <= cls < int(value.get("classes") or 0):  # fmt: skip
+        st.session_state[value["key"]] = cls
+    elif value.get("map") == "pick" and isinstance(pick, list) and isinstance(shape, list):
         if len(pick) == len(shape) == 3 and all(isinstance(v, int) for v in pick + shape):
             st.session_state[es.K_CELL] = es.scale_cell(tuple(pick), None, [1, *shape])
     elif value.get("map") == "cells":
@@ -139,17 +158,22 @@ def pane_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
     else:
         st.session_state.pop(es.K_CELL_LINK, None)  # a link's cell is for the layers with cells
     origin, lesson = _origin(), guide.lesson_toggle()
-    key = repr((RUN, tr.key, origin, lesson))
+    cls = st.session_state.get(class_key(tr))
+    key = repr((RUN, tr.key, origin, lesson, cls))
     current = None
+
+    def data(name: str) -> dict:
+        return layer_data(tr, inp, name, origin, lesson, cls)
+
     if not FILES.ready(key):  # the shown layer and the two beside it come with the run
-        FILES.write_later(key, lambda: [layer_data(tr, inp, n, origin, lesson) for n in es.LAYERS],
-                          delay=AFTER_RUN)  # fmt: skip
+        FILES.write_later(key, lambda: [data(n) for n in es.LAYERS], delay=AFTER_RUN)
         i = es.LAYERS.index(layer)
-        current = [memo(("pane", key, n), lambda n=n: layer_data(tr, inp, n, origin, lesson))
+        current = [memo(("pane", key, n), lambda n=n: data(n))
                    for n in es.LAYERS[max(i - 1, 0) : i + 2]]  # fmt: skip
-    data = {"url": FILES.url(key), "current": current, "selected": layer, "names": es.LAYERS,
-            "plotly": f"app/static/{PLOTLY_JS}", "scale": SCALE if presenting() else 1}  # fmt: skip
-    _component(data=data, key="ex_pane", on_layer_change=_on_layer, on_select_change=_on_select)
+    sent = {"url": FILES.url(key), "current": current, "selected": layer, "names": es.LAYERS,
+            "plotly": f"app/static/{PLOTLY_JS}", "scale": SCALE if presenting() else 1,
+            "class_key": class_key(tr)}  # fmt: skip
+    _component(data=sent, key="ex_pane", on_layer_change=_on_layer, on_select_change=_on_select)
 
 
 JS = (
@@ -239,6 +263,12 @@ async function show(root, name) {
   root.querySelector('.pane-note').innerHTML = layer.note;
   root.querySelector('h3').textContent = layer.heading;
   root.querySelector('.pane-words').innerHTML = layer.words;
+  const classes = root.querySelector('.pane-class');
+  classes.parentElement.hidden = !layer.classes;
+  if (layer.classes) {
+    classes.replaceChildren(...layer.classes.map((n, k) => new Option(n, k)));
+    classes.value = layer.cls;
+  }
   const pick = root.querySelector('.pane-pick');
   pick.hidden = !layer.cells;
   (layer.cells ?? []).forEach((n, k) => {
@@ -246,7 +276,8 @@ async function show(root, name) {
     box.max = n - 1;
     box.value = layer.cell[k];
   });
-  await Promise.all(['prev', 'out', 'cells'].map(slot => draw(root, slot, layer.figs[slot])));
+  await Promise.all(['prev', 'out', 'cells', 'extra'].map(slot =>
+    draw(root, slot, layer.figs[slot])));
 }
 
 function step(root, name) {
@@ -269,7 +300,8 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
       <div class="pane-row">${mapBox('cells')}<div><div class="pane-pick"><b>Pick a cell</b>
       by channel, row and column, or click the maps<div>${['Channel', 'Row', 'Column'].map(l =>
       `<label>${l}<input type="number" min="0" step="1"></label>`).join('')}</div></div>
-      <div class="pane-words"></div></div></div>`;
+      <label class="pane-class-box">Class to explain<select class="pane-class"></select></label>
+      <div class="pane-words"></div>${mapBox('extra')}</div></div>`;
     parentElement.appendChild(root);
     root.querySelector('.pane-pick').addEventListener('change', () => {
       const layer = root.__layer, boxes = [...root.querySelectorAll('.pane-pick input')];
@@ -277,6 +309,9 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
       if (!layer?.cells || pick.some(v => !Number.isFinite(v))) return;
       root.__trigger('select', {map: 'pick', pick, shape: layer.cells});
     });
+    root.querySelector('.pane-class').addEventListener('change', e => root.__trigger('select',
+      {map: 'class', cls: Number(e.target.value), key: root.__data.class_key,
+       classes: root.__layer?.classes?.length}));
     for (const wrap of root.querySelectorAll('.pane-map')) {
       const button = wrap.querySelector('.kept-plot-full'), slot = wrap.dataset.slot;
       button.onclick = () => document.fullscreenElement ? document.exitFullscreen()
@@ -332,6 +367,9 @@ CSS = (
 .pane-map {background: white;}
 .pane-map:hover .kept-plot-full, .pane-map .kept-plot-full:focus {opacity: 0.6;}
 .pane-row > div:last-child:not(.pane-map) {flex: 3 1 20rem;}
+.pane-class-box {display: flex; flex-direction: column; font-size: 0.875rem; max-width: 20rem;}
+.pane-class {font: inherit; padding: 0.25rem 0.5rem; border-radius: 0.5rem;
+  border: 1px solid rgba(49, 51, 63, 0.2);}
 .pane-pick > div {display: flex; gap: 0.75rem; margin: 0.25rem 0 0.75rem;}
 .pane-pick label {display: flex; flex-direction: column; font-size: 0.875rem; flex: 1;}
 .pane-pick input {font: inherit; padding: 0.25rem 0.5rem; border-radius: 0.5rem;
