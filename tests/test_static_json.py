@@ -41,6 +41,8 @@ def test_calls_while_a_key_is_being_built_start_nothing_more(tmp_path):
 
     for _ in range(5):
         store.write_later("k", build)
+    assert (tmp_path / store.name("k")).read_text() == "null"  # what a browser finds meanwhile
+    assert not store.ready("k")
     go.set()
     assert store.wait("k", 10)
     assert len(started) == 1

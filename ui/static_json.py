@@ -4,7 +4,7 @@ A page that steps through every layer of an input in the browser needs every lay
 which takes the server far longer to build than the one layer it shows first. So the run
 sends the layer shown, and asks for the rest here: a thread (no `st.` call) builds it and
 writes it to `static/`, where the browser fetches it (served at `app/static/`, cached like
-any static file) and tries again until it is there.
+any static file). Until it is whole the file holds `null`, and the browser tries again.
 
 Files are named by a digest of their key, which must name everything the content depends
 on; written whole or not at all; the newest `keep` of a prefix are kept. Where the folder
@@ -24,6 +24,8 @@ from typing import Any
 
 from ui.kept_plot import STATIC
 
+PENDING = "null"  # a file's content while it is being built
+
 
 class StaticJson:
     """`static/{prefix}-{digest}.json` files, built in a thread by `write_later`."""
@@ -42,7 +44,14 @@ class StaticJson:
         return f"app/static/{self.name(key)}"
 
     def ready(self, key: str) -> bool:
-        return (self.folder / self.name(key)).is_file()
+        """Whether `key`'s file is there, whole (not the `null` it holds while being built)."""
+        path = self.folder / self.name(key)
+        try:
+            if path.stat().st_size != len(PENDING):
+                return path.stat().st_size > 0
+            return path.read_text() != PENDING
+        except OSError:
+            return False
 
     def write_later(self, key: str, build: Callable[[], Any], delay: float = 0.0) -> None:
         """Build `build()` and write it as the file for `key` in a thread, `delay` seconds
@@ -50,6 +59,12 @@ class StaticJson:
         written, or failed before (a read-only folder is not tried again)."""
         with self._lock:
             if key in self._pending or key in self.failed or self.ready(key):
+                return
+            try:  # the browser finds `null` until the file is whole, not a missing file
+                self.folder.mkdir(parents=True, exist_ok=True)
+                (self.folder / self.name(key)).write_text(PENDING)
+            except OSError:
+                self.failed.add(key)
                 return
             thread = threading.Timer(delay, self._write, args=(key, build))
             thread.daemon = True
@@ -73,15 +88,20 @@ class StaticJson:
             tmp.replace(path)  # a browser asking at the same moment gets all or nothing
             self._prune()
         except OSError:  # a read-only folder, a full disk: the page steps through its runs
-            self.failed.add(key)
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+            self._fail(key, tmp)
         except Exception:
-            self.failed.add(key)
+            self._fail(key, tmp)
             raise  # the thread's traceback goes to the server's log
         finally:
             with self._lock:
                 self._pending.pop(key, None)
+
+    def _fail(self, key: str, tmp: Path) -> None:
+        """No file for `key`: neither its part written nor its `null` left behind."""
+        self.failed.add(key)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+            (self.folder / self.name(key)).unlink(missing_ok=True)
 
     def _prune(self) -> None:
         """Remove all but the newest `keep` files of this prefix."""

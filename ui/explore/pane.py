@@ -182,9 +182,13 @@ JS = (
     + r"""
 const files = window.__paneFiles ??= {};  // url -> every layer's data, fetched once
 const loaded = window.__paneLoaded ??= {};  // url -> that data, once here
-const fetchLayers = url => files[url] ??= new Promise(resolve => {  // tried until it is there
-  const go = () => fetch(url).then(r => r.ok ? r.json() : Promise.reject(r.status))
-    .then(layers => resolve(loaded[url] = layers), () => setTimeout(go, 150));
+// `null` while the server builds it (ui/static_json.py): tried again, for a minute at most
+// (the runs send the layers shown meanwhile)
+const fetchLayers = url => files[url] ??= new Promise(resolve => {
+  let tries = 0;
+  const again = () => { if (++tries < 400) setTimeout(go, 150); };
+  const go = () => fetch(url, {cache: 'no-cache'}).then(r => r.ok ? r.json() : null)
+    .then(layers => layers ? resolve(loaded[url] = layers) : again(), again);
   go();
 });
 const layerFor = (root, name) => loaded[root.__data.url]?.find(l => l.name === name)
