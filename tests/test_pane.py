@@ -7,13 +7,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
 from harness.apptest import components
 from tinyvgg.activations import by_name, trace
 from tinyvgg.data import to_float
-from tinyvgg.model import load_shipped
+from tinyvgg.model import TinyVGGConfig, build_model, load_shipped
 from ui.explore import pane
 from ui.explore.state import LAYERS, ExploreInput, Trace, scale_cell
 
@@ -43,6 +44,8 @@ def test_each_layer_shows_its_heading_maps_and_words_at_its_own_cell(tr):
         )
         if rec.kind in ("MaxPool2d", "Linear"):  # pool's window, linear's contributions
             expected |= {"extra"}
+        if rec.kind == "Conv2d":  # drawn when its switch is on
+            expected |= {"kernels"}
         assert set(figs) == expected, name
         assert data["note"], name  # the lesson is on
         if name != "input":
@@ -221,3 +224,40 @@ def test_the_class_box_explains_another_class(page, app_url):
     box.select_option("2")
     expect(page.locator(".pane-words")).to_contain_text("logit[Pullover]", timeout=30_000)
     expect(page.locator('.pane [data-slot="extra"]')).to_be_visible()
+
+
+def test_teacher_mode_s_large_number_and_the_kernels_switch(page, app_url):
+    page.goto(app_url + "/explore?pane=1&present=1&sample=0&layer=conv_1_2&cell=2,3,4")
+    page.wait_for_function(STEPPED, arg=["conv_1_2", app_url], timeout=60_000)
+    metric = page.locator(".pane-metric")
+    expect(metric).to_be_visible()
+    expect(metric).to_contain_text("conv_1_2[0, 2, 3, 4]")
+    switch = page.locator(".pane-kernels")
+    expect(switch).to_contain_text("Show the kernels (weight [10, 10, 3, 3], bias [10])")
+    kernels = page.locator('.pane [data-slot="kernels"]')
+    expect(kernels).to_be_hidden()
+    switch.locator("input").check()
+    expect(kernels).to_be_visible()
+    page.wait_for_function("""() => document.querySelector('.pane [data-fig="kernels"]')
+      ?.layout?.title?.text?.startsWith('conv_1_2: kernel 2')""")
+    page.locator(".pane-next").click()  # relu: no kernels, no switch
+    page.wait_for_function(STEPPED, arg=["relu_1_2", app_url], timeout=60_000)
+    expect(switch).to_be_hidden()
+    expect(kernels).to_be_hidden()
+    expect(page.locator(".pane-class-box")).to_be_hidden()
+    page.goto(app_url + "/explore?pane=1&present=0&sample=0&layer=conv_1_2")
+    page.wait_for_function(STEPPED, arg=["conv_1_2", app_url], timeout=60_000)
+    expect(page.locator(".pane-metric")).to_be_hidden()
+
+
+def test_an_rgb_input_comes_in_its_colours_too():
+    model = build_model(TinyVGGConfig(input_shape=3), seed=3).eval()
+    x = torch.rand(3, 28, 28, generator=torch.Generator().manual_seed(0))
+    rgb = Trace(("rgb", "rand"), trace(model, x), model)
+    data = pane.layer_data(rgb, INPUT, "input", ((0, 0, 0), None), lesson=False)
+    assert data["picture"].startswith("data:image/png;base64,")
+    assert "its 3 channels" in json.loads(data["figs"]["prev"])["layout"]["title"]["text"]
+    grey = pane.layer_data(Trace(("g", "r"), trace(build_model(seed=3).eval(), x[:1]),
+                                 build_model(seed=3).eval()), INPUT, "input",
+                           ((0, 0, 0), None), lesson=False)  # fmt: skip
+    assert "picture" not in grey

@@ -59,12 +59,10 @@ def _conv(tr: es.Trace, rec: LayerRecord, cell, wide=None) -> None:
     source = layer_input(tr.records, rec.name)
     x_in = source.output
     _show(words.conv_head(layer, x_in.shape[2]))
-    shapes = f"weight {list(layer.weight.shape)}, bias {list(layer.bias.shape)}"
-    if st.toggle(f"Show the kernels ({shapes})", key="ex_kernels_on"):
+    if st.toggle(kernels_label(layer), key="ex_kernels_on"):
         c = cell[0]
-        title = f"{rec.name}: kernel {c} (outlined) makes output channel {c}"
         fig = memo(("kernels", tr.key[0], rec.name, c),
-                   lambda: fx.kernels(layer.weight, title, c))  # fmt: skip
+                   lambda: kernels_figure(rec.name, layer, c))  # fmt: skip
         chart(fig, key="ex_kernels")
     c, i, j = _cell_inputs(rec.shape, cell)
     ex = conv_cell(x_in, layer, c, i, j)
@@ -129,6 +127,16 @@ def _linear(tr: es.Trace, rec: LayerRecord) -> None:
     _show(words.linear_body(names[cls], con, feats.shape[1], float(rec.output[0, cls])))
     fig = memo(("contrib", *tr.key, cls), lambda: contributions_figure(tr, cls))
     kept_map(fig, key="ex_contrib", width="stretch")
+
+
+def kernels_label(layer) -> str:
+    """The kernels switch of a conv layer, with the shapes of its weights."""
+    return f"Show the kernels (weight {list(layer.weight.shape)}, bias {list(layer.bias.shape)})"
+
+
+def kernels_figure(name: str, layer, c: int):
+    """Every kernel of conv layer `name`, the one that makes output channel `c` outlined."""
+    return fx.kernels(layer.weight, f"{name}: kernel {c} (outlined) makes output channel {c}", c)
 
 
 def class_key(tr: es.Trace) -> str:

@@ -26,7 +26,7 @@ from tinyvgg.explain import pool_cell
 from ui.explore import guide, words
 from ui.explore import state as es
 from ui.explore import view as ev
-from ui.explore.explain import class_key, contributions_figure
+from ui.explore.explain import class_key, contributions_figure, kernels_figure, kernels_label
 from ui.figures import explore as fx
 from ui.kept_plot import (
     FULL_SCREEN_CSS,
@@ -36,6 +36,7 @@ from ui.kept_plot import (
     PLOTLY_JS,
     plotly_served,
 )
+from ui.layer_strip import png_uri
 from ui.memo import memo
 from ui.present import SCALE, presenting
 from ui.static_json import StaticJson
@@ -78,6 +79,8 @@ def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: b
             figs["extra"] = fx.pool_window(pool_cell(x, tr.model.layer(layer), *cell))
         elif rec.kind == "Linear":
             figs["extra"] = contributions_figure(tr, cls)
+        elif rec.kind == "Conv2d":  # drawn when its switch is on
+            figs["kernels"] = kernels_figure(layer, tr.model.layer(layer), cell[0])
         said = words.to_html(words.layer_words(tr.records, tr.model, layer, cell, cls))
     for fig in figs.values():
         _hover_in_page(fig)
@@ -90,8 +93,16 @@ def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: b
         classes = [
             n + (" (predicted)" if k == pred else "") for k, n in enumerate(tr.model.classes)
         ]
+    extra = {}
+    if rec.kind == "Conv2d":
+        extra["kernels_label"] = kernels_label(tr.model.layer(layer))
+    if rec.output.dim() == 4 and layer != "input":  # teacher mode's large number
+        c, i, j = cell
+        extra["metric"] = [f"{layer}[0, {c}, {i}, {j}]", f"{float(rec.output[0, c, i, j]):.4f}"]
+    if layer == "input" and rec.output.shape[1] == 3:  # an RGB input in its colours
+        extra["picture"] = png_uri(fx.rgb_png(rec.output[0]))
     return {"name": layer, "heading": heading(rec), "cell": list(cell), "words": said,
-            "cells": cells, "classes": classes, "cls": cls,
+            **extra, "cells": cells, "classes": classes, "cls": cls,
             "note": words.inline_html(note), "channels": rec.output.shape[1],
             "chw": list(layer_input(tr.records, layer).shape[1:]) if rec.kind == "Flatten"
             else None, "figs": {k: fig.to_json() for k, fig in figs.items()}}  # fmt: skip
@@ -267,6 +278,15 @@ async function show(root, name) {
   root.querySelector('.pane-note').innerHTML = layer.note;
   root.querySelector('h3').textContent = layer.heading;
   root.querySelector('.pane-words').innerHTML = layer.words;
+  const picture = root.querySelector('.pane-picture');
+  picture.hidden = !layer.picture;
+  if (layer.picture) picture.src = layer.picture;
+  const metric = root.querySelector('.pane-metric');
+  metric.hidden = !(layer.metric && root.__data.scale > 1);
+  if (layer.metric) [metric.firstChild.textContent, metric.lastChild.textContent] = layer.metric;
+  const kernels = root.querySelector('.pane-kernels');
+  kernels.hidden = !layer.kernels_label;
+  kernels.lastChild.textContent = ' ' + (layer.kernels_label ?? '');
   const classes = root.querySelector('.pane-class');
   classes.parentElement.hidden = !layer.classes;
   if (layer.classes) {
@@ -280,8 +300,9 @@ async function show(root, name) {
     box.max = n - 1;
     box.value = layer.cell[k];
   });
-  await Promise.all(['prev', 'out', 'cells', 'extra'].map(slot =>
-    draw(root, slot, layer.figs[slot])));
+  const on = root.querySelector('.pane-kernels input').checked;
+  await Promise.all(['prev', 'out', 'cells', 'extra', 'kernels'].map(slot =>
+    draw(root, slot, slot === 'kernels' && !on ? null : layer.figs[slot])));
 }
 
 function step(root, name) {
@@ -299,9 +320,11 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
     root.innerHTML = `<div class="pane-step"><button type="button" class="pane-prev">◀ Prev</button>
       <select class="pane-select" aria-label="Layer"></select>
       <button type="button" class="pane-next">Next ▶</button></div>
-      <div class="pane-note"></div><h3></h3>
+      <div class="pane-note"></div><h3></h3><img class="pane-picture" alt="the input" hidden>
       <div class="pane-row">${mapBox('prev')}${mapBox('out')}</div>
-      <div class="pane-row">${mapBox('cells')}<div><div class="pane-pick"><b>Pick a cell</b>
+      <div class="pane-row">${mapBox('cells')}<div><div class="pane-metric" hidden><div></div>
+      <div></div></div><label class="pane-kernels"><input type="checkbox"><span></span></label>
+      ${mapBox('kernels')}<div class="pane-pick"><b>Pick a cell</b>
       by channel, row and column, or click the maps<div>${['Channel', 'Row', 'Column'].map(l =>
       `<label>${l}<input type="number" min="0" step="1"></label>`).join('')}</div></div>
       <label class="pane-class-box">Class to explain<select class="pane-class"></select></label>
@@ -312,6 +335,9 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
       const pick = boxes.map(b => Math.trunc(Number(b.value)));
       if (!layer?.cells || pick.some(v => !Number.isFinite(v))) return;
       root.__trigger('select', {map: 'pick', pick, shape: layer.cells});
+    });
+    root.querySelector('.pane-kernels input').addEventListener('change', e => {
+      if (root.__layer) draw(root, 'kernels', e.target.checked ? root.__layer.figs.kernels : null);
     });
     root.querySelector('.pane-class').addEventListener('change', e => root.__trigger('select',
       {map: 'class', cls: Number(e.target.value), key: root.__data.class_key,
@@ -361,6 +387,7 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
 )
 CSS = (
     """
+.pane [hidden] {display: none !important;}
 .pane-step {display: flex; gap: 0.5rem; align-items: center; margin-bottom: 0.5rem;}
 .pane-step button, .pane-step select {font: inherit; padding: 0.25rem 0.75rem;
   border-radius: 0.5rem; border: 1px solid rgba(49, 51, 63, 0.2); background: white;}
@@ -371,6 +398,10 @@ CSS = (
 .pane-map {background: white;}
 .pane-map:hover .kept-plot-full, .pane-map .kept-plot-full:focus {opacity: 0.6;}
 .pane-row > div:last-child:not(.pane-map) {flex: 3 1 20rem;}
+.pane-picture {width: 168px; image-rendering: pixelated; display: block; margin: 0.5rem 0;}
+.pane-metric > div:first-child {font-size: 0.875rem;}
+.pane-metric > div:last-child {font-size: 2.25rem; line-height: 1.2;}
+.pane-kernels {display: block; margin: 0.25rem 0 0.5rem;}
 .pane-class-box {display: flex; flex-direction: column; font-size: 0.875rem; max-width: 20rem;}
 .pane-class {font: inherit; padding: 0.25rem 0.5rem; border-radius: 0.5rem;
   border: 1px solid rgba(49, 51, 63, 0.2);}
