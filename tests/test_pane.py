@@ -261,3 +261,27 @@ def test_an_rgb_input_comes_in_its_colours_too():
                                  build_model(seed=3).eval()), INPUT, "input",
                            ((0, 0, 0), None), lesson=False)  # fmt: skip
     assert "picture" not in grey
+
+
+def test_the_slide_and_atlas_switches_stay_under_the_element(page, app_url):
+    page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_1_1&cell=2,3,4")
+    page.wait_for_function(STEPPED, arg=["conv_1_1", app_url], timeout=60_000)
+    more = page.locator(".st-key-ex_pane_more")
+    slide = more.get_by_role("switch", name="Animate the kernel sliding over the padded input")
+    atlas = more.get_by_role("switch", name="What excites the picked channel across the test set?")
+    expect(slide).to_be_enabled()
+    slide.click(force=True)
+    expect(more).to_contain_text("Output channel 2: the window moves over input")
+    page.locator(".pane-next").click()
+    page.wait_for_function(STEPPED, arg=["relu_1_1", app_url], timeout=60_000)
+    expect(slide).to_be_disabled()
+    expect(more).not_to_contain_text("Output channel 2")
+    expect(atlas).to_be_enabled()  # relu_1_1 has channels
+    for _ in range(11):
+        page.keyboard.press("PageDown")
+    page.wait_for_function(
+        """() => location.search.includes('layer=softmax') && document
+      .querySelector('.pane h3').textContent.startsWith('softmax · ')""",
+        timeout=60_000,
+    )
+    expect(atlas).to_be_disabled()

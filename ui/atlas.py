@@ -136,13 +136,19 @@ def makeup_ui(atlas: Atlas, model_key: str, split: str, layer: str,
     chart(fig, key=key, theme=None)
 
 
-def explorer_ui(model_key: str, model: TinyVGG, layer: str, channel: int) -> None:
+def explorer_ui(model_key: str, model: TinyVGG, layer: str, channel: int,
+                label: str | None = None, disabled: bool = False) -> None:  # fmt: skip
     """In the explorer, for the picked channel: its strongest (and most negative) test images,
-    its class make-up, and the way to the whole layer in the atlas."""
-    if not st.toggle(
-        f"What excites channel {channel} across the test set?",
-        key="ex_atlas_open",
-        help="The channel atlas: the test images this channel responds to most.",
+    its class make-up, and the way to the whole layer in the atlas. `label` and `disabled`:
+    a switch that says the same whatever the layer, off where the layer has no channels."""
+    if (
+        not st.toggle(
+            label or f"What excites channel {channel} across the test set?",
+            key="ex_atlas_open",
+            help="The channel atlas: the test images this channel responds to most.",
+            disabled=disabled,
+        )
+        or disabled
     ):
         return
     try:

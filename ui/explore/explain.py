@@ -69,18 +69,23 @@ def _conv(tr: es.Trace, rec: LayerRecord, cell, wide=None) -> None:
     table = memo(("arith", *tr.key, rec.name, cell), lambda: conv_arithmetic_html(ex, source.name))
     _show(words.conv_body(rec.name, ex, (c, i, j), x_in.shape[1], table,
                           float(rec.output[0, c, i, j])))  # fmt: skip
-    if st.toggle("Animate the kernel sliding over the padded input", key="ex_slide_on"):
+    if st.toggle(SLIDE, key="ex_slide_on"):
         with wide or st.container():  # the slide's panels need the page's width
-            st.caption(f"Output channel {c}: the window moves over `{source.name}` (padding "
-                       "included) and the output map fills cell by cell.")  # fmt: skip
-            slide_player(
-                x_in,
-                layer,
-                key=f"ex_slide_{rec.name}_{c}",
-                channel=c,
-                out=rec.output,
-                start=i * rec.shape[3] + j,
-            )  # the picked cell's frame
+            slide_ui(tr, rec, (c, i, j))
+
+
+SLIDE = "Animate the kernel sliding over the padded input"
+
+
+def slide_ui(tr: es.Trace, rec: LayerRecord, cell: tuple[int, int, int]) -> None:
+    """Conv layer `rec`'s kernel for the picked cell's channel sliding over its input, from
+    the picked cell's frame."""
+    c, i, j = cell
+    source = layer_input(tr.records, rec.name)
+    st.caption(f"Output channel {c}: the window moves over `{source.name}` (padding "
+               "included) and the output map fills cell by cell.")  # fmt: skip
+    slide_player(source.output, tr.model.layer(rec.name), key=f"ex_slide_{rec.name}_{c}",
+                 channel=c, out=rec.output, start=i * rec.shape[3] + j)  # fmt: skip
 
 
 def _relu(records, rec: LayerRecord, cell) -> None:

@@ -22,11 +22,20 @@ import numpy as np
 import streamlit as st
 
 from tinyvgg.activations import LayerRecord, by_name, layer_input
+from tinyvgg.atlas import LAYERS as ATLAS_LAYERS
 from tinyvgg.explain import pool_cell
+from ui.atlas import explorer_ui
 from ui.explore import guide, words
 from ui.explore import state as es
 from ui.explore import view as ev
-from ui.explore.explain import class_key, contributions_figure, kernels_figure, kernels_label
+from ui.explore.explain import (
+    SLIDE,
+    class_key,
+    contributions_figure,
+    kernels_figure,
+    kernels_label,
+    slide_ui,
+)
 from ui.figures import explore as fx
 from ui.kept_plot import (
     FULL_SCREEN_CSS,
@@ -185,6 +194,21 @@ def pane_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
             "plotly": f"app/static/{PLOTLY_JS}", "scale": SCALE if presenting() else 1,
             "class_key": class_key(tr)}  # fmt: skip
     _component(data=sent, key="ex_pane", on_layer_change=_on_layer, on_select_change=_on_select)
+    _more_ui(tr, rec)
+
+
+def _more_ui(tr: es.Trace, rec: LayerRecord) -> None:
+    """Under the element, the two switches whose parts are Streamlit's: the kernel slide and
+    the channel's atlas. They stay on the page at every layer (a step changes no Streamlit
+    element), off where the layer has no such thing."""
+    conv, atlas = rec.kind == "Conv2d", rec.name in ATLAS_LAYERS
+    cell = st.session_state.get(es.K_CELL) or (0, 0, 0)
+    with st.container(key="ex_pane_more"):
+        if st.toggle(SLIDE, key="ex_slide_on", disabled=not conv,
+                     help="For the conv layers.") and conv:  # fmt: skip
+            slide_ui(tr, rec, cell)
+        explorer_ui(tr.key[0], tr.model, rec.name, cell[0], disabled=not atlas,
+                    label="What excites the picked channel across the test set?")  # fmt: skip
 
 
 JS = (
