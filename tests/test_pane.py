@@ -274,9 +274,11 @@ def test_the_slide_and_atlas_switches_stay_under_the_element(page, app_url):
     expect(more).to_contain_text("Output channel 2: the window moves over input")
     page.locator(".pane-next").click()
     page.wait_for_function(STEPPED, arg=["relu_1_1", app_url], timeout=60_000)
-    expect(slide).to_be_disabled()
     expect(more).not_to_contain_text("Output channel 2")
-    expect(atlas).to_be_enabled()  # relu_1_1 has channels
+    expect(more).to_contain_text("The conv layers have a kernel to slide: step to one.")
+    atlas.click(force=True)  # relu_1_1 has channels: its atlas
+    link = more.get_by_role("link", name="Every channel of relu_1_1 in the atlas")
+    expect(link).to_be_visible(timeout=60_000)
     for _ in range(11):
         page.keyboard.press("PageDown")
     page.wait_for_function(
@@ -284,4 +286,4 @@ def test_the_slide_and_atlas_switches_stay_under_the_element(page, app_url):
       .querySelector('.pane h3').textContent.startsWith('softmax · ')""",
         timeout=60_000,
     )
-    expect(atlas).to_be_disabled()
+    expect(more).to_contain_text("The layers up to max_pool_2 have channels to look up")

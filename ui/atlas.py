@@ -136,19 +136,18 @@ def makeup_ui(atlas: Atlas, model_key: str, split: str, layer: str,
     chart(fig, key=key, theme=None)
 
 
+EXPLORER_HELP = "The channel atlas: the test images this channel responds to most."
+
+
 def explorer_ui(model_key: str, model: TinyVGG, layer: str, channel: int,
-                label: str | None = None, disabled: bool = False) -> None:  # fmt: skip
+                label: str | None = None) -> None:  # fmt: skip
     """In the explorer, for the picked channel: its strongest (and most negative) test images,
-    its class make-up, and the way to the whole layer in the atlas. `label` and `disabled`:
-    a switch that says the same whatever the layer, off where the layer has no channels."""
-    if (
-        not st.toggle(
-            label or f"What excites channel {channel} across the test set?",
-            key="ex_atlas_open",
-            help="The channel atlas: the test images this channel responds to most.",
-            disabled=disabled,
-        )
-        or disabled
+    its class make-up, and the way to the whole layer in the atlas. `label`: the switch's, if
+    not the channel's."""
+    if not st.toggle(
+        label or f"What excites channel {channel} across the test set?",
+        key="ex_atlas_open",
+        help=EXPLORER_HELP,
     ):
         return
     try:

@@ -24,7 +24,7 @@ import streamlit as st
 from tinyvgg.activations import LayerRecord, by_name, layer_input
 from tinyvgg.atlas import LAYERS as ATLAS_LAYERS
 from tinyvgg.explain import pool_cell
-from ui.atlas import explorer_ui
+from ui.atlas import EXPLORER_HELP, explorer_ui
 from ui.explore import guide, words
 from ui.explore import state as es
 from ui.explore import view as ev
@@ -46,13 +46,13 @@ from ui.kept_plot import (
     plotly_served,
 )
 from ui.layer_strip import png_uri
-from ui.memo import memo
 from ui.present import SCALE, presenting
 from ui.static_json import StaticJson
 
 RUN = f"{os.getpid()}-{time.time_ns()}"  # a server's files are its own: never another code's
 FILES = StaticJson("pane", keep=60)  # about 2 MB an input and cell
 AFTER_RUN = 0.2  # s: every layer's file is built once the run that asks for it has ended
+K_SENT = "ex_pane_sent"  # (file key, the layers the runs sent the page while it is built)
 
 
 def heading(rec: LayerRecord) -> str:
@@ -185,30 +185,38 @@ def pane_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
     def data(name: str) -> dict:
         return layer_data(tr, inp, name, origin, lesson, cls)
 
-    if not FILES.ready(key):  # the shown layer and the two beside it come with the run
+    if not FILES.ready(key):  # the shown layer and the two beside it come with the run,
         FILES.write_later(key, lambda: [data(n) for n in es.LAYERS], delay=AFTER_RUN)
         i = es.LAYERS.index(layer)
-        current = [memo(("pane", key, n), lambda n=n: data(n))
-                   for n in es.LAYERS[max(i - 1, 0) : i + 2]]  # fmt: skip
-    sent = {"url": FILES.url(key), "current": current, "selected": layer, "names": es.LAYERS,
-            "plotly": f"app/static/{PLOTLY_JS}", "scale": SCALE if presenting() else 1,
-            "class_key": class_key(tr)}  # fmt: skip
-    _component(data=sent, key="ex_pane", on_layer_change=_on_layer, on_select_change=_on_select)
+        sent = st.session_state.get(K_SENT)  # each once: the page keeps what it was sent
+        if sent is None or sent[0] != key:
+            sent = st.session_state[K_SENT] = (key, set())
+        current = [data(n) for n in es.LAYERS[max(i - 1, 0) : i + 2] if n not in sent[1]]
+        sent[1].update(d["name"] for d in current)
+    out = {"url": FILES.url(key), "current": current, "selected": layer, "names": es.LAYERS,
+           "plotly": f"app/static/{PLOTLY_JS}", "scale": SCALE if presenting() else 1,
+           "class_key": class_key(tr)}  # fmt: skip
+    _component(data=out, key="ex_pane", on_layer_change=_on_layer, on_select_change=_on_select)
     _more_ui(tr, rec)
 
 
 def _more_ui(tr: es.Trace, rec: LayerRecord) -> None:
     """Under the element, the two switches whose parts are Streamlit's: the kernel slide and
-    the channel's atlas. They stay on the page at every layer (a step changes no Streamlit
-    element), off where the layer has no such thing."""
+    the channel's atlas. Off, they are the same at every layer: a step changes no Streamlit
+    element. On, they show the shown layer's, or say which layers have one."""
     conv, atlas = rec.kind == "Conv2d", rec.name in ATLAS_LAYERS
     cell = st.session_state.get(es.K_CELL) or (0, 0, 0)
     with st.container(key="ex_pane_more"):
-        if st.toggle(SLIDE, key="ex_slide_on", disabled=not conv,
-                     help="For the conv layers.") and conv:  # fmt: skip
-            slide_ui(tr, rec, cell)
-        explorer_ui(tr.key[0], tr.model, rec.name, cell[0], disabled=not atlas,
-                    label="What excites the picked channel across the test set?")  # fmt: skip
+        if st.toggle(SLIDE, key="ex_slide_on", help="For the conv layers."):
+            if conv:
+                slide_ui(tr, rec, cell)
+            else:
+                st.caption("The conv layers have a kernel to slide: step to one.")
+        label = "What excites the picked channel across the test set?"
+        if atlas:
+            explorer_ui(tr.key[0], tr.model, rec.name, cell[0], label=label)
+        elif st.toggle(label, key="ex_atlas_open", help=EXPLORER_HELP):  # the same switch
+            st.caption("The layers up to max_pool_2 have channels to look up: step to one.")
 
 
 JS = (
@@ -226,8 +234,9 @@ const fetchLayers = url => files[url] ??= new Promise(resolve => {
     .then(layers => layers ? resolve(loaded[url] = layers) : again(), again);
   go();
 });
+const received = window.__paneReceived ??= {};  // url -> {name: layer} the runs sent
 const layerFor = (root, name) => loaded[root.__data.url]?.find(l => l.name === name)
-  ?? root.__data.current?.find(l => l.name === name);
+  ?? received[root.__data.url]?.[name];
 
 // A channel grid's hover names each pixel's channel, row and column: worked out here from
 // its tiles rather than sent (`_hover_in_page`), -1 between the tiles.
@@ -398,6 +407,8 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
     points: ev.points.map(p => ({curve_number: p.curveNumber, point_index: p.pointIndex,
       x: p.x, y: p.y, customdata: p.customdata ?? null}))});
   root.__data = data;
+  const got = received[data.url] ??= {};
+  for (const layer of data.current ?? []) got[layer.name] = layer;
   fetchLayers(data.url);
   if (root.__asked && data.selected !== root.__asked) return;  // a newer step is on its way
   root.__asked = null;
