@@ -331,7 +331,7 @@ async function show(root, name) {
   (layer.cells ?? []).forEach((n, k) => {
     const box = pick.querySelectorAll('input')[k];
     box.max = n - 1;
-    box.value = layer.cell[k];
+    if (box !== document.activeElement) box.value = layer.cell[k];  // not under the typing
   });
   const on = root.querySelector('.pane-kernels input').checked;
   await Promise.all(['prev', 'out', 'cells', 'extra', 'kernels'].map(slot =>
