@@ -51,6 +51,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from harness.servers import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402
 from ui.explore.state import LAYERS  # noqa: E402
 from ui.kept_plot import LIGHT_JS, LOAD_PLOTLY_JS, OVERLAY_CSS, PLOTLY_JS, STATIC  # noqa: E402
+from ui.static_json import FETCH_JS  # noqa: E402
 
 CSS = ".cs-row {display: flex; gap: 1rem;} .cs-a, .cs-b, .cs-c {position: relative;}" + OVERLAY_CSS
 
@@ -216,17 +217,10 @@ def layer_view():
 JS = (
     LOAD_PLOTLY_JS
     + LIGHT_JS
+    + FETCH_JS
     + r"""
-const layerData = window.__layerData ??= {};  // url -> every layer's figures, fetched once
-const loaded = window.__loaded ??= {};  // url -> those figures, once here
-// (tried again until it is there: --lazy writes it after the run)
-const fetchLayers = url => layerData[url] ??= new Promise(resolve => {
-  const go = () => fetch(url).then(r => r.ok ? r.json() : Promise.reject(r.status))
-    .then(layers => resolve(loaded[url] = layers), () => setTimeout(go, 100));
-  go();
-});
 // the layer from every layer's figures, or from the run's own (--lazy, before the file is)
-const layerFor = (root, name) => loaded[root.__data.url]?.find(l => l.name === name)
+const layerFor = (root, name) => staticJson[root.__data.url]?.find(l => l.name === name)
   ?? (root.__data.current?.name === name ? root.__data.current : null);
 
 // --light: each map as the kept maps draw it (ui/kept_plot.py's `light` and `overlay`)
@@ -237,7 +231,7 @@ async function show(root, name) {
   const Plotly = await loadPlotly(root.__data.plotly);
   let layer = layerFor(root, name);
   if (!layer) {
-    await fetchLayers(root.__data.url);
+    await fetchStatic(root.__data.url);
     layer = layerFor(root, name);
   }
   if (root.__shown !== name) return;
@@ -260,7 +254,7 @@ async function show(root, name) {
 // in the explorer; the element draws the layer they go to at once, before that run ends
 function follow(d) {
   const root = document.querySelector('.cs-root');
-  if (!root?.__data.widgets || !loaded[root.__data.url]) return;
+  if (!root?.__data.widgets || !staticJson[root.__data.url]) return;
   const names = root.__data.names, i = names.indexOf(root.__shown);
   const next = names[Math.min(Math.max(i + d, 0), names.length - 1)];
   if (next !== root.__shown) show(root, next);
@@ -291,12 +285,12 @@ export default function ({ data, parentElement, setStateValue }) {
       const names = root.__data.names, i = names.indexOf(root.__shown);
       const next = names[Math.min(i + 1, names.length - 1)];
       setStateValue('layer', next);  // the server follows while the page draws
-      if (loaded[root.__data.url]) show(root, next);  // else the run sends it (--lazy)
+      if (staticJson[root.__data.url]) show(root, next);  // else the run sends it (--lazy)
     });
   }
   root.__data = data;
   root.dataset.server = data.selected;
-  fetchLayers(data.url);
+  fetchStatic(data.url);
   if (root.__shown !== data.selected || root.__url !== data.url) {
     root.__url = data.url;
     show(root, data.selected);

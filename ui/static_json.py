@@ -26,6 +26,21 @@ from ui.kept_plot import STATIC
 
 PENDING = "null"  # a file's content while it is being built
 
+# The page's side: `fetchStatic(url)` fetches a file once per page, trying again while it
+# holds `null` or is not there yet, for a minute at most (the runs send what is shown
+# meanwhile); `staticJson[url]` holds it once here.
+FETCH_JS = r"""
+const staticJson = window.__staticJson ??= {};
+const staticFetches = window.__staticFetches ??= {};
+const fetchStatic = url => staticFetches[url] ??= new Promise(resolve => {
+  let tries = 0;
+  const again = () => { if (++tries < 400) setTimeout(go, 150); };
+  const go = () => fetch(url, {cache: 'no-cache'}).then(r => r.ok ? r.json() : null)
+    .then(value => value !== null ? resolve(staticJson[url] = value) : again(), again);
+  go();
+});
+"""
+
 
 class StaticJson:
     """`static/{prefix}-{digest}.json` files, built in a thread by `write_later`."""
@@ -47,9 +62,8 @@ class StaticJson:
         """Whether `key`'s file is there, whole (not the `null` it holds while being built)."""
         path = self.folder / self.name(key)
         try:
-            if path.stat().st_size != len(PENDING):
-                return path.stat().st_size > 0
-            return path.read_text() != PENDING
+            size = path.stat().st_size
+            return size > 0 and (size != len(PENDING) or path.read_text() != PENDING)
         except OSError:
             return False
 

@@ -28,7 +28,7 @@ SHOW = {"code": lambda text: st.code(text, language="python", wrap_lines=True),
         "caption": st.caption}  # fmt: skip
 
 
-def _show(blocks: list[words.Block]) -> None:
+def show(blocks: list[words.Block]) -> None:
     """Each block as its Streamlit element."""
     for block in blocks:
         SHOW[block.kind](block.text)
@@ -58,7 +58,7 @@ def _conv(tr: es.Trace, rec: LayerRecord, cell, wide=None) -> None:
     layer = tr.model.layer(rec.name)
     source = layer_input(tr.records, rec.name)
     x_in = source.output
-    _show(words.conv_head(layer, x_in.shape[2]))
+    show(words.conv_head(layer, x_in.shape[2]))
     if st.toggle(kernels_label(layer), key="ex_kernels_on"):
         c = cell[0]
         fig = memo(("kernels", tr.key[0], rec.name, c),
@@ -67,7 +67,7 @@ def _conv(tr: es.Trace, rec: LayerRecord, cell, wide=None) -> None:
     c, i, j = _cell_inputs(rec.shape, cell)
     ex = conv_cell(x_in, layer, c, i, j)
     table = memo(("arith", *tr.key, rec.name, cell), lambda: conv_arithmetic_html(ex, source.name))
-    _show(words.conv_body(rec.name, ex, (c, i, j), x_in.shape[1], table,
+    show(words.conv_body(rec.name, ex, (c, i, j), x_in.shape[1], table,
                           float(rec.output[0, c, i, j])))  # fmt: skip
     if st.toggle(SLIDE, key="ex_slide_on"):
         with wide or st.container():  # the slide's panels need the page's width
@@ -92,13 +92,13 @@ def _relu(records, rec: LayerRecord, cell) -> None:
     before = layer_input(records, rec.name).output
     c, i, j = _cell_inputs(rec.shape, cell)
     ex = relu_cell(before, c, i, j)
-    _show(words.relu_body(rec.name, ex, (c, i, j), float(rec.output[0, c, i, j])))
+    show(words.relu_body(rec.name, ex, (c, i, j), float(rec.output[0, c, i, j])))
 
 
 def _pool(tr: es.Trace, rec: LayerRecord, cell) -> None:
     source, layer = layer_input(tr.records, rec.name), tr.model.layer(rec.name)
     x_in = source.output
-    _show(words.pool_head(layer, x_in.shape[2]))
+    show(words.pool_head(layer, x_in.shape[2]))
     c, i, j = _cell_inputs(rec.shape, cell)
     ex = pool_cell(x_in, layer, c, i, j)
     left, right = st.columns([1, 2])
@@ -106,7 +106,7 @@ def _pool(tr: es.Trace, rec: LayerRecord, cell) -> None:
         kept_map(memo(("pool", *tr.key, rec.name, (c, i, j)), lambda: fx.pool_window(ex)),
                  key="ex_pool", width="content")  # fmt: skip
     with right:
-        _show(words.pool_body(rec.name, source.name, ex, (c, i, j),
+        show(words.pool_body(rec.name, source.name, ex, (c, i, j),
                               float(rec.output[0, c, i, j])))  # fmt: skip
 
 
@@ -114,10 +114,10 @@ def _flatten(records, rec: LayerRecord, cell) -> None:
     source = layer_input(records, rec.name)
     src = source.output
     chw = tuple(src.shape[1:])
-    _show(words.flatten_head(chw, rec.shape[1]))
+    show(words.flatten_head(chw, rec.shape[1]))
     c, i, j = _cell_inputs(list(src.shape), cell, "a cell of the vector below")
     k = flatten_index(chw, c, i, j)
-    _show(words.flatten_body(source.name, chw, (c, i, j), k, float(src[0, c, i, j]),
+    show(words.flatten_body(source.name, chw, (c, i, j), k, float(src[0, c, i, j]),
                              float(rec.output[0, k])))  # fmt: skip
 
 
@@ -129,7 +129,7 @@ def _linear(tr: es.Trace, rec: LayerRecord) -> None:
         format_func=lambda k: names[k] + (" (predicted)" if k == pred else ""),
     )  # fmt: skip
     con = linear_contributions(feats, tr.model.layer("linear"), cls)
-    _show(words.linear_body(names[cls], con, feats.shape[1], float(rec.output[0, cls])))
+    show(words.linear_body(names[cls], con, feats.shape[1], float(rec.output[0, cls])))
     fig = memo(("contrib", *tr.key, cls), lambda: contributions_figure(tr, cls))
     kept_map(fig, key="ex_contrib", width="stretch")
 
@@ -166,7 +166,7 @@ def _softmax(tr: es.Trace, rec: LayerRecord) -> None:
     logits, names = by_name(tr.records)["linear"].output, tr.model.classes
     steps = softmax_steps(logits)
     table = softmax_table_html(steps, names, int(steps.probs.argmax()))
-    _show(words.softmax_body(steps, names, table, torch.softmax(logits, dim=1), rec.output))
+    show(words.softmax_body(steps, names, table, torch.softmax(logits, dim=1), rec.output))
 
 
 def explain_layer(tr: es.Trace, rec: LayerRecord, cell, inp, wide=None) -> None:

@@ -47,7 +47,7 @@ from ui.kept_plot import (
 )
 from ui.layer_strip import png_uri
 from ui.present import SCALE, presenting
-from ui.static_json import StaticJson
+from ui.static_json import FETCH_JS, StaticJson
 
 RUN = f"{os.getpid()}-{time.time_ns()}"  # a server's files are its own: never another code's
 FILES = StaticJson("pane", keep=60)  # about 2 MB an input and cell
@@ -113,8 +113,7 @@ def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: b
     return {"name": layer, "heading": heading(rec), "cell": list(cell), "words": said,
             **extra, "cells": cells, "classes": classes, "cls": cls,
             "note": words.inline_html(note), "channels": rec.output.shape[1],
-            "chw": list(layer_input(tr.records, layer).shape[1:]) if rec.kind == "Flatten"
-            else None, "figs": {k: fig.to_json() for k, fig in figs.items()}}  # fmt: skip
+            "figs": {k: fig.to_json() for k, fig in figs.items()}}  # fmt: skip
 
 
 def _hover_in_page(fig) -> None:
@@ -169,14 +168,7 @@ def pane_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
     """The layer view as one element (the module's docstring says how it steps)."""
     layer = st.session_state[es.K_LAYER]
     rec = by_name(tr.records)[layer]
-    if layer != "input":  # the cell this layer shows, as the layer view keeps it
-        flat = rec.kind == "Flatten"
-        source = layer_input(tr.records, layer) if flat else rec
-        _, moved = es.current_cell(source.shape, layer, flat, source.output)
-        if moved and rec.kind not in ("Linear", "Softmax"):  # these two show no single cell
-            st.warning(f"Ignored part of the link: {moved}")
-    else:
-        st.session_state.pop(es.K_CELL_LINK, None)  # a link's cell is for the layers with cells
+    ev.layer_cell(tr, layer)  # the cell kept as the layer view keeps it
     origin, lesson = _origin(), guide.lesson_toggle()
     cls = st.session_state.get(class_key(tr))
     key = repr((RUN, tr.key, origin, lesson, cls))
@@ -222,20 +214,10 @@ def _more_ui(tr: es.Trace, rec: LayerRecord) -> None:
 JS = (
     LOAD_PLOTLY_JS
     + LIGHT_JS
+    + FETCH_JS
     + r"""
-const files = window.__paneFiles ??= {};  // url -> every layer's data, fetched once
-const loaded = window.__paneLoaded ??= {};  // url -> that data, once here
-// `null` while the server builds it (ui/static_json.py): tried again, for a minute at most
-// (the runs send the layers shown meanwhile)
-const fetchLayers = url => files[url] ??= new Promise(resolve => {
-  let tries = 0;
-  const again = () => { if (++tries < 400) setTimeout(go, 150); };
-  const go = () => fetch(url, {cache: 'no-cache'}).then(r => r.ok ? r.json() : null)
-    .then(layers => layers ? resolve(loaded[url] = layers) : again(), again);
-  go();
-});
 const received = window.__paneReceived ??= {};  // url -> {name: layer} the runs sent
-const layerFor = (root, name) => loaded[root.__data.url]?.find(l => l.name === name)
+const layerFor = (root, name) => staticJson[root.__data.url]?.find(l => l.name === name)
   ?? received[root.__data.url]?.[name];
 
 // A channel grid's hover names each pixel's channel, row and column: worked out here from
@@ -295,7 +277,7 @@ async function show(root, name) {
   await loadPlotly(root.__data.plotly);
   const layer = layerFor(root, name);
   if (!layer) {
-    fetchLayers(url).then(() => {
+    fetchStatic(url).then(() => {
       if (root.__shown === name && root.__drawn !== name) show(root, name);
     });
     return;
@@ -403,13 +385,13 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
   root.__set = setStateValue;
   root.__trigger = setTriggerValue;
   root.__click = (slot, ev) => setTriggerValue('select', {map: slot,
-    channels: root.__layer?.channels, chw: root.__layer?.chw,
+    channels: root.__layer?.channels, chw: root.__layer?.cells,  // flatten's: its input's
     points: ev.points.map(p => ({curve_number: p.curveNumber, point_index: p.pointIndex,
       x: p.x, y: p.y, customdata: p.customdata ?? null}))});
   root.__data = data;
   const got = received[data.url] ??= {};
   for (const layer of data.current ?? []) got[layer.name] = layer;
-  fetchLayers(data.url);
+  fetchStatic(data.url);
   if (root.__asked && data.selected !== root.__asked) return;  // a newer step is on its way
   root.__asked = null;
   if (root.__drawn !== data.selected || root.__url !== data.url) {

@@ -15,7 +15,7 @@ from tinyvgg.model import TinyVGG
 from ui import styles
 from ui.atlas import explorer_ui
 from ui.explore import state as es
-from ui.explore.explain import explain_layer
+from ui.explore.explain import explain_layer, show
 from ui.explore.words import Block
 from ui.figures import explore as fx
 from ui.figures.common import feature_maps, image, subtitled
@@ -329,13 +329,29 @@ def channel_map(tr: es.Trace, layer: str, cell: tuple[int, int, int]):
     return fx.cell_map(by_name(tr.records)[layer].output[0, cell[0]], title, cell[1:])
 
 
+def layer_cell(tr: es.Trace, name: str) -> tuple[int, int, int] | None:
+    """The cell layer `name` shows (of its input, for flatten), kept as `state.current_cell`
+    keeps it, and a warning when a link's cell had to move; None for the input layer, which
+    drops a link's cell (it is for the layers with cells)."""
+    rec = by_name(tr.records)[name]
+    if name == "input":
+        st.session_state.pop(es.K_CELL_LINK, None)
+        return None
+    flat = rec.kind == "Flatten"
+    source = layer_input(tr.records, name) if flat else rec  # flatten's cells are its input's
+    cell, moved = es.current_cell(source.shape, name, flat, source.output)
+    if moved and rec.kind not in ("Linear", "Softmax"):  # these two show no single cell
+        st.warning(f"Ignored part of the link: {moved}")
+    return cell
+
+
 def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
     """The selected layer: its input beside its output, then what it does."""
     name = st.session_state[es.K_LAYER]
     rec = by_name(tr.records)[name]
     st.subheader(f"{rec.name} · {rec.kind} · `{rec.shape_text}` · {rec.params:,} params")
+    cell = layer_cell(tr, name)
     if name == "input":
-        st.session_state.pop(es.K_CELL_LINK, None)  # a link's cell is for the layers with cells
         # half width: the colour bar stays by the image
         picture, words = stacking_columns(2, "ex_input")
         with picture:
@@ -345,16 +361,10 @@ def layer_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
             fig = input_figure(rec, inp.caption)
             kept_map(fig, key="ex_in", grow=False, width=_width(fig))
         with words:
-            for block in input_words(tr, inp):
-                (st.caption if block.kind == "caption" else st.markdown)(block.text)
+            show(input_words(tr, inp))
         return
     prev = layer_input(tr.records, name)
-    flat = rec.kind == "Flatten"
-    source = prev if flat else rec  # flatten's cells are its input's
-    cell, moved = es.current_cell(source.shape, name, flat, source.output)
-    if moved and rec.kind not in ("Linear", "Softmax"):  # these two show no single cell
-        st.warning(f"Ignored part of the link: {moved}")
-    if flat:
+    if rec.kind == "Flatten":
         _flatten_ui(tr, rec, prev, cell, inp)
         return
     # the same tile layout on both sides: channel k under k
