@@ -4,9 +4,11 @@ import streamlit as st
 
 from ui import present
 from ui.frame import ICON, PAGES, TITLE, page_style, sidebar
+from ui.resources import use_app_threads
 from ui.state import note_page
 
 st.set_page_config(page_title=TITLE, page_icon=ICON, layout="wide")
+use_app_threads()  # before any page's tensors
 
 
 def start() -> None:

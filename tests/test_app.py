@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+
+import torch
 from streamlit.testing.v1 import AppTest
 
 from tinyvgg.device import describe, pick_device
@@ -14,6 +17,34 @@ def test_root_runs_the_explorer():
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert at.title[0].value == "Layer explorer"
+
+
+def _threads_of_the_next_run() -> int:
+    """Torch's threads in a thread started now, as each script run is (a setting made in a
+    thread holds there and in the threads started after it)."""
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    return seen[0]
+
+
+def test_the_server_s_own_work_runs_on_one_torch_thread_unless_told(monkeypatch, caplog):
+    from ui.resources import THREADS_ENV, app_threads
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert _threads_of_the_next_run() == 2
+        assert not AppTest.from_file(APP, default_timeout=60).run().exception
+        assert _threads_of_the_next_run() == 1  # a click's small tensors, beside other sessions
+        monkeypatch.setenv(THREADS_ENV, "2")
+        assert not AppTest.from_file(APP, default_timeout=60).run().exception
+        assert _threads_of_the_next_run() == 2
+        monkeypatch.setenv(THREADS_ENV, "two")
+        assert app_threads() == 1 and "TINYVGG_APP_THREADS='two'" in caplog.text
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_home_shows_title_model_and_device():

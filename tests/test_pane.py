@@ -139,13 +139,21 @@ def test_the_page_opens_the_element_at_the_linked_layer_and_cell(real_data):
     assert not at.exception
     ((key, data),) = components(at, "tinyvgg_layer_pane")
     assert key == "ex_pane" and data["selected"] == "max_pool_1"
-    assert data["names"] == list(LAYERS) and data["url"].startswith("app/static/pane-")
-    if data["current"] is not None:  # sent with the run until every layer's file is there
-        sent = {layer["name"]: layer for layer in data["current"]}
-        assert list(sent) == ["relu_1_2", "max_pool_1", "conv_2_1"]  # the layer and beside it
-        assert sent["max_pool_1"]["cell"] == [2, 3, 4]
+    assert data["names"] == list(LAYERS)
+    sent = {layer["name"]: layer for layer in data["current"]}
+    assert list(sent) == ["relu_1_2", "max_pool_1", "conv_2_1"]  # the layer and beside it
+    assert sent["max_pool_1"]["cell"] == [2, 3, 4]
     assert not [b for b in at.button if b.label == "Next ▶"]  # the element steps
     assert at.query_params["pane"] == "1" and at.query_params["layer"] == "max_pool_1"
+    at.session_state["ex_layer"] = "conv_2_1"  # a step: the page has two of its three layers
+    at.run()
+    ((_, data),) = components(at, "tinyvgg_layer_pane")
+    assert [layer["name"] for layer in data["current"]] == ["relu_2_1"]  # each sent once
+    at.session_state["ex_cell"] = (1, 2, 2)  # another cell: each layer drawn again for it
+    at.run()
+    ((_, after),) = components(at, "tinyvgg_layer_pane")
+    assert after["key"] != data["key"]
+    assert [layer["name"] for layer in after["current"]] == ["max_pool_1", "conv_2_1", "relu_2_1"]
 
 
 def test_a_map_opens_full_screen_and_the_input_layer_says_what_it_holds(page, app_url):

@@ -5,16 +5,18 @@ One components-v2 element holds every layer of the input: its heading, maps (the
 figures as the layer view's, the cell picked for each layer's own size), words and the
 lesson's note. Its Prev, Next, layer box, PageUp and PageDown draw the next layer at once and
 write the layer back as the element's state, so the server keeps the selection (deep links,
-the address bar) and the run that follows, a fragment's, sends nothing new. The run that
-changes the input or the cell sends the shown layer with it and asks for every layer's data
-from a thread (`ui/static_json.py`), which the page fetches; until it has it, a step waits
-for its run. Clicks on the maps pick a channel or a cell as the layer view's do.
+the address bar). Every run sends the shown layer and the two beside it, each once for an input
+and cell (the page keeps what it was sent): a Next or Prev finds its layer in the page, and the
+run it starts, a fragment's, sends the one layer beyond. A jump to a layer the page has not
+been sent waits for its run. Clicks on the maps pick a channel or a cell as the layer view's
+do.
 
 Opened with `?pane=1` while it grows to all the layer view has.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 
@@ -47,12 +49,9 @@ from ui.kept_plot import (
 )
 from ui.layer_strip import png_uri
 from ui.present import SCALE, presenting
-from ui.static_json import FETCH_JS, StaticJson
 
-RUN = f"{os.getpid()}-{time.time_ns()}"  # a server's files are its own: never another code's
-FILES = StaticJson("pane", keep=60)  # about 2 MB an input and cell
-AFTER_RUN = 0.2  # s: every layer's file is built once the run that asks for it has ended
-K_SENT = "ex_pane_sent"  # (file key, the layers the runs sent the page while it is built)
+RUN = f"{os.getpid()}-{time.time_ns()}"  # a server's data is its own: never another code's
+K_SENT = "ex_pane_sent"  # (data key, the layers the runs sent the page for it)
 
 
 def heading(rec: LayerRecord) -> str:
@@ -171,21 +170,15 @@ def pane_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
     ev.layer_cell(tr, layer)  # the cell kept as the layer view keeps it
     origin, lesson = _origin(), guide.lesson_toggle()
     cls = st.session_state.get(class_key(tr))
-    key = repr((RUN, tr.key, origin, lesson, cls))
-    current = None
-
-    def data(name: str) -> dict:
-        return layer_data(tr, inp, name, origin, lesson, cls)
-
-    if not FILES.ready(key):  # the shown layer and the two beside it come with the run,
-        FILES.write_later(key, lambda: [data(n) for n in es.LAYERS], delay=AFTER_RUN)
-        i = es.LAYERS.index(layer)
-        sent = st.session_state.get(K_SENT)  # each once: the page keeps what it was sent
-        if sent is None or sent[0] != key:
-            sent = st.session_state[K_SENT] = (key, set())
-        current = [data(n) for n in es.LAYERS[max(i - 1, 0) : i + 2] if n not in sent[1]]
-        sent[1].update(d["name"] for d in current)
-    out = {"url": FILES.url(key), "current": current, "selected": layer, "names": es.LAYERS,
+    key = hashlib.sha256(repr((RUN, tr.key, origin, lesson, cls)).encode()).hexdigest()[:24]
+    i = es.LAYERS.index(layer)
+    sent = st.session_state.get(K_SENT)  # each once: the page keeps what it was sent
+    if sent is None or sent[0] != key:
+        sent = st.session_state[K_SENT] = (key, set())
+    current = [layer_data(tr, inp, n, origin, lesson, cls)
+               for n in es.LAYERS[max(i - 1, 0) : i + 2] if n not in sent[1]]  # fmt: skip
+    sent[1].update(d["name"] for d in current)
+    out = {"key": key, "current": current, "selected": layer, "names": es.LAYERS,
            "plotly": f"app/static/{PLOTLY_JS}", "scale": SCALE if presenting() else 1,
            "class_key": class_key(tr)}  # fmt: skip
     _component(data=out, key="ex_pane", on_layer_change=_on_layer, on_select_change=_on_select)
@@ -214,11 +207,9 @@ def _more_ui(tr: es.Trace, rec: LayerRecord) -> None:
 JS = (
     LOAD_PLOTLY_JS
     + LIGHT_JS
-    + FETCH_JS
     + r"""
-const received = window.__paneReceived ??= {};  // url -> {name: layer} the runs sent
-const layerFor = (root, name) => staticJson[root.__data.url]?.find(l => l.name === name)
-  ?? received[root.__data.url]?.[name];
+const received = window.__paneReceived ??= {};  // data key -> {name: layer} the runs sent
+const layerFor = (root, name) => received[root.__data.key]?.[name];
 
 // A channel grid's hover names each pixel's channel, row and column: worked out here from
 // its tiles rather than sent (`_hover_in_page`), -1 between the tiles.
@@ -269,22 +260,15 @@ function mapBox(slot) {
     <div data-fig="${slot}"></div></div>`;
 }
 
-// Draws `name` if the page has it (every layer's file, or the run's own layers); else the
-// file or the run that brings it draws it.
+// Draws `name`, the layer shown (`root.__shown`), if the page has it; else the run that
+// brings it draws it.
 async function show(root, name) {
-  root.__shown = name;
-  const url = root.__data.url;
   await loadPlotly(root.__data.plotly);
   const layer = layerFor(root, name);
-  if (!layer) {
-    fetchStatic(url).then(() => {
-      if (root.__shown === name && root.__drawn !== name) show(root, name);
-    });
-    return;
-  }
-  if (root.__shown !== name) return;
+  if (!layer || root.__shown !== name) return;
   root.__drawn = name;
   root.__layer = layer;
+  root.classList.remove('pane-waiting');
   const i = root.__data.names.indexOf(name);
   root.querySelector('.pane-prev').disabled = i === 0;
   root.querySelector('.pane-next').disabled = i === root.__data.names.length - 1;
@@ -322,9 +306,14 @@ async function show(root, name) {
 
 function step(root, name) {
   if (!name || name === root.__shown) return;
-  root.__asked = name;
+  root.__asked = root.__shown = name;  // the next step goes on from here
   root.__set('layer', name);  // the server follows while the page draws
-  show(root, name);
+  if (!layerFor(root, name)) {  // not in the page yet: its run brings it
+    root.classList.add('pane-waiting');
+    root.querySelector('.pane-select').value = name;
+  }
+  // drawn once the step is on its way to the server, unless another step came first
+  setTimeout(() => root.__shown === name && show(root, name), 0);
 }
 
 export default function ({ data, parentElement, setStateValue, setTriggerValue }) {
@@ -389,22 +378,24 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
     points: ev.points.map(p => ({curve_number: p.curveNumber, point_index: p.pointIndex,
       x: p.x, y: p.y, customdata: p.customdata ?? null}))});
   root.__data = data;
-  const got = received[data.url] ??= {};
-  for (const layer of data.current ?? []) got[layer.name] = layer;
-  fetchStatic(data.url);
-  if (root.__asked && data.selected !== root.__asked) return;  // a newer step is on its way
-  root.__asked = null;
-  if (root.__drawn !== data.selected || root.__url !== data.url) {
-    root.__url = data.url;
+  for (const key of Object.keys(received)) if (key !== data.key) delete received[key];  // the
+  const got = received[data.key] ??= {};  // server sends a new input's or cell's layers anew
+  for (const layer of data.current) got[layer.name] = layer;
+  if (root.__key !== data.key) {  // another input or cell: every layer drawn again
+    root.__key = data.key;
     root.__drawn = null;
-    show(root, data.selected);
   }
+  // a newer step is on its way: draw its layer if this run brought it
+  const want = root.__asked && data.selected !== root.__asked ? root.__asked : data.selected;
+  if (want === data.selected) root.__asked = null;
+  if (root.__drawn !== want) show(root, root.__shown = want);
 }
 """
 )
 CSS = (
     """
 .pane [hidden] {display: none !important;}
+.pane-waiting .pane-row, .pane-waiting h3 {opacity: 0.5;}
 .pane-step {display: flex; gap: 0.5rem; align-items: center; margin-bottom: 0.5rem;}
 .pane-step button, .pane-step select {font: inherit; padding: 0.25rem 0.75rem;
   border-radius: 0.5rem; border: 1px solid rgba(49, 51, 63, 0.2); background: white;}
@@ -443,5 +434,5 @@ _component = st.components.v2.component("tinyvgg_layer_pane", js=JS, css=CSS,
 
 
 def available() -> bool:
-    """Whether the element can fetch what it draws (plotly.js and its files from static/)."""
+    """Whether the element can load plotly.js (served from static/)."""
     return plotly_served()

@@ -336,6 +336,10 @@ def layer_cell(tr: es.Trace, name: str) -> tuple[int, int, int] | None:
     rec = by_name(tr.records)[name]
     if name == "input":
         st.session_state.pop(es.K_CELL_LINK, None)
+        if st.session_state.get(es.K_CELL_ORIGIN) is None:  # Next's cell, chosen as it would
+            first = tr.records[1]  # choose it there (its brightest): known now, it stays put
+            st.session_state[es.K_CELL_ORIGIN] = (es.brightest_cell(first.output),
+                                                  tuple(first.shape[2:]))  # fmt: skip
         return None
     flat = rec.kind == "Flatten"
     source = layer_input(tr.records, name) if flat else rec  # flatten's cells are its input's
