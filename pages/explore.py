@@ -21,30 +21,38 @@ current = model_in_use()
 st.session_state[es.K_LINK_PROBLEMS] = es.init_state(current.model)  # shown by the layer view
 guide.welcome_ui(presenting(), current.model)
 
-# teacher mode: the input's name stands level with the prediction, not above a blank band
-top_left, top_right = (st.columns([3, 2], vertical_alignment="center") if presenting()
-                       else st.columns([3, 1]))  # fmt: skip
-with top_left, controls("explore-input"):
-    ev.input_ui(current.model)
-try:
-    inp = es.current_input(current.model)
-except DataError as e:
-    st.error(str(e))
-    st.stop()
-tr = es.traced(current, inp)
-if presenting():  # the pickers are hidden: say what the input is
-    top_left.subheader(ev.whole_names(inp.caption, current.model.classes))
-with top_right:
-    ev.prediction_card(tr, inp)
-    if not presenting():  # the sidebar says it too
-        st.caption(f"{current.name} on {device_label()}")
 WHY_HELP = "Which pixels made the model choose its class: five ways, one of them exact."
 if presenting():  # beside teacher mode's switch: the first screen keeps the maps whole
     st.sidebar.toggle("Why this class?", key="ex_why_open", help=WHY_HELP)
 
 
 @st.fragment
-def why_view() -> None:
+def explorer() -> None:
+    """Another input reruns only this part of the page (less for the browser to draw again);
+    its own parts below rerun alone for what only they show."""
+    # teacher mode: the input's name stands level with the prediction, not above a blank band
+    top_left, top_right = (st.columns([3, 2], vertical_alignment="center") if presenting()
+                           else st.columns([3, 1]))  # fmt: skip
+    with top_left, controls("explore-input"):
+        ev.input_ui(current.model)
+    try:
+        inp = es.current_input(current.model)
+    except DataError as e:
+        st.error(str(e))
+        return
+    tr = es.traced(current, inp)
+    if presenting():  # the pickers are hidden: say what the input is
+        top_left.subheader(ev.whole_names(inp.caption, current.model.classes))
+    with top_right:
+        ev.prediction_card(tr, inp)
+        if not presenting():  # the sidebar says it too
+            st.caption(f"{current.name} on {device_label()}")
+    why_view(tr, inp)
+    layer_view(tr, inp)
+
+
+@st.fragment
+def why_view(tr: es.Trace, inp: es.ExploreInput) -> None:
     """Its pickers rerun only this part of the page; closed, it costs nothing."""
     if not presenting():
         st.toggle("Why this class?", key="ex_why_open", help=WHY_HELP)
@@ -56,7 +64,7 @@ def why_view() -> None:
 
 
 @st.fragment
-def layer_view() -> None:
+def layer_view(tr: es.Trace, inp: es.ExploreInput) -> None:
     """Stepping and cell picks rerun only this part of the page: less to send and repaint."""
     for problem in st.session_state.pop(es.K_LINK_PROBLEMS, []):  # gone after the first step
         st.warning(f"Ignored part of the link: {problem}")
@@ -70,5 +78,4 @@ def layer_view() -> None:
     es.write_query(current.model)
 
 
-why_view()
-layer_view()
+explorer()
