@@ -1,7 +1,8 @@
 """What each kind of student does in the classroom benchmark, one action per think time.
 
 student  /explore: Next through the layers; sometimes Prev, another sample, Random, a layer
-         from the selectbox; back to the input after softmax.
+         from the selectbox; back to the input after softmax. With `pane` (the layer view as
+         one element, `?pane=1`), its steps are the element's state, sent as the page does.
 drawer   the same, and every 6 to 12 actions: /draw, the Upload tab, an upload of a garment
          image, "Explore layer by layer" (the explorer on the upload), and later back to the
          test images.
@@ -41,6 +42,7 @@ class Context:
     epochs: int
     seed: int
     images: list[bytes]
+    pane: bool = False  # the explorer's layer view as one element (?pane=1)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     records: list[dict] = field(default_factory=list)  # {"t", "kind", "s"}
     errors: list[dict] = field(default_factory=list)  # {"t", "kind", "action", "text"}
@@ -112,15 +114,29 @@ def _source(tab: StClient) -> str:
     return parse_qs(tab.query).get("source", ["sample"])[0]
 
 
+def _step(tab: StClient, to: str | int):
+    """Go to layer `to` (a name, or +1 / -1 for Next and Prev) as the page would: the layer
+    box or buttons, or the element's state (the page has drawn the layer from what it was
+    sent; the server follows)."""
+    try:
+        tab.find(key="ex_pane", kind="bidi_component")
+    except ClientError:
+        if isinstance(to, str):
+            return tab.set("ex_layer", to)
+        return tab.click("Next ▶" if to == 1 else "◀ Prev")
+    name = to if isinstance(to, str) else LAYERS[LAYERS.index(_layer(tab)) + to]
+    return tab.set_state("ex_pane", {"layer": name})
+
+
 async def explore_step(tab: StClient, ctx: Context, rng: random.Random) -> None:
     """One explorer action, mostly Next."""
     layer, r = _layer(tab), rng.random()
     if layer == LAYERS[-1] or r < 0.06:
-        await ctx.measured("layer", tab, tab.set("ex_layer", "input"))
+        await ctx.measured("layer", tab, _step(tab, "input"))
     elif r < 0.70 or layer == LAYERS[0]:
-        await ctx.measured("next", tab, tab.click("Next ▶"))
+        await ctx.measured("next", tab, _step(tab, 1))
     elif r < 0.78:
-        await ctx.measured("prev", tab, tab.click("◀ Prev"))
+        await ctx.measured("prev", tab, _step(tab, -1))
     elif _source(tab) != "sample":
         await ctx.measured("source", tab, tab.set("ex_source", SOURCES["sample"]))
     elif r < 0.90:
@@ -128,7 +144,7 @@ async def explore_step(tab: StClient, ctx: Context, rng: random.Random) -> None:
     elif r < 0.95:
         await ctx.measured("random", tab, tab.click("Random"))
     else:
-        await ctx.measured("layer", tab, tab.set("ex_layer", rng.choice(LAYERS[1:-1])))
+        await ctx.measured("layer", tab, _step(tab, rng.choice(LAYERS[1:-1])))
 
 
 async def student(tab: StClient, ctx: Context, rng: random.Random, end: float) -> None:

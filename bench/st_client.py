@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +67,7 @@ class Widget:
     id: str
     kind: str  # the Element oneof name: "button", "selectbox", ..., or "tab_container"
     proto: Any
+    fragment: str = ""  # the fragment it was drawn in: a change reruns only that, as in a browser
 
 
 class StClient:
@@ -142,7 +144,7 @@ class StClient:
     async def click(self, label: str | None = None, key: str | None = None) -> Run:
         """Press a button and wait for the run it starts."""
         w = self.find(label=label, key=key, kind="button")
-        return await self.rerun([WidgetState(id=w.id, trigger_value=True)])
+        return await self.rerun([WidgetState(id=w.id, trigger_value=True)], fragment_id=w.fragment)
 
     async def set(self, key: str, value: Any, label: str | None = None) -> Run:
         """Set a widget's value: number inputs take floats, selectboxes/radios/tabs strings."""
@@ -158,7 +160,13 @@ class StClient:
             ws.bool_value = bool(value)
         else:
             raise ClientError(f"setting a {w.kind} is not supported here")
-        return await self.rerun([ws])
+        return await self.rerun([ws], fragment_id=w.fragment)
+
+    async def set_state(self, key: str, state: dict) -> Run:
+        """Set a components-v2 element's state, as its `setStateValue` does in the page."""
+        w = self.find(key=key, kind="bidi_component")
+        ws = WidgetState(id=w.id, json_value=json.dumps(state))
+        return await self.rerun([ws], fragment_id=w.fragment)
 
     async def auto_rerun(self, fragment_id: str) -> Run:
         """Answer the page's own timed reruns (a fragment's run_every)."""
@@ -282,7 +290,8 @@ class StClient:
         if delta.WhichOneof("type") == "add_block":
             block = delta.add_block
             if block.id and block.WhichOneof("type") == "tab_container":
-                self.widgets[block.id] = Widget(block.id, "tab_container", block)
+                self.widgets[block.id] = Widget(block.id, "tab_container", block,
+                                                delta.fragment_id)  # fmt: skip
             return
         if delta.WhichOneof("type") != "new_element":
             return
@@ -300,7 +309,7 @@ class StClient:
         elif proto is not None and getattr(proto, "id", ""):
             if kind == "checkbox" and proto.type == proto.TOGGLE:
                 kind = "toggle"
-            self.widgets[proto.id] = Widget(proto.id, kind, proto)
+            self.widgets[proto.id] = Widget(proto.id, kind, proto, delta.fragment_id)
 
     def _note_exception(self, text: str) -> None:
         if self._run is not None:
