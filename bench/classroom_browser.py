@@ -45,6 +45,18 @@ def _nice_browser(niceness: int) -> None:
                 p.nice(niceness)
 
 
+def _painted(page, name: str) -> None:
+    """Wait, `T` at most, for layer `name`'s heading and the end of the run; then until
+    painted (explore_latency's PAINTED)."""
+    page.wait_for_function("n => [...document.querySelectorAll('h3')]"
+                           ".some(e => e.textContent.startsWith(n + ' · '))", arg=name,
+                           timeout=T)  # fmt: skip
+    expect(page.get_by_test_id("stApp")).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=T
+    )
+    page.evaluate(PAINTED, name)
+
+
 def cross_check(url: str, seed: int = 0, pane: bool = False, niceness: int = 10) -> dict:
     """Next through the explorer and an upload on /draw in Chromium; times and problems."""
     out: dict = {"ok": False}
@@ -58,12 +70,12 @@ def cross_check(url: str, seed: int = 0, pane: bool = False, niceness: int = 10)
             page.set_default_timeout(T)
             step = "open /explore"
             page.goto(url + f"/explore?sample={100 + seed}&layer=input" + "&pane=1" * pane)
-            page.evaluate(PAINTED, "input")
+            _painted(page, "input")
             for name in LAYERS[1:]:
                 step = f"Next to {name}"
                 t = time.perf_counter()
                 page.get_by_role("button", name="Next ▶").click()
-                page.evaluate(PAINTED, name)
+                _painted(page, name)
                 times.append(time.perf_counter() - t)
                 for k, v in _problems(page).items():
                     problems[k] += v
@@ -88,7 +100,7 @@ def cross_check(url: str, seed: int = 0, pane: bool = False, niceness: int = 10)
                 problems[k] += v
             step = "Explore layer by layer"
             page.get_by_role("button", name="Explore layer by layer").click()
-            page.evaluate(PAINTED, "input")
+            _painted(page, "input")
             drawn = page.get_by_text("From the draw page: upload: garment.png")
             expect(drawn).to_be_visible(timeout=T)
             for k, v in _problems(page).items():

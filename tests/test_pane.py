@@ -4,19 +4,23 @@ layer, against the trace, and stepping it in Chromium."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 import torch
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 from streamlit.testing.v1 import AppTest
 
 from harness.apptest import components
+from harness.pages import expect_url, wait_idle, wait_settled
 from tinyvgg.activations import by_name, trace
 from tinyvgg.data import to_float
 from tinyvgg.model import TinyVGGConfig, build_model, load_shipped
 from ui.explore import pane
 from ui.explore.state import LAYERS, ExploreInput, Trace, scale_cell
+
+from .test_browser_explore import BAR_AND_LABELS, _click
 
 
 @pytest.fixture(scope="module")
@@ -295,3 +299,82 @@ def test_the_slide_and_atlas_switches_stay_under_the_element(page, app_url):
         timeout=60_000,
     )
     expect(more).to_contain_text("The layers up to max_pool_2 have channels to look up")
+
+
+def _map(page: Page, slot: str):
+    return page.locator(f'.pane-map[data-slot="{slot}"]')
+
+
+def test_a_click_on_a_tile_then_a_cell_picks_it_and_its_arithmetic_checks_out(page, app_url):
+    page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_1_2&cell=0,0,0")
+    page.wait_for_function(STEPPED, arg=["conv_1_2", app_url], timeout=60_000)
+    words = page.locator(".pane-words")
+    expect(words).to_contain_text("conv_1_2[0, 0, 0, 0]")
+    # channel 2's tile starts at column 2 * (28 + 1) of the mosaic; click its centre
+    _click(page, _map(page, "out"), 0, 58 + 13.5, 13.5, "channel 2")
+    expect(words).to_contain_text("conv_1_2[0, 2, 0, 0]")
+    wait_idle(page)
+    _click(page, _map(page, "cells"), 0, 15, 12, "row 12, col 15")
+    expect(words).to_contain_text("conv_1_2[0, 2, 12, 15]")
+    expect(words).to_contain_text("✓ equals the activation")
+    # every one of the 784 cells answers a click, but the browser draws none of their points
+    assert _map(page, "cells").locator("path.point").count() <= 1
+    expect_url(page, "cell=2,12,15")
+
+
+def test_a_click_on_the_flattened_vector_picks_its_source_cell(page, app_url):
+    """Flatten's output, a row per channel: a click on index 300 names max_pool_2[6, 0, 6]."""
+    page.goto(app_url + "/explore?pane=1&sample=0&layer=flatten&cell=0,0,0")
+    page.wait_for_function(STEPPED, arg=["flatten", app_url], timeout=60_000)
+    words = page.locator(".pane-words")
+    expect(words).to_contain_text("lands at index 0·49 + 0·7 + 0 = 0")
+    _click(page, _map(page, "out"), 0, 6, 6, "index 300 = max_pool_2[6,0,6]")
+    expect(words).to_contain_text("lands at index 6·49 + 0·7 + 6 = 300")
+    expect(words).to_contain_text("✓ equals the activation")
+    expect_url(page, "cell=6,0,6")
+
+
+@pytest.mark.parametrize("width", [1400, 1920])
+def test_colour_bars_and_channel_numbers_stand_where_plotly_would_put_them(page, app_url, width):
+    """Each map's HTML colour bar by its cells (not across an empty band on a wide screen),
+    every tick label on the bar at its value, round values covering the scale, and each
+    grid's channel numbers on their tiles' corners."""
+    page.set_viewport_size({"width": width, "height": 1080})
+    page.goto(app_url + "/explore?pane=1&sample=7&layer=conv_1_2&cell=3,5,7")
+    page.wait_for_function(STEPPED, arg=["conv_1_2", app_url], timeout=60_000)
+    wait_settled(page)
+    for slot in ("prev", "out", "cells"):
+        chart = _map(page, slot)
+        got = chart.evaluate(BAR_AND_LABELS)
+        assert got["plotly_bar"] == 0 and got["plotly_labels"] == 0, slot  # not drawn twice
+        gap = chart.evaluate("""c => c.querySelector('.colorbar').getBoundingClientRect().left
+            - c.querySelector('.hm image').getBoundingClientRect().right""")
+        assert 0 < gap < 60, f"{slot}: the colour bar is {gap:.0f} px from the cells"
+        lo, hi = got["zmin"], got["zmax"]
+        values = [float(text.replace("−", "-")) for text, _ in got["ticks"]]
+        assert len(values) >= 2 and values == sorted(values), (slot, got["ticks"])
+        step = values[1] - values[0]
+        mantissa = step / 10 ** np.floor(np.log10(step))
+        assert any(abs(mantissa - m) < 1e-6 for m in (1, 2, 5)), (slot, step)  # a round step
+        assert lo <= values[0] < lo + step and hi - step < values[-1] <= hi, (slot, values)
+        for v, (_, where) in zip(values, got["ticks"], strict=True):
+            assert where == pytest.approx((v - lo) / (hi - lo), abs=0.02), (slot, v)
+        if slot != "cells":  # the grids: a number per channel on its tile's corner
+            assert [t for t, _, _ in got["labels"]] == [str(k) for k in range(10)], slot
+            for (_, x, y), (cx, cy) in zip(got["labels"], got["corners"], strict=True):
+                assert abs(x - cx) <= 2 and abs(y - cy) <= 2, (slot, x, y, cx, cy)
+
+
+def test_a_layer_the_page_lacks_is_sent_again(page, app_url):
+    """A run cut short by the next one can leave the page without a layer the server counts as
+    sent: the page asks for it, once, and draws it."""
+    page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_1_1&cell=0,5,5")
+    page.wait_for_function(STEPPED, arg=["conv_1_1", app_url], timeout=60_000)
+    wait_idle(page)
+    page.evaluate("""() => {
+      const root = document.querySelector('.pane');
+      delete window.__paneReceived[root.__data.key].relu_1_1;
+    }""")
+    page.locator(".pane-next").click()
+    page.wait_for_function(STEPPED, arg=["relu_1_1", app_url], timeout=60_000)
+    expect(page.locator(".pane")).not_to_have_class(re.compile("pane-waiting"))

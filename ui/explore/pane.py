@@ -142,6 +142,14 @@ def _on_layer() -> None:
         st.session_state[es.K_LAYER] = name
 
 
+def _on_need() -> None:
+    """The page lacks the layer it shows (a run cut short before it sent it): send it again."""
+    value = getattr(st.session_state.get("ex_pane"), "need", None) or {}
+    sent = st.session_state.get(K_SENT)
+    if sent is not None and value.get("key") == sent[0]:
+        sent[1].discard(value.get("name"))
+
+
 def _on_select() -> None:
     """A click on one of the element's maps (the map and the point, as the layer view's), or
     a cell typed in its pickers (`pick`: channel, row and column inside `shape`)."""
@@ -177,11 +185,12 @@ def pane_ui(tr: es.Trace, inp: es.ExploreInput) -> None:
         sent = st.session_state[K_SENT] = (key, set())
     current = [layer_data(tr, inp, n, origin, lesson, cls)
                for n in es.LAYERS[max(i - 1, 0) : i + 2] if n not in sent[1]]  # fmt: skip
-    sent[1].update(d["name"] for d in current)
     out = {"key": key, "current": current, "selected": layer, "names": es.LAYERS,
            "plotly": f"app/static/{PLOTLY_JS}", "scale": SCALE if presenting() else 1,
            "class_key": class_key(tr)}  # fmt: skip
-    _component(data=out, key="ex_pane", on_layer_change=_on_layer, on_select_change=_on_select)
+    _component(data=out, key="ex_pane", on_layer_change=_on_layer, on_select_change=_on_select,
+               on_need_change=_on_need)  # fmt: skip
+    sent[1].update(d["name"] for d in current)  # on its way (a run cut short by another sent none)
     _more_ui(tr, rec)
 
 
@@ -236,6 +245,7 @@ function draw(root, slot, json) {
     return null;
   }
   wrap.hidden = false;
+  wrap.__width = wrap.clientWidth;  // drawn again when it changes (the rows wrap otherwise)
   const fig = light(withWho(JSON.parse(json)));
   const full = document.fullscreenElement === wrap;
   const scale = slot === 'cells' ? root.__data.scale : 1;  // teacher mode: the large map larger
@@ -348,6 +358,10 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
        classes: root.__layer?.classes?.length}));
     for (const wrap of root.querySelectorAll('.pane-map')) {
       const button = wrap.querySelector('.kept-plot-full'), slot = wrap.dataset.slot;
+      new ResizeObserver(() => {  // another window width: the map fitted to its new room
+        if (root.__layer && !wrap.hidden && wrap.__width !== wrap.clientWidth)
+          draw(root, slot, root.__layer.figs[slot]);
+      }).observe(wrap);
       button.onclick = () => document.fullscreenElement ? document.exitFullscreen()
                                                         : wrap.requestFullscreen();
       wrap.addEventListener('fullscreenchange', () => {
@@ -388,6 +402,11 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
   // a newer step is on its way: draw its layer if this run brought it
   const want = root.__asked && data.selected !== root.__asked ? root.__asked : data.selected;
   if (want === data.selected) root.__asked = null;
+  const need = `${data.key} ${want}`;  // the run for it came without it: asked for, once
+  if (want === data.selected && !got[want] && root.__need !== need) {
+    root.__need = need;
+    setTriggerValue('need', {key: data.key, name: want});
+  }
   if (root.__drawn !== want) show(root, root.__shown = want);
 }
 """
