@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import numpy as np
 import pytest
@@ -15,12 +16,13 @@ from streamlit.testing.v1 import AppTest
 from harness.apptest import components
 from harness.pages import expect_url, wait_idle, wait_settled
 from tinyvgg.activations import by_name, trace
-from tinyvgg.data import to_float
+from tinyvgg.data import CLASS_NAMES, to_float
 from tinyvgg.model import TinyVGGConfig, build_model, load_shipped
 from ui.explore import pane
 from ui.explore.state import LAYERS, ExploreInput, Trace, scale_cell
 
 from .test_browser_explore import BAR_AND_LABELS, _click
+from .test_browser_present import FIRST_SCREEN_TEXT
 
 
 @pytest.fixture(scope="module")
@@ -378,3 +380,57 @@ def test_a_layer_the_page_lacks_is_sent_again(page, app_url):
     page.locator(".pane-next").click()
     page.wait_for_function(STEPPED, arg=["relu_1_1", app_url], timeout=60_000)
     expect(page.locator(".pane")).not_to_have_class(re.compile("pane-waiting"))
+
+
+def test_a_link_s_warning_goes_once_the_element_steps(page, app_url):
+    """What a link asked for that cannot be shown is said once: a step in the element (a rerun
+    of the layer view alone) leaves the warning behind."""
+    page.goto(app_url + "/explore?pane=1&sample=99999&layer=conv_1_1&cell=3,99,5")
+    warnings = page.get_by_test_id("stAlertContentWarning")
+    expect(warnings.filter(has_text="sample must be")).to_have_count(1)
+    expect(warnings.filter(has_text="cell=3,99,5 is not there")).to_have_count(1)
+    wait_idle(page)
+    page.locator(".pane-next").click()
+    page.wait_for_function(STEPPED, arg=["relu_1_1", app_url], timeout=60_000)
+    wait_idle(page)
+    expect(warnings).to_have_count(0)
+
+
+@pytest.mark.parametrize(("width", "height"), [(1024, 768), (1280, 720), (1920, 1080)])
+def test_teacher_mode_fits_a_projector_in_the_element(page, app_url, width, height):
+    """Teacher mode on a 720p and a 1080p projector: the layer's input and output maps whole on
+    the first screen, after Next too; there and beside the open sidebar of a 1024 px one
+    every text on the first screen 18 px or more, no layer's name, shape or class broken."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_2_1&present=1")  # an Ankle boot
+    for layer in ("conv_2_1", "relu_2_1"):
+        page.wait_for_function(STEPPED, arg=[layer, app_url], timeout=60_000)
+        wait_settled(page)
+        deadline = time.monotonic() + 10  # a busy machine may still be applying the styles
+        for slot in ("prev", "out") if width > 1024 else ():
+            box = _map(page, slot).locator(".js-plotly-plot").bounding_box()
+            while not (box["y"] >= 0 and box["y"] + box["height"] <= height) and (
+                time.monotonic() < deadline
+            ):
+                time.sleep(0.25)
+                box = _map(page, slot).locator(".js-plotly-plot").bounding_box()
+            assert box["y"] >= 0 and box["y"] + box["height"] <= height, (layer, slot, box)
+        found = page.evaluate(FIRST_SCREEN_TEXT, list(CLASS_NAMES))
+        while (found["small"] or found["broken"]) and time.monotonic() < deadline:
+            time.sleep(0.25)
+            found = page.evaluate(FIRST_SCREEN_TEXT, list(CLASS_NAMES))
+        assert not found["small"] and not found["broken"], found
+        page.locator(".pane-next").click()
+
+
+def test_the_key_hints_show_where_there_are_keys(browser, app_url):
+    """PageUp and PageDown beside Prev and Next, but not on a phone or a tablet (nor in a
+    phone's width), where they mean nothing; the buttons' names stay Prev and Next."""
+    for touch, width, shown in ((True, 1400, 0), (False, 1400, 2), (False, 400, 0)):
+        context = browser.new_context(viewport={"width": width, "height": 1000},
+                                      has_touch=touch, is_mobile=touch)  # fmt: skip
+        page = context.new_page()
+        page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_1_1")
+        expect(page.get_by_role("button", name="Next ▶", exact=True)).to_be_visible()
+        expect(page.locator(".pane-step kbd:visible")).to_have_count(shown)
+        context.close()

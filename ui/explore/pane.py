@@ -331,9 +331,11 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
   if (!root) {
     root = document.createElement('div');
     root.className = 'pane';
-    root.innerHTML = `<div class="pane-step"><button type="button" class="pane-prev">◀ Prev</button>
+    root.innerHTML = `<div class="pane-step"><button type="button" class="pane-prev"
+      aria-keyshortcuts="PageUp">◀ Prev <kbd aria-hidden="true">PageUp</kbd></button>
       <select class="pane-select" aria-label="Layer"></select>
-      <button type="button" class="pane-next">Next ▶</button></div>
+      <button type="button" class="pane-next" aria-keyshortcuts="PageDown">Next ▶
+      <kbd aria-hidden="true">PageDown</kbd></button></div>
       <div class="pane-note"></div><h3></h3><img class="pane-picture" alt="the input" hidden>
       <div class="pane-row">${mapBox('prev')}${mapBox('out')}</div>
       <div class="pane-row">${mapBox('cells')}<div><div class="pane-metric" hidden><div></div>
@@ -392,6 +394,7 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
     points: ev.points.map(p => ({curve_number: p.curveNumber, point_index: p.pointIndex,
       x: p.x, y: p.y, customdata: p.customdata ?? null}))});
   root.__data = data;
+  root.classList.toggle('pane-large', data.scale > 1);  // teacher mode: no small print
   for (const key of Object.keys(received)) if (key !== data.key) delete received[key];  // the
   const got = received[data.key] ??= {};  // server sends a new input's or cell's layers anew
   for (const layer of data.current) got[layer.name] = layer;
@@ -413,12 +416,16 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
 )
 CSS = (
     """
+.pane {container-type: inline-size;}
 .pane [hidden] {display: none !important;}
 .pane-waiting .pane-row, .pane-waiting h3 {opacity: 0.5;}
 .pane-step {display: flex; gap: 0.5rem; align-items: center; margin-bottom: 0.5rem;}
 .pane-step button, .pane-step select {font: inherit; padding: 0.25rem 0.75rem;
   border-radius: 0.5rem; border: 1px solid rgba(49, 51, 63, 0.2); background: white;}
 .pane-step select {flex: 1;}
+.pane-step kbd {font: inherit; font-size: 0.75em; opacity: 0.6; margin-left: 0.25rem;}
+@media (hover: none) {.pane-step kbd {display: none;}}  /* a touch screen has no keys */
+@container (max-width: 28rem) {.pane-step kbd {display: none;}}
 .pane-row {display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start;}
 .pane-row > div {position: relative; min-width: 0; flex: 1 1 20rem;}
 .pane-row > [data-slot="cells"] {flex: 2 1 16rem;}
@@ -427,6 +434,8 @@ CSS = (
 .pane-row > div:last-child:not(.pane-map) {flex: 3 1 20rem;}
 .pane-picture {width: 168px; image-rendering: pixelated; display: block; margin: 0.5rem 0;}
 .pane-metric > div:first-child {font-size: 0.875rem;}
+.pane-large .pane-metric > div:first-child, .pane-large .pane-pick label,
+.pane-large .pane-class-box, .pane-large .words-caption {font-size: 1rem;}
 .pane-metric > div:last-child {font-size: 2.25rem; line-height: 1.2;}
 .pane-kernels {display: block; margin: 0.25rem 0 0.5rem;}
 .pane-class-box {display: flex; flex-direction: column; font-size: 0.875rem; max-width: 20rem;}
