@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from harness.apptest import components
 from harness.pages import expect_url, wait_idle, wait_settled
+from harness.servers import streamlit_server
 from tinyvgg.activations import by_name, trace
 from tinyvgg.data import CLASS_NAMES, to_float
 from tinyvgg.model import TinyVGGConfig, build_model, load_shipped
@@ -434,3 +435,12 @@ def test_the_key_hints_show_where_there_are_keys(browser, app_url):
         expect(page.get_by_role("button", name="Next ▶", exact=True)).to_be_visible()
         expect(page.locator(".pane-step kbd:visible")).to_have_count(shown)
         context.close()
+
+
+def test_a_deep_link_as_the_first_request_to_a_fresh_server(page, real_data):
+    with streamlit_server() as url:
+        page.goto(url + "/explore?pane=1&sample=123&layer=conv_2_1&cell=3,5,7")
+        page.wait_for_function(STEPPED, arg=["conv_2_1", url], timeout=60_000)
+        expect(page.locator(".pane-words")).to_contain_text("conv_2_1[0, 3, 5, 7]")
+        expect(page.get_by_role("link", name="app", exact=True)).to_have_count(0)
+        expect(page.get_by_test_id("stSidebar")).to_contain_text("Model in use")
