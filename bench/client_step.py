@@ -47,11 +47,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from explore_latency import FLOOR_PAGE, MARK_INPUT, PAINTED, pct  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+from static_json import FETCH_JS  # noqa: E402
 
 from harness.servers import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402
 from ui.explore.state import LAYERS  # noqa: E402
 from ui.kept_plot import LIGHT_JS, LOAD_PLOTLY_JS, OVERLAY_CSS, PLOTLY_JS, STATIC  # noqa: E402
-from ui.static_json import FETCH_JS  # noqa: E402
 
 CSS = ".cs-row {display: flex; gap: 1rem;} .cs-a, .cs-b, .cs-c {position: relative;}" + OVERLAY_CSS
 
@@ -64,6 +64,8 @@ from pathlib import Path
 import streamlit as st
 
 sys.path.insert(0, {str(ROOT)!r})
+sys.path.insert(0, {str(ROOT / "bench")!r})
+from static_json import StaticJson
 from tinyvgg.activations import trace
 from tinyvgg.data import load_split, to_float, with_channels
 from tinyvgg.model import SHIPPED_CHECKPOINT, load_checkpoint
@@ -72,7 +74,6 @@ from ui.explore.view import TILE_PX
 from ui.figures import explore as fx
 from ui.figures.common import feature_maps, image
 from ui.layer_strip import layer_strip, png_uri
-from ui.static_json import StaticJson
 from ui.explore.guide import note
 from ui.explore.words import layer_words, to_html
 

@@ -307,21 +307,27 @@ def test_colour_bars_and_channel_numbers_are_drawn_where_plotly_would(page, app_
     wait_settled(page)  # a kept map draws again when its column is resized
     for key in ("ex_prev", "ex_grid", "ex_cellmap"):
         chart = page.locator(f".st-key-{key}")
-        got = chart.evaluate(BAR_AND_LABELS)
-        assert got["plotly_bar"] == 0 and got["plotly_labels"] == 0, key  # not drawn twice
-        lo, hi = got["zmin"], got["zmax"]
-        values = [float(text.replace("−", "-")) for text, _ in got["ticks"]]
-        assert len(values) >= 2 and values == sorted(values), (key, got["ticks"])
-        step = values[1] - values[0]
-        mantissa = step / 10 ** np.floor(np.log10(step))
-        assert any(abs(mantissa - m) < 1e-6 for m in (1, 2, 5)), (key, step)  # a round step
-        assert lo <= values[0] < lo + step and hi - step < values[-1] <= hi, (key, lo, hi, values)
-        for v, (_, where) in zip(values, got["ticks"], strict=True):
-            assert where == pytest.approx((v - lo) / (hi - lo), abs=0.02), (key, v)
-        if key != "ex_cellmap":  # the grids: a number per channel on its tile's corner
-            assert [t for t, _, _ in got["labels"]] == [str(k) for k in range(10)], key
-            for (_, x, y), (cx, cy) in zip(got["labels"], got["corners"], strict=True):
-                assert abs(x - cx) <= 2 and abs(y - cy) <= 2, (key, x, y, cx, cy)
+        check_bar_and_labels(chart.evaluate(BAR_AND_LABELS), key, grid=key != "ex_cellmap")
+
+
+def check_bar_and_labels(got: dict, key: str, grid: bool) -> None:
+    """`BAR_AND_LABELS`'s findings for map `key`: no bar or numbers drawn by plotly too, round
+    tick values covering the scale, each on the bar at its value; on a `grid`, a number per
+    channel on its tile's corner."""
+    assert got["plotly_bar"] == 0 and got["plotly_labels"] == 0, key  # not drawn twice
+    lo, hi = got["zmin"], got["zmax"]
+    values = [float(text.replace("−", "-")) for text, _ in got["ticks"]]
+    assert len(values) >= 2 and values == sorted(values), (key, got["ticks"])
+    step = values[1] - values[0]
+    mantissa = step / 10 ** np.floor(np.log10(step))
+    assert any(abs(mantissa - m) < 1e-6 for m in (1, 2, 5)), (key, step)  # a round step
+    assert lo <= values[0] < lo + step and hi - step < values[-1] <= hi, (key, lo, hi, values)
+    for v, (_, where) in zip(values, got["ticks"], strict=True):
+        assert where == pytest.approx((v - lo) / (hi - lo), abs=0.02), (key, v)
+    if grid:  # the grids: a number per channel on its tile's corner
+        assert [t for t, _, _ in got["labels"]] == [str(k) for k in range(10)], key
+        for (_, x, y), (cx, cy) in zip(got["labels"], got["corners"], strict=True):
+            assert abs(x - cx) <= 2 and abs(y - cy) <= 2, (key, x, y, cx, cy)
 
 
 def _click(page: Page, chart, axis: int, x: float, y: float, label_text: str) -> None:

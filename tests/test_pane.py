@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import numpy as np
 import pytest
@@ -17,13 +16,13 @@ from harness.apptest import components
 from harness.pages import expect_url, wait_idle, wait_settled
 from harness.servers import streamlit_server
 from tinyvgg.activations import by_name, trace
-from tinyvgg.data import CLASS_NAMES, to_float
+from tinyvgg.data import to_float
 from tinyvgg.model import TinyVGGConfig, build_model, load_shipped
 from ui.explore import pane
 from ui.explore.state import LAYERS, ExploreInput, Trace, scale_cell
 
-from .test_browser_explore import BAR_AND_LABELS, _click
-from .test_browser_present import FIRST_SCREEN_TEXT
+from .test_browser_explore import BAR_AND_LABELS, _click, check_bar_and_labels
+from .test_browser_present import check_first_screen
 
 
 @pytest.fixture(scope="module")
@@ -348,24 +347,10 @@ def test_colour_bars_and_channel_numbers_stand_where_plotly_would_put_them(page,
     wait_settled(page)
     for slot in ("prev", "out", "cells"):
         chart = _map(page, slot)
-        got = chart.evaluate(BAR_AND_LABELS)
-        assert got["plotly_bar"] == 0 and got["plotly_labels"] == 0, slot  # not drawn twice
+        check_bar_and_labels(chart.evaluate(BAR_AND_LABELS), slot, grid=slot != "cells")
         gap = chart.evaluate("""c => c.querySelector('.colorbar').getBoundingClientRect().left
             - c.querySelector('.hm image').getBoundingClientRect().right""")
         assert 0 < gap < 60, f"{slot}: the colour bar is {gap:.0f} px from the cells"
-        lo, hi = got["zmin"], got["zmax"]
-        values = [float(text.replace("−", "-")) for text, _ in got["ticks"]]
-        assert len(values) >= 2 and values == sorted(values), (slot, got["ticks"])
-        step = values[1] - values[0]
-        mantissa = step / 10 ** np.floor(np.log10(step))
-        assert any(abs(mantissa - m) < 1e-6 for m in (1, 2, 5)), (slot, step)  # a round step
-        assert lo <= values[0] < lo + step and hi - step < values[-1] <= hi, (slot, values)
-        for v, (_, where) in zip(values, got["ticks"], strict=True):
-            assert where == pytest.approx((v - lo) / (hi - lo), abs=0.02), (slot, v)
-        if slot != "cells":  # the grids: a number per channel on its tile's corner
-            assert [t for t, _, _ in got["labels"]] == [str(k) for k in range(10)], slot
-            for (_, x, y), (cx, cy) in zip(got["labels"], got["corners"], strict=True):
-                assert abs(x - cx) <= 2 and abs(y - cy) <= 2, (slot, x, y, cx, cy)
 
 
 def test_a_layer_the_page_lacks_is_sent_again(page, app_url):
@@ -407,20 +392,8 @@ def test_teacher_mode_fits_a_projector_in_the_element(page, app_url, width, heig
     for layer in ("conv_2_1", "relu_2_1"):
         page.wait_for_function(STEPPED, arg=[layer, app_url], timeout=60_000)
         wait_settled(page)
-        deadline = time.monotonic() + 10  # a busy machine may still be applying the styles
-        for slot in ("prev", "out") if width > 1024 else ():
-            box = _map(page, slot).locator(".js-plotly-plot").bounding_box()
-            while not (box["y"] >= 0 and box["y"] + box["height"] <= height) and (
-                time.monotonic() < deadline
-            ):
-                time.sleep(0.25)
-                box = _map(page, slot).locator(".js-plotly-plot").bounding_box()
-            assert box["y"] >= 0 and box["y"] + box["height"] <= height, (layer, slot, box)
-        found = page.evaluate(FIRST_SCREEN_TEXT, list(CLASS_NAMES))
-        while (found["small"] or found["broken"]) and time.monotonic() < deadline:
-            time.sleep(0.25)
-            found = page.evaluate(FIRST_SCREEN_TEXT, list(CLASS_NAMES))
-        assert not found["small"] and not found["broken"], found
+        maps = [_map(page, slot).locator(".js-plotly-plot") for slot in ("prev", "out")]
+        check_first_screen(page, maps if width > 1024 else [], height, layer)
         page.locator(".pane-next").click()
 
 

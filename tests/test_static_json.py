@@ -1,15 +1,19 @@
-"""ui/static_json.py: JSON built in a thread after the run, written whole, the newest kept."""
+"""bench/static_json.py, client_step.py's files: JSON built in a thread after the run, written
+whole, the newest kept."""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from ui.static_json import StaticJson
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from static_json import StaticJson  # noqa: E402
 
 
 def test_a_key_s_file_is_built_once_and_served_from_the_static_folder(tmp_path):

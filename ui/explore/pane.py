@@ -395,8 +395,9 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
       x: p.x, y: p.y, customdata: p.customdata ?? null}))});
   root.__data = data;
   root.classList.toggle('pane-large', data.scale > 1);  // teacher mode: no small print
-  for (const key of Object.keys(received)) if (key !== data.key) delete received[key];  // the
-  const got = received[data.key] ??= {};  // server sends a new input's or cell's layers anew
+  // only this input's and cell's layers: the server sends another's anew
+  for (const key of Object.keys(received)) if (key !== data.key) delete received[key];
+  const got = received[data.key] ??= {};
   for (const layer of data.current) got[layer.name] = layer;
   if (root.__key !== data.key) {  // another input or cell: every layer drawn again
     root.__key = data.key;

@@ -1,4 +1,5 @@
-"""JSON a page fetches from the app's static folder, written after the run that asks for it.
+"""JSON a page fetches from the app's static folder, written after the run that asks for it
+(client_step.py's `--lazy`; the explorer's element sends its layers with its runs instead).
 
 A page that steps through every layer of an input in the browser needs every layer's data,
 which takes the server far longer to build than the one layer it shows first. So the run
