@@ -69,9 +69,9 @@ def layer_view(tr: es.Trace, inp: es.ExploreInput) -> None:
     for problem in st.session_state.pop(es.K_LINK_PROBLEMS, []):  # gone after the first step
         st.warning(f"Ignored part of the link: {problem}")
     ev.overview_ui(tr)
-    if st.query_params.get("pane") == "1" and pane.available():  # the layer view in the page
+    if st.query_params.get("pane") != "0" and pane.available():  # stepped in the page
         pane.pane_ui(tr, inp)
-    else:
+    else:  # Streamlit's own charts: where plotly.js cannot be served, and with ?pane=0
         layer = ev.stepper_ui()
         guide.lesson_ui(tr.records, layer, inp.true_label, current.model.classes)
         ev.layer_ui(tr, inp)

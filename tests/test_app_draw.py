@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from harness.apptest import pane_text
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.model import load_shipped
 from tinyvgg.preprocess import preprocess
@@ -113,7 +114,7 @@ def test_explore_button_hands_the_tensor_over():
     # the explorer opened on the drawing, at its input layer
     assert at.title[0].value == "Layer explorer"
     assert at.radio(key="ex_source").value == "drawing"
-    assert at.selectbox(key="ex_layer").value == "input"
+    assert at.session_state["ex_layer"] == "input"
 
 
 def test_the_explorer_goes_from_the_drawing_back_to_the_test_images(real_data):
@@ -175,7 +176,7 @@ def test_the_draw_page_uses_the_model_for_drawings_and_says_so():
     assert f"Model: {DRAWING}" in _captions(at)
     next(b for b in at.button if b.label == "Explore layer by layer").click().run()
     assert "**Pretrained (shipped)**" in " ".join(m.value for m in at.sidebar.markdown)
-    assert "answered with the pretrained model for drawings" in _captions(at)
+    assert "answered with the pretrained model for drawings" in pane_text(at)  # its input layer
     at.session_state[MODEL_KEY] = UNTRAINED
     at.switch_page(PAGE).run()
     assert f"**{UNTRAINED}**" in " ".join(m.value for m in at.sidebar.markdown)

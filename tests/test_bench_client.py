@@ -25,7 +25,7 @@ def test_the_client_steps_the_explorer_and_uploads_a_garment(app_url, real_data)
         tab = StClient(app_url, "explore", "sample=5&layer=input", timeout=120)
         run = await tab.open()
         assert tab.session_id and run.runs >= 1 and not run.exceptions
-        run = await tab.click("Next ▶")
+        run = await tab.set_state("ex_pane", {"layer": "conv_1_1"})  # the element's Next
         assert "layer=conv_1_1" in tab.query and not (run.exceptions or run.error_alerts)
         await tab.set("ex_sample", 42)
         assert "sample=42" in tab.query

@@ -1,4 +1,8 @@
-"""The explorer in Debian's Chromium: stepping, clicking a cell, a first deep link."""
+"""The explorer in Debian's Chromium: stepping, clicking a cell, a first deep link.
+
+The tests whose links say `pane=0` drive the layer view drawn with Streamlit's own widgets
+(the fallback where plotly.js cannot be served); test_pane.py drives the element that is the
+default; the others pass on either."""
 
 from __future__ import annotations
 
@@ -83,7 +87,7 @@ def test_a_step_shows_the_new_layer_s_values(page, app_url, real_data):
     """After Next, the maps on screen come to hold the new layer's values (checked against the
     model's own forward pass), never the previous layer's."""
     records = by_name(trace(load_shipped()[0], to_float(real_data[1].images[:1])))
-    page.goto(app_url + "/explore?sample=0&layer=conv_1_1&cell=0,0,0")
+    page.goto(app_url + "/explore?pane=0&sample=0&layer=conv_1_1&cell=0,0,0")
     names = ["conv_1_1", "relu_1_1", "conv_1_2", "relu_1_2", "max_pool_1", "conv_2_1"]
     for k, name in enumerate(names):
         if k:
@@ -99,7 +103,7 @@ def test_a_step_shows_the_new_layer_s_values(page, app_url, real_data):
 def test_the_maps_stay_mounted_through_the_steps(page, app_url):
     """A step redraws the maps in the charts already on the page (Plotly.react), so nothing is
     mounted afresh: the same plot elements hold the new layer's figures."""
-    page.goto(app_url + "/explore?sample=0&layer=conv_1_1&cell=0,0,0")
+    page.goto(app_url + "/explore?pane=0&sample=0&layer=conv_1_1&cell=0,0,0")
     page.wait_for_function(SHOWN_AFTER_STEP, arg="conv_1_1", timeout=60_000)
     for key in ("ex_prev", "ex_grid", "ex_cellmap"):
         page.locator(f".st-key-{key} .js-plotly-plot").evaluate("gd => { gd.__marked = 1; }")
@@ -118,7 +122,7 @@ def test_the_maps_stay_mounted_through_the_steps(page, app_url):
 def test_a_map_opens_full_screen(page, app_url):
     """As st.plotly_chart's toolbar does: the map's own button fills the screen, and the map
     is drawn at the screen's size; the same button brings it back."""
-    page.goto(app_url + "/explore?sample=0&layer=conv_1_2&cell=0,0,0")
+    page.goto(app_url + "/explore?pane=0&sample=0&layer=conv_1_2&cell=0,0,0")
     chart = page.locator(".st-key-ex_cellmap")
     expect(chart.locator(".js-plotly-plot .hm")).to_have_count(1, timeout=60_000)
     wait_settled(page)  # what comes later in the page can still resize the map's column
@@ -141,7 +145,7 @@ def test_page_down_and_page_up_step_through_the_layers(page, app_url):
     keys in a text box stay the text box's."""
     sent: list = []  # what the page sends: a press that steps asks for a rerun
     page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(frame)))
-    page.goto(app_url + "/explore?sample=7&layer=conv_1_1")
+    page.goto(app_url + "/explore?pane=0&sample=7&layer=conv_1_1")
     expect(_heading(page)).to_contain_text("conv_1_1 · ")
     wait_idle(page)
     # Streamlit binds a button's shortcut a moment after the page has drawn (measured here: a
@@ -265,7 +269,7 @@ def test_channel_grids_keep_their_colour_bars_by_the_tiles_on_a_wide_screen(page
     large channel map) are drawn at their own width, so the colour bar stands by the cells,
     not across an empty band."""
     page.set_viewport_size({"width": 1920, "height": 1080})
-    page.goto(app_url + "/explore?sample=7&layer=conv_1_2&cell=3,5,7")
+    page.goto(app_url + "/explore?pane=0&sample=7&layer=conv_1_2&cell=3,5,7")
     for key in ("ex_prev", "ex_grid", "ex_cellmap"):
         expect(page.locator(f".st-key-{key} .colorbar")).to_have_count(1)
     wait_settled(page)  # a kept map draws again when its column is resized
@@ -301,7 +305,7 @@ def test_colour_bars_and_channel_numbers_are_drawn_where_plotly_would(page, app_
     """A map's colour bar and its tiles' channel numbers are HTML over the plot (plotly drew
     them in a third of a step's time each): every tick label sits on the bar at its value,
     the values are round and cover the scale, and each number sits on its tile's corner."""
-    page.goto(app_url + "/explore?sample=7&layer=conv_1_2&cell=3,5,7")
+    page.goto(app_url + "/explore?pane=0&sample=7&layer=conv_1_2&cell=3,5,7")
     for key in ("ex_prev", "ex_grid", "ex_cellmap"):
         expect(page.locator(f".st-key-{key} .kept-plot-tick").first).to_be_attached()
     wait_settled(page)  # a kept map draws again when its column is resized
@@ -362,7 +366,7 @@ def _click(page: Page, chart, axis: int, x: float, y: float, label_text: str) ->
 
 
 def test_click_a_cell_and_see_its_arithmetic(page, app_url):
-    page.goto(app_url + "/explore?sample=0&layer=conv_1_2&cell=0,0,0")
+    page.goto(app_url + "/explore?pane=0&sample=0&layer=conv_1_2&cell=0,0,0")
     expect(page.get_by_text("conv_1_2[0, 0, 0, 0]")).to_be_visible()
     wait_idle(page)
     # channel 2's tile starts at column 2 * (28 + 1) of the mosaic; click its centre
@@ -380,7 +384,7 @@ def test_click_a_cell_and_see_its_arithmetic(page, app_url):
 
 def test_click_a_cell_of_the_flattened_vector(page, app_url):
     """Flatten's output, a row per channel: a click on index 300 names max_pool_2[6, 0, 6]."""
-    page.goto(app_url + "/explore?sample=0&layer=flatten&cell=0,0,0")
+    page.goto(app_url + "/explore?pane=0&sample=0&layer=flatten&cell=0,0,0")
     expect(page.get_by_text("lands at index 0·49 + 0·7 + 0 = 0")).to_be_visible()
     wait_idle(page)
     _click(page, page.locator(".st-key-ex_flat"), 0, 6, 6, "index 300 = max_pool_2[6,0,6]")
@@ -392,12 +396,12 @@ def test_click_a_cell_of_the_flattened_vector(page, app_url):
 
 def test_deep_link_as_the_first_request_to_a_fresh_server(page, real_data):
     with streamlit_server() as url:
-        page.goto(url + "/explore?sample=123&layer=conv_2_1&cell=3,5,7")
+        page.goto(url + "/explore?pane=0&sample=123&layer=conv_2_1&cell=3,5,7")
         expect(_heading(page)).to_contain_text("conv_2_1 · Conv2d", timeout=60_000)
         expect(page.get_by_text("conv_2_1[0, 3, 5, 7]")).to_be_visible()
         expect(page.get_by_role("link", name="app", exact=True)).to_have_count(0)
         expect(page.get_by_test_id("stSidebar")).to_contain_text("Model in use")
-        page.goto(url + "/explore?source=random&seed=42&layer=relu_1_1")
+        page.goto(url + "/explore?pane=0&source=random&seed=42&layer=relu_1_1")
         expect(_heading(page)).to_contain_text("relu_1_1 · ReLU")
         expect(page.get_by_text("torch.randn(1, 28, 28), seed 42")).to_be_visible()
 
@@ -422,7 +426,7 @@ def test_a_touch_screen_shows_no_key_hints(browser, app_url):
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, has_touch=touch,
                                       is_mobile=touch)  # fmt: skip
         page = context.new_page()
-        page.goto(app_url + "/explore?sample=0&layer=conv_1_1")
+        page.goto(app_url + "/explore?pane=0&sample=0&layer=conv_1_1")
         expect(page.get_by_role("button", name=re.compile("Next"))).to_be_visible()
         expect(page.locator(".st-key-ex_stepper kbd:visible")).to_have_count(shown)
         context.close()

@@ -81,10 +81,10 @@ def layout_problems(page: Page, lasting_s: float = 3.0) -> list[str]:
 
 
 PAGES = {
-    "/explore?sample=0&layer=conv_2_1&cell=3,5,7": "conv_2_1[0, 3, 5, 7]",
+    "/explore?sample=0&layer=conv_2_1&cell=3,5,7": "conv_2_1 · Conv2d",  # the element
     "/explore?sample=0&layer=flatten&cell=300": "lands at index",
-    "/explore?pane=1&sample=0&layer=conv_2_1&cell=3,5,7": "conv_2_1 · Conv2d",  # one element
-    "/explore?pane=1&sample=0&layer=linear": "Class to explain",
+    "/explore?sample=0&layer=linear": "Class to explain",
+    "/explore?pane=0&sample=0&layer=conv_2_1&cell=3,5,7": "conv_2_1[0, 3, 5, 7]",  # the fallback
     "/explore?sample=3&layer=conv_1_1&why=exact&target=Coat&versus=Pullover": "rounding: exact",
     "/atlas?layer=conv_1_1&channel=0": "conv_1_1, channel 0",
     "/draw": "Clear the canvas",

@@ -1,4 +1,6 @@
-"""Teacher mode in Chromium: controls hidden, figures taller, model and device still shown."""
+"""Teacher mode in Chromium: controls hidden, figures taller, model and device still shown
+(`pane=0`: in the layer view drawn with Streamlit's own widgets; test_pane.py has the
+element's)."""
 
 from __future__ import annotations
 
@@ -18,11 +20,11 @@ def _map_height(page, key: str) -> float:
 
 
 def test_present_mode_on_the_explorer(page, app_url):
-    page.goto(app_url + "/explore?sample=3&layer=conv_1_1")
+    page.goto(app_url + "/explore?pane=0&sample=3&layer=conv_1_1")
     expect(page.get_by_text("Test image #")).to_be_visible()
     normal = _map_height(page, "ex_cellmap")
 
-    page.goto(app_url + "/explore?sample=3&layer=conv_1_1&present=1")
+    page.goto(app_url + "/explore?pane=0&sample=3&layer=conv_1_1&present=1")
     expect(page.get_by_role("heading", name="test image 3: Trouser")).to_be_visible()
     expect(page.get_by_role("heading", name="Layer explorer")).to_be_hidden()  # room for maps
     expect(page.get_by_text("Test image #")).to_be_hidden()  # the input pickers
@@ -132,7 +134,7 @@ def test_teacher_mode_fits_a_projector(page, app_url, width, height):
     open sidebar every text there is 18 px or more, and no layer's name, shape or class is
     broken over two lines."""
     page.set_viewport_size({"width": width, "height": height})
-    page.goto(app_url + "/explore?sample=0&layer=conv_2_1&present=1")  # an Ankle boot
+    page.goto(app_url + "/explore?pane=0&sample=0&layer=conv_2_1&present=1")  # an Ankle boot
     for layer in ("conv_2_1", "relu_2_1"):
         expect(page.get_by_role("heading", name=f"{layer} · ", exact=False)).to_be_visible()
         wait_settled(page)

@@ -1,4 +1,9 @@
-"""The explorer page through AppTest: every source, every layer, links that restore state."""
+"""The explorer page through AppTest: every source, every layer, links that restore state.
+
+The layer view is the element of ui/explore/pane.py: AppTest cannot click it, so a step or a
+pick sets the state it sets (`ex_layer`, `ex_cell`), and what it shows is read from its data
+(harness/apptest.py). `?pane=0` opens the view drawn with Streamlit's own widgets, the
+fallback where plotly.js cannot be served."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from harness.apptest import components, figure, figures
+from harness.apptest import components, figure, figures, pane_layer, pane_text
 from tinyvgg.activations import trace
 from tinyvgg.data import CLASS_NAMES, to_float
 from tinyvgg.model import load_shipped
@@ -34,7 +39,26 @@ def _explore(query: dict | None = None, state: dict | None = None) -> AppTest:
 def _text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [s.value for s in at.subheader]
     parts += [c.value for c in at.caption] + [s.value for s in at.success]
-    return "\n".join(parts)
+    return "\n".join([*parts, pane_text(at)])
+
+
+def _step(at: AppTest, layer: str) -> AppTest:
+    """A step to `layer`, as the element's Prev, Next and layer box make it."""
+    at.session_state["ex_layer"] = layer
+    return at.run()
+
+
+def _next(at: AppTest) -> AppTest:
+    return _step(at, LAYERS[LAYERS.index(at.session_state["ex_layer"]) + 1])
+
+
+def _heading(at: AppTest) -> str:
+    return pane_layer(at)["heading"]
+
+
+def _checks_out(at: AppTest) -> bool:
+    """The shown layer's arithmetic ends in the check that it equals PyTorch's activation."""
+    return '<div class="words-ok">✓ equals the activation' in pane_layer(at)["words"]
 
 
 def _ok(at: AppTest) -> None:
@@ -43,8 +67,21 @@ def _ok(at: AppTest) -> None:
 
 
 def test_every_layer_with_next(real_data):
-    at = _explore()
+    at = _explore({"layer": "input"})
+    seen = []
+    for _ in range(len(LAYERS)):
+        _ok(at)
+        seen.append(_heading(at).split(" · ")[0])
+        if seen[-1] != "softmax":
+            _next(at)
+    assert seen == LAYERS
+    assert not [b for b in at.button if b.label == "Next ▶"]  # the element steps
+
+
+def test_every_layer_with_next_in_streamlit_s_own_view(real_data):
+    at = _explore({"pane": "0"})
     _ok(at)
+    assert not components(at, "tinyvgg_layer_pane")
     at.selectbox(key="ex_layer").set_value("input").run()
     seen = []
     for _ in range(len(LAYERS)):
@@ -55,13 +92,15 @@ def test_every_layer_with_next(real_data):
     assert seen == LAYERS
     at.button[[b.label for b in at.button].index("◀ Prev")].click().run()
     assert at.subheader[0].value.startswith("linear")
+    assert any(s.value.startswith("✓ equals the activation") for s in at.success)
+    assert at.query_params["pane"] == "0"  # kept in the address
 
 
 @pytest.mark.parametrize("layer", [n for n in LAYERS if n not in ("input", "softmax")])
 def test_arithmetic_checks_out_for_each_layer(real_data, layer):
     at = _explore({"sample": "7", "layer": layer, "cell": "2,3,4"})
     _ok(at)
-    assert any(s.value.startswith("✓ equals the activation") for s in at.success)
+    assert _checks_out(at)
 
 
 def test_sources_random_and_drawing(real_data):
@@ -98,7 +137,8 @@ def test_deep_link_restores_sample_layer_and_cell(real_data):
     at = _explore({"sample": "123", "layer": "conv_2_1", "cell": "3,5,7"})
     _ok(at)
     assert at.number_input(key="ex_sample").value == 123
-    assert at.selectbox(key="ex_layer").value == "conv_2_1"
+    assert at.session_state["ex_layer"] == "conv_2_1"
+    assert _heading(at).startswith("conv_2_1 ·")
     assert "conv_2_1[0, 3, 5, 7]" in _text(at)
     assert f"Truth: **{CLASS_NAMES[int(test.labels[123])]}**" in _text(at)
     assert at.query_params["layer"] == "conv_2_1" and at.query_params["sample"] == "123"
@@ -107,7 +147,7 @@ def test_deep_link_restores_sample_layer_and_cell(real_data):
 def test_changes_are_written_to_the_url(real_data):
     at = _explore()
     at.number_input(key="ex_sample").set_value(42).run()
-    at.selectbox(key="ex_layer").set_value("max_pool_1").run()
+    _step(at, "max_pool_1")
     assert at.query_params["sample"] == "42" and at.query_params["layer"] == "max_pool_1"
 
 
@@ -121,7 +161,7 @@ def test_changes_are_written_to_the_url(real_data):
 def test_junk_links_give_a_sentence_and_a_working_page(real_data, query):
     at = _explore(query)
     _ok(at)
-    assert at.subheader  # the page still shows a layer
+    assert pane_layer(at)["heading"]  # the page still shows a layer
     assert at.warning and at.warning[0].value.startswith("Ignored part of the link")
 
 
@@ -150,7 +190,7 @@ def test_a_far_cell_in_a_link_says_where_it_went(real_data):
         "rows 0 to 13 and columns 0 to 13. Showing 9,13,5."
     ]
     assert "max_pool_1[0, 9, 13, 5]" in _text(at) and at.query_params["cell"] == "9,13,5"
-    at.button[[b.label for b in at.button].index("Next ▶")].click().run()
+    _next(at)
     _ok(at)
     assert not at.warning  # said once, for the link
 
@@ -200,19 +240,21 @@ def test_a_wider_uploaded_model_through_every_layer(real_data):
     assert at.sidebar.selectbox(key="model_choice").value == "Uploaded checkpoint"
     shapes = {}
     for name in LAYERS[1:]:
-        at.selectbox(key="ex_layer").set_value(name).run()
+        _step(at, name)
         _ok(at)
-        shapes[name] = at.subheader[0].value.split("`")[1]
+        shapes[name] = _heading(at).split(" · ")[2]
         if name not in ("softmax",):
-            assert any(s.value.startswith("✓ equals the activation") for s in at.success), name
+            assert _checks_out(at), name
     assert shapes["conv_1_1"] == "[1, 16, 28, 28]" and shapes["flatten"] == "[1, 784]"
-    at.selectbox(key="ex_layer").set_value("conv_2_2").run()
-    next(n for n in at.number_input if n.label == "Channel").set_value(15).run()
+    _step(at, "conv_2_2")
+    assert pane_layer(at)["cells"] == [16, 14, 14]  # the cell pickers' bounds
+    at.session_state["ex_cell"] = (15, 0, 0)  # channel 15, typed in the element's picker
+    at.run()
     assert at.session_state["ex_cell"][0] == 15
     _ok(at)
     at.sidebar.selectbox(key="model_choice").select("Pretrained (shipped)").run()
     _ok(at)
-    heading = at.subheader[0].value
+    heading = _heading(at)
     assert heading.startswith("conv_2_2") and "[1, 10, 14, 14]" in heading
     assert at.session_state["ex_cell"][0] <= 9  # channel 15 does not exist here
 
@@ -245,8 +287,7 @@ def test_teacher_mode_strip_keeps_the_names_and_the_heading_the_rest(real_data):
     captions = [c.value for c in at.caption]
     assert not any("[1, 10" in c or "params" in c for c in captions)  # all in the heading
     assert not at.image and not any(t["thumb"] for t in strip["layers"])  # no thumbnails
-    assert any("conv_2_1 · Conv2d · `[1, 10, 14, 14]` · 910 params" in s.value
-               for s in at.subheader)  # fmt: skip
+    assert _heading(at) == "conv_2_1 · Conv2d · [1, 10, 14, 14] · 910 params"
 
     normal = _explore({"sample": "3", "layer": "conv_2_1"})
     tiles = {t["name"]: t for t in components(normal, "tinyvgg_layer_strip")[0][1]["layers"]}
@@ -258,28 +299,32 @@ def test_teacher_mode_strip_keeps_the_names_and_the_heading_the_rest(real_data):
 def test_softmax_shows_its_steps_for_every_class(real_data):
     at = _explore({"sample": "3", "layer": "softmax"})
     _ok(at)
-    table = next(h.proto.body for h in at.get("html") if 'class="sm"' in h.proto.body)
+    said = pane_layer(at)["words"]
+    table = said[said.index('class="sm"') :]
     assert all(f"<td>{n}</td>" in table for n in CLASS_NAMES) and "<td>Σ</td>" in table
-    worst = next(c.value for c in at.caption if "largest difference" in c.value)
+    worst = next(line for line in _text(at).splitlines() if "largest difference" in line)
     assert float(worst.rsplit(" ", 1)[1].rstrip(".")) <= 1e-6
 
 
 def test_linear_explains_any_class(real_data):
     at = _explore({"sample": "3", "layer": "linear"})
     _ok(at)
-    picker = next(b for b in at.selectbox if b.label == "Class to explain")
-    pred = picker.value
-    assert picker.format_func(pred).endswith("(predicted)")
+    layer = pane_layer(at)  # the class box: every class, the predicted one said
+    pred = layer["cls"]
+    assert layer["classes"][pred].endswith("(predicted)") and len(layer["classes"]) == 10
     other = (pred + 4) % len(CLASS_NAMES)
-    picker.set_value(other).run()
+    ((_, data),) = components(at, "tinyvgg_layer_pane")
+    at.session_state[data["class_key"]] = other  # as the element's class box sets it
+    at.run()
     _ok(at)
     text = _text(at)
+    assert pane_layer(at)["cls"] == other
     assert f"logit[{CLASS_NAMES[other]}] = bias" in text
     assert f"contribute most** to *{CLASS_NAMES[other]}*" in text
-    assert any(s.value.startswith("✓ equals the activation") for s in at.success)
+    assert _checks_out(at)
     at.number_input(key="ex_sample").set_value(4).run()  # a new input: its own prediction again
-    picker = next(b for b in at.selectbox if b.label == "Class to explain")
-    assert picker.format_func(picker.value).endswith("(predicted)")
+    layer = pane_layer(at)
+    assert layer["classes"][layer["cls"]].endswith("(predicted)")
 
 
 def _chart_layouts(at: AppTest) -> dict[str, dict]:
@@ -303,7 +348,8 @@ def test_the_input_beside_the_layer_outlines_where_the_picked_cell_comes_from(
     assert len(before) == outlined
     if outlined:  # a cell one column left moves the outlines left
         c, i, j = map(int, cell.split(","))
-        at.number_input(key=f"ex_j_{(c, i, j)}").set_value(j - 1).run()
+        at.session_state["ex_cell"] = (c, i, j - 1)  # typed in the element's picker
+        at.run()
         after = _chart_layouts(at)[title]["shapes"]
         assert len(after) == outlined and after[0]["x0"] < before[0]["x0"]
 
@@ -362,7 +408,7 @@ def test_maps_follow_the_input_whatever_the_trace_s_id(real_data, monkeypatch):
     for i in range(1, 12):
         at.number_input(key="ex_sample").set_value(i).run()
         _ok(at)
-        fig = figure(at, "ex_cellmap")
+        fig = figure(at, "ex_pane.cells")
         with torch.no_grad():
             want = F.conv2d(to_float(images[i : i + 1]), conv.weight, conv.bias, padding=1)
         shown = _array(fig["data"][1]["customdata"])  # the value under each clickable cell
@@ -397,7 +443,7 @@ def test_the_picked_cell_keeps_its_place_across_layers_of_other_sizes(real_data)
     seen = {}
     for layer in ("relu_1_2", "max_pool_1", "conv_2_1", "max_pool_2", "flatten", "linear",
                   "max_pool_2", "max_pool_1", "conv_1_2"):  # fmt: skip
-        at.selectbox(key="ex_layer").set_value(layer).run()
+        _step(at, layer)
         _ok(at)
         seen[layer] = at.session_state["ex_cell"]
         if layer == "flatten":  # max_pool_2[4, 3, 5] is index 4·49 + 3·7 + 5 = 222
@@ -411,9 +457,10 @@ def test_the_picked_cell_keeps_its_place_across_layers_of_other_sizes(real_data)
 def test_a_cell_picked_on_a_small_layer_is_scaled_up(real_data):
     at = _explore({"sample": "2", "layer": "max_pool_2", "cell": "1,6,0"})
     _ok(at)
-    at.number_input(key="ex_j_(1, 6, 0)").set_value(3).run()  # picked here: (1, 6, 3) in 7×7
+    at.session_state["ex_cell"] = (1, 6, 3)  # picked here: (1, 6, 3) in 7×7
+    at.run()
     _ok(at)
-    at.selectbox(key="ex_layer").set_value("conv_1_1").run()
+    _step(at, "conv_1_1")
     assert at.session_state["ex_cell"] == (1, 24, 12)
 
 
@@ -428,7 +475,8 @@ def test_the_kernel_slide_starts_at_the_picked_cell(real_data):
         if c.key == "ex_slide_conv_2_1_3_figure"
     )
     assert title().startswith("frame 78 of 196: out[0, 3, 5, 7]")  # 5 × 14 + 7 = 77
-    at.number_input(key="ex_i_(3, 5, 7)").set_value(9).run()  # another cell: the slide follows
+    at.session_state["ex_cell"] = (3, 9, 7)  # another cell: the slide follows
+    at.run()
     _ok(at)
     assert title().startswith("frame 134 of 196: out[0, 3, 9, 7]")
 
@@ -459,10 +507,10 @@ def test_the_guided_lesson_steps_with_next(real_data):
     at.button(key="ex_welcome_lesson").click().run()
     _ok(at)
     assert not _welcome(at) and at.session_state["ex_lesson"] is True
-    assert at.subheader[-1].value.startswith("input · Input")  # the lesson starts at the input
-    assert at.info[0].value.startswith("This is all the model gets: 1 channel of 28×28")
-    at.button[[b.label for b in at.button].index("Next ▶")].click().run()
+    assert _heading(at).startswith("input · Input")  # the lesson starts at the input
+    assert pane_layer(at)["note"].startswith("This is all the model gets: 1 channel of 28×28")
+    _next(at)
     _ok(at)
-    assert at.info[0].value.startswith("10 kernels of 3×3 slide over the image")
+    assert pane_layer(at)["note"].startswith("10 kernels of 3×3 slide over the image")
     at.toggle(key="ex_lesson").set_value(False).run()
-    assert not any("kernels of 3×3" in i.value for i in at.info)
+    assert not pane_layer(at)["note"]

@@ -1,5 +1,5 @@
-"""The layer view in one element (ui/explore/pane.py, `?pane=1`): what it draws for each
-layer, against the trace, and stepping it in Chromium."""
+"""The explorer's layer view, one element (ui/explore/pane.py, the default): what it draws
+for each layer, against the trace, and stepping it in Chromium."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def _grid(shown) -> np.ndarray:
 
 def test_next_and_page_down_draw_the_next_layer_in_the_page(page, app_url, real_data):
     records = by_name(trace(load_shipped()[0], to_float(real_data[1].images[:1])))
-    page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_1_1&cell=0,5,5")
+    page.goto(app_url + "/explore?sample=0&layer=conv_1_1&cell=0,5,5")
     steps = [("conv_1_1", None), ("relu_1_1", "next"), ("conv_1_2", "key"), ("relu_1_2", "next")]
     for name, how in steps:
         if how == "next":
@@ -114,11 +114,11 @@ def test_next_and_page_down_draw_the_next_layer_in_the_page(page, app_url, real_
     assert hover == [[3, 2, 5], [0, 0, 0]]  # channel, row, column, worked out in the page
     page.locator(".pane-prev").click()
     page.wait_for_function(STEPPED, arg=["conv_1_2", app_url], timeout=60_000)
-    assert "pane=1" in page.url  # the address keeps the element
+    assert "pane=" not in page.url  # the default: the address needs no switch
 
 
 def test_a_click_on_a_channel_picks_it(page, app_url):
-    page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_1_1&cell=0,5,5")
+    page.goto(app_url + "/explore?sample=0&layer=conv_1_1&cell=0,5,5")
     page.wait_for_function(STEPPED, arg=["conv_1_1", app_url], timeout=60_000)
     grid = page.locator('.pane [data-fig="out"]')
     grid.scroll_into_view_if_needed()
@@ -163,7 +163,7 @@ def test_the_page_opens_the_element_at_the_linked_layer_and_cell(real_data):
 
 
 def test_a_map_opens_full_screen_and_the_input_layer_says_what_it_holds(page, app_url):
-    page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_1_2&cell=0,0,0")
+    page.goto(app_url + "/explore?sample=0&layer=conv_1_2&cell=0,0,0")
     page.wait_for_function(STEPPED, arg=["conv_1_2", app_url], timeout=60_000)
     wrap = page.locator('.pane [data-slot="cells"]')
     svg = "document.querySelector('.pane [data-fig=cells] .main-svg')"
@@ -189,7 +189,7 @@ def test_a_map_opens_full_screen_and_the_input_layer_says_what_it_holds(page, ap
 def test_teacher_mode_draws_the_large_map_larger(page, app_url):
     heights = []
     for present in ("1", "0"):  # teacher mode last off: the browser keeps the choice
-        page.goto(app_url + f"/explore?pane=1&present={present}&sample=0&layer=relu_1_1&cell=1,2,3")
+        page.goto(app_url + f"/explore?present={present}&sample=0&layer=relu_1_1&cell=1,2,3")
         page.wait_for_function(STEPPED, arg=["relu_1_1", app_url], timeout=60_000)
         heights.append(page.locator('.pane [data-fig="cells"]').evaluate(
             "gd => gd._fullLayout.height"))  # fmt: skip
@@ -197,7 +197,7 @@ def test_teacher_mode_draws_the_large_map_larger(page, app_url):
 
 
 def test_the_cell_pickers_pick_a_cell_of_the_layer_shown(page, app_url):
-    page.goto(app_url + "/explore?pane=1&sample=0&layer=max_pool_1&cell=0,5,5")
+    page.goto(app_url + "/explore?sample=0&layer=max_pool_1&cell=0,5,5")
     page.wait_for_function(STEPPED, arg=["max_pool_1", app_url], timeout=60_000)
     boxes = page.locator(".pane-pick input")
     assert [boxes.nth(k).get_attribute("max") for k in range(3)] == ["9", "13", "13"]
@@ -230,7 +230,7 @@ def test_pool_shows_its_window_and_linear_any_class(tr):
 
 
 def test_the_class_box_explains_another_class(page, app_url):
-    page.goto(app_url + "/explore?pane=1&sample=0&layer=linear")
+    page.goto(app_url + "/explore?sample=0&layer=linear")
     page.wait_for_function("() => document.querySelector('.pane h3')?.textContent"
                            ".startsWith('linear · ')", timeout=60_000)  # fmt: skip
     box = page.locator(".pane-class")
@@ -241,7 +241,7 @@ def test_the_class_box_explains_another_class(page, app_url):
 
 
 def test_teacher_mode_s_large_number_and_the_kernels_switch(page, app_url):
-    page.goto(app_url + "/explore?pane=1&present=1&sample=0&layer=conv_1_2&cell=2,3,4")
+    page.goto(app_url + "/explore?present=1&sample=0&layer=conv_1_2&cell=2,3,4")
     page.wait_for_function(STEPPED, arg=["conv_1_2", app_url], timeout=60_000)
     metric = page.locator(".pane-metric")
     expect(metric).to_be_visible()
@@ -259,7 +259,7 @@ def test_teacher_mode_s_large_number_and_the_kernels_switch(page, app_url):
     expect(switch).to_be_hidden()
     expect(kernels).to_be_hidden()
     expect(page.locator(".pane-class-box")).to_be_hidden()
-    page.goto(app_url + "/explore?pane=1&present=0&sample=0&layer=conv_1_2")
+    page.goto(app_url + "/explore?present=0&sample=0&layer=conv_1_2")
     page.wait_for_function(STEPPED, arg=["conv_1_2", app_url], timeout=60_000)
     expect(page.locator(".pane-metric")).to_be_hidden()
 
@@ -269,7 +269,8 @@ def test_an_rgb_input_comes_in_its_colours_too():
     x = torch.rand(3, 28, 28, generator=torch.Generator().manual_seed(0))
     rgb = Trace(("rgb", "rand"), trace(model, x), model)
     data = pane.layer_data(rgb, INPUT, "input", ((0, 0, 0), None), lesson=False)
-    assert data["picture"].startswith("data:image/png;base64,")
+    picture, caption = data["picture"]  # in its colours, under its name
+    assert picture.startswith("data:image/png;base64,") and caption == INPUT.caption
     assert "its 3 channels" in json.loads(data["figs"]["prev"])["layout"]["title"]["text"]
     grey = pane.layer_data(Trace(("g", "r"), trace(build_model(seed=3).eval(), x[:1]),
                                  build_model(seed=3).eval()), INPUT, "input",
@@ -278,7 +279,7 @@ def test_an_rgb_input_comes_in_its_colours_too():
 
 
 def test_the_slide_and_atlas_switches_stay_under_the_element(page, app_url):
-    page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_1_1&cell=2,3,4")
+    page.goto(app_url + "/explore?sample=0&layer=conv_1_1&cell=2,3,4")
     page.wait_for_function(STEPPED, arg=["conv_1_1", app_url], timeout=60_000)
     more = page.locator(".st-key-ex_pane_more")
     slide = more.get_by_role("switch", name="Animate the kernel sliding over the padded input")
@@ -308,7 +309,7 @@ def _map(page: Page, slot: str):
 
 
 def test_a_click_on_a_tile_then_a_cell_picks_it_and_its_arithmetic_checks_out(page, app_url):
-    page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_1_2&cell=0,0,0")
+    page.goto(app_url + "/explore?sample=0&layer=conv_1_2&cell=0,0,0")
     page.wait_for_function(STEPPED, arg=["conv_1_2", app_url], timeout=60_000)
     words = page.locator(".pane-words")
     expect(words).to_contain_text("conv_1_2[0, 0, 0, 0]")
@@ -326,7 +327,7 @@ def test_a_click_on_a_tile_then_a_cell_picks_it_and_its_arithmetic_checks_out(pa
 
 def test_a_click_on_the_flattened_vector_picks_its_source_cell(page, app_url):
     """Flatten's output, a row per channel: a click on index 300 names max_pool_2[6, 0, 6]."""
-    page.goto(app_url + "/explore?pane=1&sample=0&layer=flatten&cell=0,0,0")
+    page.goto(app_url + "/explore?sample=0&layer=flatten&cell=0,0,0")
     page.wait_for_function(STEPPED, arg=["flatten", app_url], timeout=60_000)
     words = page.locator(".pane-words")
     expect(words).to_contain_text("lands at index 0·49 + 0·7 + 0 = 0")
@@ -342,7 +343,7 @@ def test_colour_bars_and_channel_numbers_stand_where_plotly_would_put_them(page,
     every tick label on the bar at its value, round values covering the scale, and each
     grid's channel numbers on their tiles' corners."""
     page.set_viewport_size({"width": width, "height": 1080})
-    page.goto(app_url + "/explore?pane=1&sample=7&layer=conv_1_2&cell=3,5,7")
+    page.goto(app_url + "/explore?sample=7&layer=conv_1_2&cell=3,5,7")
     page.wait_for_function(STEPPED, arg=["conv_1_2", app_url], timeout=60_000)
     wait_settled(page)
     for slot in ("prev", "out", "cells"):
@@ -356,7 +357,7 @@ def test_colour_bars_and_channel_numbers_stand_where_plotly_would_put_them(page,
 def test_a_layer_the_page_lacks_is_sent_again(page, app_url):
     """A run cut short by the next one can leave the page without a layer the server counts as
     sent: the page asks for it, once, and draws it."""
-    page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_1_1&cell=0,5,5")
+    page.goto(app_url + "/explore?sample=0&layer=conv_1_1&cell=0,5,5")
     page.wait_for_function(STEPPED, arg=["conv_1_1", app_url], timeout=60_000)
     wait_idle(page)
     page.evaluate("""() => {
@@ -371,7 +372,7 @@ def test_a_layer_the_page_lacks_is_sent_again(page, app_url):
 def test_a_link_s_warning_goes_once_the_element_steps(page, app_url):
     """What a link asked for that cannot be shown is said once: a step in the element (a rerun
     of the layer view alone) leaves the warning behind."""
-    page.goto(app_url + "/explore?pane=1&sample=99999&layer=conv_1_1&cell=3,99,5")
+    page.goto(app_url + "/explore?sample=99999&layer=conv_1_1&cell=3,99,5")
     warnings = page.get_by_test_id("stAlertContentWarning")
     expect(warnings.filter(has_text="sample must be")).to_have_count(1)
     expect(warnings.filter(has_text="cell=3,99,5 is not there")).to_have_count(1)
@@ -388,7 +389,7 @@ def test_teacher_mode_fits_a_projector_in_the_element(page, app_url, width, heig
     the first screen, after Next too; there and beside the open sidebar of a 1024 px one
     every text on the first screen 18 px or more, no layer's name, shape or class broken."""
     page.set_viewport_size({"width": width, "height": height})
-    page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_2_1&present=1")  # an Ankle boot
+    page.goto(app_url + "/explore?sample=0&layer=conv_2_1&present=1")  # an Ankle boot
     for layer in ("conv_2_1", "relu_2_1"):
         page.wait_for_function(STEPPED, arg=[layer, app_url], timeout=60_000)
         wait_settled(page)
@@ -404,7 +405,7 @@ def test_the_key_hints_show_where_there_are_keys(browser, app_url):
         context = browser.new_context(viewport={"width": width, "height": 1000},
                                       has_touch=touch, is_mobile=touch)  # fmt: skip
         page = context.new_page()
-        page.goto(app_url + "/explore?pane=1&sample=0&layer=conv_1_1")
+        page.goto(app_url + "/explore?sample=0&layer=conv_1_1")
         expect(page.get_by_role("button", name="Next ▶", exact=True)).to_be_visible()
         expect(page.locator(".pane-step kbd:visible")).to_have_count(shown)
         context.close()
@@ -412,7 +413,7 @@ def test_the_key_hints_show_where_there_are_keys(browser, app_url):
 
 def test_a_deep_link_as_the_first_request_to_a_fresh_server(page, real_data):
     with streamlit_server() as url:
-        page.goto(url + "/explore?pane=1&sample=123&layer=conv_2_1&cell=3,5,7")
+        page.goto(url + "/explore?sample=123&layer=conv_2_1&cell=3,5,7")
         page.wait_for_function(STEPPED, arg=["conv_2_1", url], timeout=60_000)
         expect(page.locator(".pane-words")).to_contain_text("conv_2_1[0, 3, 5, 7]")
         expect(page.get_by_role("link", name="app", exact=True)).to_have_count(0)

@@ -108,7 +108,7 @@ def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: b
         c, i, j = cell
         extra["metric"] = [f"{layer}[0, {c}, {i}, {j}]", f"{float(rec.output[0, c, i, j]):.4f}"]
     if layer == "input" and rec.output.shape[1] == 3:  # an RGB input in its colours
-        extra["picture"] = png_uri(fx.rgb_png(rec.output[0]))
+        extra["picture"] = [png_uri(fx.rgb_png(rec.output[0])), inp.caption]
     return {"name": layer, "heading": heading(rec), "cell": list(cell), "words": said,
             **extra, "cells": cells, "classes": classes, "cls": cls,
             "note": words.inline_html(note), "channels": rec.output.shape[1],
@@ -289,7 +289,10 @@ async function show(root, name) {
   root.querySelector('.pane-words').innerHTML = layer.words;
   const picture = root.querySelector('.pane-picture');
   picture.hidden = !layer.picture;
-  if (layer.picture) picture.src = layer.picture;
+  if (layer.picture) {
+    [picture.firstChild.src, picture.lastChild.textContent] = layer.picture;
+    picture.firstChild.alt = layer.picture[1];
+  }
   const metric = root.querySelector('.pane-metric');
   metric.hidden = !(layer.metric && root.__data.scale > 1);
   if (layer.metric) [metric.firstChild.textContent, metric.lastChild.textContent] = layer.metric;
@@ -336,7 +339,8 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
       <select class="pane-select" aria-label="Layer"></select>
       <button type="button" class="pane-next" aria-keyshortcuts="PageDown">Next ▶
       <kbd aria-hidden="true">PageDown</kbd></button></div>
-      <div class="pane-note"></div><h3></h3><img class="pane-picture" alt="the input" hidden>
+      <div class="pane-note"></div><h3></h3><figure class="pane-picture" hidden><img
+      alt=""><figcaption class="words-caption"></figcaption></figure>
       <div class="pane-row">${mapBox('prev')}${mapBox('out')}</div>
       <div class="pane-row">${mapBox('cells')}<div><div class="pane-metric" hidden><div></div>
       <div></div></div><label class="pane-kernels"><input type="checkbox"><span></span></label>
@@ -433,7 +437,8 @@ CSS = (
 .pane-map {background: white;}
 .pane-map:hover .kept-plot-full, .pane-map .kept-plot-full:focus {opacity: 0.6;}
 .pane-row > div:last-child:not(.pane-map) {flex: 3 1 20rem;}
-.pane-picture {width: 168px; image-rendering: pixelated; display: block; margin: 0.5rem 0;}
+.pane-picture {margin: 0.5rem 0;}
+.pane-picture img {width: 168px; image-rendering: pixelated; display: block;}
 .pane-metric > div:first-child {font-size: 0.875rem;}
 .pane-large .pane-metric > div:first-child, .pane-large .pane-pick label,
 .pane-large .pane-class-box, .pane-large .words-caption {font-size: 1rem;}

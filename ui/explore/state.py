@@ -165,8 +165,8 @@ def write_query(model: TinyVGG) -> None:
     if s[K_CELL] is not None:
         params["cell"] = ",".join(map(str, s[K_CELL]))
     params.update(query_extra())
-    if st.query_params.get("pane") == "1":  # the layer view in one element (ui/explore/pane.py)
-        params["pane"] = "1"
+    if (view := st.query_params.get("pane")) in ("0", "1"):  # 0: Streamlit's charts (explore.py)
+        params["pane"] = view
     params.update(link_params("ex", model.classes))
     if s[K_SOURCE] == "sample":
         params["sample"] = str(s[K_SAMPLE])
