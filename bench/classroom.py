@@ -113,7 +113,7 @@ async def slot(i: int, role: str, ctx: Context) -> None:
     page, query, behave = ROLES[role]
     while not ctx.stop.is_set():
         end = time.monotonic() + (rng.uniform(*ctx.life) if ctx.life else 1e9)
-        q = query(rng) + ("&pane=1" if ctx.pane and page == "explore" else "")
+        q = query(rng) + ("&pane=0" if ctx.classic and page == "explore" else "")
         tab = StClient(ctx.url, page, q.lstrip("&"), timeout=ctx.timeout)
         try:
             await ctx.measured("open", tab, tab.open())
@@ -144,7 +144,9 @@ async def classroom(ctx: Context, args, replicas: list[str]) -> dict:
     if args.browser:
         from classroom_browser import cross_check
 
-        browser = asyncio.create_task(asyncio.to_thread(cross_check, ctx.url, ctx.seed, ctx.pane))
+        browser = asyncio.create_task(
+            asyncio.to_thread(cross_check, ctx.url, ctx.seed, ctx.classic)
+        )
     await ctx.pause(args.seconds / 2)
     active = [await asyncio.to_thread(metrics, u) for u in replicas]
     await ctx.pause(args.seconds / 2)
@@ -208,7 +210,7 @@ def measure(args, url: str, replicas: list[str], parts: dict) -> dict:
                   think=tuple(map(float, args.think.split(","))), timeout=args.timeout,
                   life=tuple(map(float, args.life.split(","))) if args.soak else None,
                   subset=args.subset, epochs=args.epochs, seed=args.seed,
-                  images=garment_pngs(16, args.seed), pane=args.pane)  # fmt: skip
+                  images=garment_pngs(16, args.seed), classic=args.classic)  # fmt: skip
     extra = asyncio.run(classroom(ctx, args, replicas))
     time.sleep(args.grace)
     after = mon.leftovers(parts)
@@ -261,8 +263,8 @@ def main() -> None:
     p.add_argument("--subset", default="10,000", help="trainers' 'Training images' option")
     p.add_argument("--epochs", type=int, default=20, help="trainers' epochs")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--pane", action="store_true", help="the explorer's layer view as one "
-                   "element (?pane=1), stepped as its page does")  # fmt: skip
+    p.add_argument("--classic", action="store_true", help="the explorer's layer view drawn "
+                   "with Streamlit's widgets (?pane=0), not the element")  # fmt: skip
     p.add_argument("--browser", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--url", help="load a deployment that already runs here or elsewhere")
     p.add_argument("--deploy", choices=("one", "replicas"), default="one",

@@ -57,7 +57,7 @@ def _painted(page, name: str) -> None:
     page.evaluate(PAINTED, name)
 
 
-def cross_check(url: str, seed: int = 0, pane: bool = False, niceness: int = 10) -> dict:
+def cross_check(url: str, seed: int = 0, classic: bool = False, niceness: int = 10) -> dict:
     """Next through the explorer and an upload on /draw in Chromium; times and problems."""
     out: dict = {"ok": False}
     times, problems = [], {"exceptions": 0, "error_alerts": 0}
@@ -69,7 +69,7 @@ def cross_check(url: str, seed: int = 0, pane: bool = False, niceness: int = 10)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(T)
             step = "open /explore"
-            page.goto(url + f"/explore?sample={100 + seed}&layer=input" + "&pane=1" * pane)
+            page.goto(url + f"/explore?sample={100 + seed}&layer=input" + "&pane=0" * classic)
             _painted(page, "input")
             for name in LAYERS[1:]:
                 step = f"Next to {name}"

@@ -1,8 +1,8 @@
 """What each kind of student does in the classroom benchmark, one action per think time.
 
 student  /explore: Next through the layers; sometimes Prev, another sample, Random, a layer
-         from the selectbox; back to the input after softmax. With `pane` (the layer view as
-         one element, `?pane=1`), its steps are the element's state, sent as the page does.
+         from the selectbox; back to the input after softmax. The steps are the layer view
+         element's state, sent as the page does (`classic`, `?pane=0`: Streamlit's buttons).
 drawer   the same, and every 6 to 12 actions: /draw, the Upload tab, an upload of a garment
          image, "Explore layer by layer" (the explorer on the upload), and later back to the
          test images.
@@ -42,7 +42,7 @@ class Context:
     epochs: int
     seed: int
     images: list[bytes]
-    pane: bool = False  # the explorer's layer view as one element (?pane=1)
+    classic: bool = False  # the explorer's layer view drawn with Streamlit's widgets (?pane=0)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     records: list[dict] = field(default_factory=list)  # {"t", "kind", "s"}
     errors: list[dict] = field(default_factory=list)  # {"t", "kind", "action", "text"}

@@ -1,6 +1,6 @@
 """Explorer latency in a real browser: click `Next` (or pick another sample) to figure painted.
 
-    python bench/explore_latency.py [--rounds 3] [--pane]
+    python bench/explore_latency.py [--rounds 3] [--classic]
 
 Starts the app, opens /explore in Debian's Chromium, and times each interaction until the
 new layer's heading is shown, Streamlit's run has finished (the app's script state is back to
@@ -128,21 +128,28 @@ def browser_times(
     return times, page_times, labels
 
 
-def server_times(rounds: int) -> list[float]:
-    """Milliseconds per rerun of the same steps through AppTest (the server alone)."""
+def server_times(rounds: int, classic: bool) -> list[float]:
+    """Milliseconds per rerun of the same steps through AppTest (the server alone): Next,
+    or the element's step (its state, as its page sends it)."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["layer"] = "input"
+    if classic:
+        at.query_params["pane"] = "0"
     at.switch_page("pages/explore.py").run()
     times = []
     for r in range(rounds):
-        for _ in LAYERS[1:]:
-            nxt = next(b for b in at.button if b.label == "Next ▶")
+        for name in LAYERS[1:]:
             t = time.perf_counter()
-            nxt.click().run()
+            if classic:
+                next(b for b in at.button if b.label == "Next ▶").click().run()
+            else:
+                at.session_state["ex_layer"] = name
+                at.run()
             times.append((time.perf_counter() - t) * 1000)
-        at.selectbox(key="ex_layer").set_value("input").run()
+        at.session_state["ex_layer"] = "input"
+        at.run()
         t = time.perf_counter()
         at.number_input(key="ex_sample").set_value(100 + r).run()
         times.append((time.perf_counter() - t) * 1000)
@@ -154,18 +161,18 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=3, help="passes over the 13 layers")
     p.add_argument("--viewport", default="1400x1000", help="browser window, WIDTHxHEIGHT")
-    p.add_argument("--pane", action="store_true", help="the layer view as one element that "
-                   "steps in the page (ui/explore/pane.py, ?pane=1)")  # fmt: skip
+    p.add_argument("--classic", action="store_true",
+                   help="the layer view drawn with Streamlit's widgets (?pane=0)")  # fmt: skip
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="skip the same clicks on the empty page")  # fmt: skip
     args = p.parse_args()
     viewport = tuple(int(v) for v in args.viewport.split("x"))
     with streamlit_server() as url:
-        address = url + "/explore?sample=0&layer=input" + ("&pane=1" if args.pane else "")
+        address = url + "/explore?sample=0&layer=input" + ("&pane=0" if args.classic else "")
         clicks, in_page, labels = browser_times(address, args.rounds, viewport)
     slowest = sorted(zip(in_page, labels, strict=True), reverse=True)[:4]
     out = {
-        "pane": args.pane,
+        "view": "classic" if args.classic else "element",
         "interactions": len(clicks),
         "page_p50_ms": pct(in_page, 0.5), "page_p95_ms": pct(in_page, 0.95),
         "page_max_ms": round(max(in_page), 1),
@@ -189,9 +196,8 @@ def main() -> None:
                 # issue 25's measure: the explorer against its floor, in the same run
                 "ratio_p50": round(out["page_p50_ms"] / pct(f_page, 0.5), 2),
                 "ratio_p95": round(out["page_p95_ms"] / pct(f_page, 0.95), 2)}  # fmt: skip
-    if not args.pane:  # AppTest steps with Streamlit's own Next, which the element replaces
-        server = server_times(args.rounds)
-        out |= {"server_p50_ms": pct(server, 0.5), "server_p95_ms": pct(server, 0.95)}
+    server = server_times(args.rounds, args.classic)
+    out |= {"server_p50_ms": pct(server, 0.5), "server_p95_ms": pct(server, 0.95)}
     print(json.dumps(out))
 
 
