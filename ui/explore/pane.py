@@ -1,17 +1,17 @@
-"""The explorer's layer view drawn and stepped in the page (issue 25; bench/README.md,
+"""The explorer's layer view, drawn and stepped in the page (issue 25; bench/README.md,
 client_step.py, has the measurements behind it).
 
-One components-v2 element holds every layer of the input: its heading, maps (the same
-figures as the layer view's, the cell picked for each layer's own size), words and the
-lesson's note. Its Prev, Next, layer box, PageUp and PageDown draw the next layer at once and
-write the layer back as the element's state, so the server keeps the selection (deep links,
-the address bar). Every run sends the shown layer and the two beside it, each once for an input
-and cell (the page keeps what it was sent): a Next or Prev finds its layer in the page, and the
-run it starts, a fragment's, sends the one layer beyond. A jump to a layer the page has not
-been sent waits for its run. Clicks on the maps pick a channel or a cell as the layer view's
-do.
+One components-v2 element holds every layer of the input: its heading, maps (the figures of
+view.py, the cell picked for each layer's own size), words and the lesson's note. Its Prev,
+Next, layer box, PageUp and PageDown draw the next layer at once and write the layer back as
+the element's state, so the server keeps the selection (deep links, the address bar). Every
+run sends the shown layer and the two beside it, each once for an input and cell (the page
+keeps what it was sent): a Next or Prev finds its layer in the page, and the run it starts, a
+fragment's, sends the one layer beyond. A jump to a layer the page has not been sent waits
+for its run. Clicks on the maps pick a channel or a cell as view.py's do.
 
-Opened with `?pane=1` while it grows to all the layer view has.
+`?pane=0`, or a server that cannot serve plotly.js from static/, gets the same figures and
+words drawn with Streamlit's widgets instead (`view.layer_ui`).
 """
 
 from __future__ import annotations
