@@ -96,6 +96,18 @@ def test_every_layer_with_next_in_streamlit_s_own_view(real_data):
     assert at.query_params["pane"] == "0"  # kept in the address
 
 
+def test_without_plotly_js_to_serve_streamlit_draws_the_layers(real_data, monkeypatch):
+    from ui.explore import pane
+
+    monkeypatch.setattr(pane, "available", lambda: False)  # static/ not writable, say
+    at = _explore({"layer": "conv_1_1"})
+    _ok(at)
+    assert not components(at, "tinyvgg_layer_pane")
+    assert at.subheader[0].value.startswith("conv_1_1 · Conv2d")
+    assert any(s.value.startswith("✓ equals the activation") for s in at.success)
+    assert "pane" not in at.query_params  # the address says nothing it did not say
+
+
 @pytest.mark.parametrize("layer", [n for n in LAYERS if n not in ("input", "softmax")])
 def test_arithmetic_checks_out_for_each_layer(real_data, layer):
     at = _explore({"sample": "7", "layer": layer, "cell": "2,3,4"})
