@@ -229,6 +229,20 @@ def test_pool_shows_its_window_and_linear_any_class(tr):
     assert json.loads(chosen["figs"]["extra"])["data"]  # the contributions chart
 
 
+def test_a_conv_layer_s_kernels_outline_the_picked_channel_s_whatever_the_input(tr):
+    from ui.explore.explain import kernels_figure
+
+    def kernels(t: Trace, c: int) -> str:
+        data = pane.layer_data(t, INPUT, "conv_2_1", ((c, 3, 4), (14, 14)), lesson=False)
+        return data["figs"]["kernels"]
+
+    x = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(5))
+    other = Trace((tr.key[0], "rand"), trace(tr.model, x), tr.model)  # the same model
+    want = kernels_figure("conv_2_1", tr.model.layer("conv_2_1"), 3).to_json()
+    assert kernels(tr, 3) == kernels(other, 3) == want
+    assert kernels(tr, 7) == kernels_figure("conv_2_1", tr.model.layer("conv_2_1"), 7).to_json()
+
+
 def test_the_class_box_explains_another_class(page, app_url):
     page.goto(app_url + "/explore?sample=0&layer=linear")
     page.wait_for_function("() => document.querySelector('.pane h3')?.textContent"

@@ -48,6 +48,7 @@ from ui.kept_plot import (
     plotly_served,
 )
 from ui.layer_strip import png_uri
+from ui.memo import memo
 from ui.present import SCALE, presenting
 
 RUN = f"{os.getpid()}-{time.time_ns()}"  # a server's data is its own: never another code's
@@ -87,8 +88,6 @@ def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: b
             figs["extra"] = fx.pool_window(pool_cell(x, tr.model.layer(layer), *cell))
         elif rec.kind == "Linear":
             figs["extra"] = contributions_figure(tr, cls)
-        elif rec.kind == "Conv2d":  # drawn when its switch is on
-            figs["kernels"] = kernels_figure(layer, tr.model.layer(layer), cell[0])
         said = words.to_html(words.layer_words(tr.records, tr.model, layer, cell, cls))
     for fig in figs.values():
         _hover_in_page(fig)
@@ -112,7 +111,18 @@ def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: b
     return {"name": layer, "heading": heading(rec), "cell": list(cell), "words": said,
             **extra, "cells": cells, "classes": classes, "cls": cls,
             "note": words.inline_html(note), "channels": rec.output.shape[1],
-            "figs": {k: fig.to_json() for k, fig in figs.items()}}  # fmt: skip
+            "figs": {k: f.to_json() for k, f in figs.items()} | _kernels(tr, rec, cell),
+            }  # fmt: skip
+
+
+def _kernels(tr: es.Trace, rec: LayerRecord, cell: tuple[int, int, int]) -> dict[str, str]:
+    """A conv layer's kernels (drawn when their switch is on), the picked cell's channel's
+    outlined: the same for every input, so built once per model, layer and channel."""
+    if rec.kind != "Conv2d":
+        return {}
+    c = cell[0]
+    build = lambda: kernels_figure(rec.name, tr.model.layer(rec.name), c).to_json()  # noqa: E731
+    return {"kernels": memo(("pane-kernels", tr.key[0], rec.name, c), build)}
 
 
 def _hover_in_page(fig) -> None:
