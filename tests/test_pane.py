@@ -117,6 +117,45 @@ def test_next_and_page_down_draw_the_next_layer_in_the_page(page, app_url, real_
     assert "pane=" not in page.url  # the default: the address needs no switch
 
 
+INPUT_SHOWN = """() => document.querySelector('.pane h3')?.textContent.startsWith('input · ')
+  && document.querySelector('.pane [data-fig="prev"]')?._fullData"""
+COUNT_DRAWS = """() => {
+  window.__draws = [];
+  if (window.__counting) return;
+  window.__counting = true;
+  const react = Plotly.react;
+  Plotly.react = function (gd, ...rest) {
+    window.__draws.push([gd.dataset.fig, !gd._fullLayout]);  // the map, and whether it is new
+    return react.call(this, gd, ...rest);
+  };
+}"""
+
+
+def test_a_step_draws_each_map_once_and_keeps_the_maps_it_hides(page, app_url):
+    """Every map of the new layer is shown before any is drawn (a map drawn before its
+    neighbour appeared was drawn again at its new width), and a map the layer hides stays on
+    the page, so the next layer that shows it updates it instead of making a new plot."""
+
+    def at_input():
+        page.wait_for_function(INPUT_SHOWN, timeout=60_000)
+        wait_idle(page)
+
+    def next_to_conv() -> list:
+        page.evaluate(COUNT_DRAWS)
+        page.locator(".pane-next").click()
+        page.wait_for_function(STEPPED, arg=["conv_1_1", app_url], timeout=60_000)
+        wait_idle(page)
+        page.wait_for_timeout(500)  # a resize's redraw would come by now
+        return sorted(page.evaluate("() => window.__draws"))
+
+    page.goto(app_url + "/explore?sample=0&layer=input")
+    at_input()
+    assert next_to_conv() == [["cells", True], ["out", True], ["prev", False]]
+    page.locator(".pane-prev").click()
+    at_input()
+    assert next_to_conv() == [["cells", False], ["out", False], ["prev", False]]
+
+
 def test_a_click_on_a_channel_picks_it(page, app_url):
     page.goto(app_url + "/explore?sample=0&layer=conv_1_1&cell=0,5,5")
     page.wait_for_function(STEPPED, arg=["conv_1_1", app_url], timeout=60_000)

@@ -247,11 +247,8 @@ function withWho(fig) {
 
 function draw(root, slot, json) {
   const box = root.querySelector(`[data-fig="${slot}"]`), wrap = box.parentElement;
-  if (!json) {
+  if (!json) {  // hidden, not purged: drawing it again later is an update, not a new plot
     wrap.hidden = true;
-    Plotly.purge(box);  // and its click handler with it
-    box.__on = false;
-    box.replaceChildren();
     return null;
   }
   wrap.hidden = false;
@@ -272,6 +269,8 @@ function draw(root, slot, json) {
       }
     });
 }
+
+const SLOTS = ['prev', 'out', 'cells', 'extra', 'kernels'];
 
 // A map's own full-screen button, as the kept maps have one: the map redrawn to fit.
 function mapBox(slot) {
@@ -323,8 +322,11 @@ async function show(root, name) {
     if (box !== document.activeElement) box.value = layer.cell[k];  // not under the typing
   });
   const on = root.querySelector('.pane-kernels input').checked;
-  await Promise.all(['prev', 'out', 'cells', 'extra', 'kernels'].map(slot =>
-    draw(root, slot, slot === 'kernels' && !on ? null : layer.figs[slot])));
+  const figs = SLOTS.map(slot => slot === 'kernels' && !on ? null : layer.figs[slot]);
+  // every map shown or hidden first: each is fitted to its room as the layer leaves it (a map
+  // drawn before its neighbour appears was drawn twice, the second time when its width changed)
+  SLOTS.forEach((slot, k) => { root.querySelector(`[data-slot="${slot}"]`).hidden = !figs[k]; });
+  await Promise.all(SLOTS.map((slot, k) => draw(root, slot, figs[k])));
 }
 
 function step(root, name) {
