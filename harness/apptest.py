@@ -23,20 +23,38 @@ def components(at: AppTest, name: str) -> list[tuple[str | None, dict]]:
     return out
 
 
+def _sent_shown(at: AppTest) -> tuple[str, dict | None] | None:
+    """(the layer the element shows, its data if this run sent it); None: no element."""
+    if not (found := components(at, PANE)):
+        return None
+    ((_, data),) = found
+    return data["selected"], next((d for d in data["current"] if d["name"] == data["selected"]),
+                                  None)  # fmt: skip
+
+
 def pane_layer(at: AppTest) -> dict | None:
     """What the explorer's element draws for the layer it shows (None: no element). A run
     sends each layer once for an input and cell, so a layer an earlier run sent is asked for
     again, as the page asks for a layer it lacks (one more run)."""
-    for again in (False, True):
-        if not (found := components(at, PANE)):
-            return None
-        ((_, data),) = found
-        if layer := next((d for d in data["current"] if d["name"] == data["selected"]), None):
-            return layer
-        if not again:
-            at.session_state["ex_pane_sent"] = None
-            at.run()
-    raise AssertionError(f"the element was not sent its layer {data['selected']}")
+    if (shown := _sent_shown(at)) is None:
+        return None
+    if shown[1] is None:
+        at.session_state["ex_pane_sent"] = None
+        at.run()
+        shown = _sent_shown(at)
+        assert shown[1] is not None, f"the element was not sent its layer {shown[0]}"
+    return shown[1]
+
+
+def pane_step(at: AppTest, layer: str) -> AppTest:
+    """A step to `layer`, as the element's Prev, Next and layer box make it (its state)."""
+    at.session_state["ex_layer"] = layer
+    return at.run()
+
+
+def pane_checks_out(at: AppTest) -> bool:
+    """The element's layer ends its arithmetic with the check against PyTorch's activation."""
+    return '<div class="words-ok">✓ equals the activation' in pane_layer(at)["words"]
 
 
 def markdown_of(text: str) -> str:

@@ -16,7 +16,15 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from harness.apptest import components, figure, figures, pane_layer, pane_text
+from harness.apptest import (
+    components,
+    figure,
+    figures,
+    pane_checks_out,
+    pane_layer,
+    pane_step,
+    pane_text,
+)
 from tinyvgg.activations import trace
 from tinyvgg.data import CLASS_NAMES, to_float
 from tinyvgg.model import load_shipped
@@ -42,23 +50,12 @@ def _text(at: AppTest) -> str:
     return "\n".join([*parts, pane_text(at)])
 
 
-def _step(at: AppTest, layer: str) -> AppTest:
-    """A step to `layer`, as the element's Prev, Next and layer box make it."""
-    at.session_state["ex_layer"] = layer
-    return at.run()
-
-
 def _next(at: AppTest) -> AppTest:
-    return _step(at, LAYERS[LAYERS.index(at.session_state["ex_layer"]) + 1])
+    return pane_step(at, LAYERS[LAYERS.index(at.session_state["ex_layer"]) + 1])
 
 
 def _heading(at: AppTest) -> str:
     return pane_layer(at)["heading"]
-
-
-def _checks_out(at: AppTest) -> bool:
-    """The shown layer's arithmetic ends in the check that it equals PyTorch's activation."""
-    return '<div class="words-ok">✓ equals the activation' in pane_layer(at)["words"]
 
 
 def _ok(at: AppTest) -> None:
@@ -112,7 +109,7 @@ def test_without_plotly_js_to_serve_streamlit_draws_the_layers(real_data, monkey
 def test_arithmetic_checks_out_for_each_layer(real_data, layer):
     at = _explore({"sample": "7", "layer": layer, "cell": "2,3,4"})
     _ok(at)
-    assert _checks_out(at)
+    assert pane_checks_out(at)
 
 
 def test_sources_random_and_drawing(real_data):
@@ -159,7 +156,7 @@ def test_deep_link_restores_sample_layer_and_cell(real_data):
 def test_changes_are_written_to_the_url(real_data):
     at = _explore()
     at.number_input(key="ex_sample").set_value(42).run()
-    _step(at, "max_pool_1")
+    pane_step(at, "max_pool_1")
     assert at.query_params["sample"] == "42" and at.query_params["layer"] == "max_pool_1"
 
 
@@ -252,13 +249,13 @@ def test_a_wider_uploaded_model_through_every_layer(real_data):
     assert at.sidebar.selectbox(key="model_choice").value == "Uploaded checkpoint"
     shapes = {}
     for name in LAYERS[1:]:
-        _step(at, name)
+        pane_step(at, name)
         _ok(at)
         shapes[name] = _heading(at).split(" · ")[2]
         if name not in ("softmax",):
-            assert _checks_out(at), name
+            assert pane_checks_out(at), name
     assert shapes["conv_1_1"] == "[1, 16, 28, 28]" and shapes["flatten"] == "[1, 784]"
-    _step(at, "conv_2_2")
+    pane_step(at, "conv_2_2")
     assert pane_layer(at)["cells"] == [16, 14, 14]  # the cell pickers' bounds
     at.session_state["ex_cell"] = (15, 0, 0)  # channel 15, typed in the element's picker
     at.run()
@@ -333,7 +330,7 @@ def test_linear_explains_any_class(real_data):
     assert pane_layer(at)["cls"] == other
     assert f"logit[{CLASS_NAMES[other]}] = bias" in text
     assert f"contribute most** to *{CLASS_NAMES[other]}*" in text
-    assert _checks_out(at)
+    assert pane_checks_out(at)
     at.number_input(key="ex_sample").set_value(4).run()  # a new input: its own prediction again
     layer = pane_layer(at)
     assert layer["classes"][layer["cls"]].endswith("(predicted)")
@@ -455,7 +452,7 @@ def test_the_picked_cell_keeps_its_place_across_layers_of_other_sizes(real_data)
     seen = {}
     for layer in ("relu_1_2", "max_pool_1", "conv_2_1", "max_pool_2", "flatten", "linear",
                   "max_pool_2", "max_pool_1", "conv_1_2"):  # fmt: skip
-        _step(at, layer)
+        pane_step(at, layer)
         _ok(at)
         seen[layer] = at.session_state["ex_cell"]
         if layer == "flatten":  # max_pool_2[4, 3, 5] is index 4·49 + 3·7 + 5 = 222
@@ -472,7 +469,7 @@ def test_a_cell_picked_on_a_small_layer_is_scaled_up(real_data):
     at.session_state["ex_cell"] = (1, 6, 3)  # picked here: (1, 6, 3) in 7×7
     at.run()
     _ok(at)
-    _step(at, "conv_1_1")
+    pane_step(at, "conv_1_1")
     assert at.session_state["ex_cell"] == (1, 24, 12)
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from harness.apptest import figures, pane_layer, pane_text
+from harness.apptest import figures, pane_checks_out, pane_layer, pane_step, pane_text
 from tinyvgg.activations import by_name, trace
 from tinyvgg.data import CLASS_NAMES
 from tinyvgg.datasets import Dataset
@@ -85,11 +85,6 @@ def shown(at: AppTest) -> str:
     return "\n".join([*parts, pane_text(at)])
 
 
-def _checks_out(at: AppTest) -> bool:
-    """The explorer's layer shown ends its arithmetic with the check against PyTorch."""
-    return '<div class="words-ok">✓ equals the activation' in pane_layer(at)["words"]
-
-
 def assert_no_fashion_names(at: AppTest) -> None:
     found = FASHION_NAME.findall(shown(at))
     assert not found, found
@@ -126,11 +121,10 @@ def test_every_layer_of_a_shapes_model_checks_out_and_names_no_garment():
     at = own_page(EXPLORE, model, data, {"sample": "9", "layer": "input", "cell": "1,3,4"})
     records = by_name(trace(model, data.test_images[9].float() / 255))
     for layer in LAYERS:
-        at.session_state["ex_layer"] = layer  # a step in the element
-        at.run()
+        pane_step(at, layer)
         _ok(at)
         if layer not in ("input", "softmax"):
-            assert _checks_out(at), layer
+            assert pane_checks_out(at), layer
         assert_no_fashion_names(at)
     at.toggle(key="ex_lesson").set_value(True).run()  # the lesson's note on the softmax
     note = pane_layer(at)["note"]
@@ -175,14 +169,12 @@ def test_an_rgb_model_in_the_explorer():
     assert "3 channels (red, green, blue)" in shown(at)
     name = SHAPES[int(data.test_labels[6])]  # the input in its colours, beside its channels
     assert pane_layer(at)["picture"][1] == f"test image 6: {name}"
-    at.session_state["ex_layer"] = "conv_1_1"
-    at.run()
+    pane_step(at, "conv_1_1")
     _ok(at)
     assert "Σ over 3 input channels" in shown(at)
-    assert _checks_out(at)
+    assert pane_checks_out(at)
     for layer in LAYERS[2:]:
-        at.session_state["ex_layer"] = layer
-        at.run()
+        pane_step(at, layer)
         _ok(at)
     at.radio(key="ex_source").set_value("random").run()
     _ok(at)
@@ -191,7 +183,7 @@ def test_an_rgb_model_in_the_explorer():
     at = own_page(EXPLORE, model, data, {"source": "drawing", "layer": "conv_1_1"},
                   {DRAWN_KEY: drawn})  # fmt: skip
     _ok(at)
-    assert _checks_out(at)
+    assert pane_checks_out(at)
     at.toggle(key="ex_why_open").set_value(True).run()
     _ok(at)
     with torch.no_grad():

@@ -91,6 +91,7 @@ def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: b
         said = words.to_html(words.layer_words(tr.records, tr.model, layer, cell, cls))
     for fig in figs.values():
         _hover_in_page(fig)
+    sent = {k: fig.to_json() for k, fig in figs.items()}
     note = guide.note(tr.records, layer, inp.true_label, tr.model.classes) if lesson else ""
     cells = None  # the (C, H, W) the cell pickers choose in: the layer's own, flatten's input
     if rec.kind not in ("Input", "Linear", "Softmax"):
@@ -101,8 +102,9 @@ def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: b
             n + (" (predicted)" if k == pred else "") for k, n in enumerate(tr.model.classes)
         ]
     extra = {}
-    if rec.kind == "Conv2d":
+    if rec.kind == "Conv2d":  # its kernels, drawn when their switch is on
         extra["kernels_label"] = kernels_label(tr.model.layer(layer))
+        sent["kernels"] = _kernels(tr, layer, cell[0])
     if rec.output.dim() == 4 and layer != "input":  # teacher mode's large number
         c, i, j = cell
         extra["metric"] = [f"{layer}[0, {c}, {i}, {j}]", f"{float(rec.output[0, c, i, j]):.4f}"]
@@ -111,18 +113,14 @@ def layer_data(tr: es.Trace, inp: es.ExploreInput, layer: str, origin, lesson: b
     return {"name": layer, "heading": heading(rec), "cell": list(cell), "words": said,
             **extra, "cells": cells, "classes": classes, "cls": cls,
             "note": words.inline_html(note), "channels": rec.output.shape[1],
-            "figs": {k: f.to_json() for k, f in figs.items()} | _kernels(tr, rec, cell),
-            }  # fmt: skip
+            "figs": sent}  # fmt: skip
 
 
-def _kernels(tr: es.Trace, rec: LayerRecord, cell: tuple[int, int, int]) -> dict[str, str]:
-    """A conv layer's kernels (drawn when their switch is on), the picked cell's channel's
-    outlined: the same for every input, so built once per model, layer and channel."""
-    if rec.kind != "Conv2d":
-        return {}
-    c = cell[0]
-    build = lambda: kernels_figure(rec.name, tr.model.layer(rec.name), c).to_json()  # noqa: E731
-    return {"kernels": memo(("pane-kernels", tr.key[0], rec.name, c), build)}
+def _kernels(tr: es.Trace, layer: str, c: int) -> str:
+    """Conv layer `layer`'s kernels as JSON, channel `c`'s outlined: the same for every input,
+    so built once per model, layer and channel."""
+    build = lambda: kernels_figure(layer, tr.model.layer(layer), c).to_json()  # noqa: E731
+    return memo(("pane-kernels", tr.key[0], layer, c), build)
 
 
 def _hover_in_page(fig) -> None:
