@@ -38,8 +38,7 @@ def show_prediction(pre: Preprocessed, label: str, current: ModelInUse) -> None:
         st.warning(draw.unsure_sentence(ans.top, current.model.dataset == FASHION),
                    icon=":material/help:")  # fmt: skip
     left, right = st.columns([1, 1.2])
-    grey = pre.tensor.mean(0, keepdim=True)  # a colour input's preview in grey
-    chart(input_preview(grey, height=260), key="draw_preview", where=left)
+    chart(input_preview(pre.tensor, height=260), key="draw_preview", where=left)
     chart(top_k_bars(ans.top, height=260), key="draw_top3", where=right)
     st.caption(f"Model: {current.name} · input: {label}{draw.calibration_note(ans.temperature)}")
     drawn = DrawnInput(pre.tensor.detach().cpu().clone(), label)
@@ -51,9 +50,8 @@ def show_prediction(pre: Preprocessed, label: str, current: ModelInUse) -> None:
         help="Which pixels made the model choose its class: five ways, one exact.",
     ):
         with st.container(key="draw_why", border=True):
-            c = len(ans.x)
-            key = drawn.key if c == 1 else f"{drawn.key}x{c}"
-            why_ui("draw", current.key, current.model, ans.x, key, ans.probs, quick=True)
+            why_ui("draw", current.key, current.model, ans.x, draw.input_key(drawn, ans),
+                   ans.probs, quick=True)  # fmt: skip
 
 
 def show_steps(pre: Preprocessed) -> None:

@@ -88,8 +88,7 @@ def live_view() -> None:
     status(live)
     st.progress(p["fraction"], text=training.progress_text(p))
     curves_col, kernels_col = st.columns([5, 2])
-    spe = (live.first("start") or {}).get("steps_per_epoch", 1)
-    fig = figs.curves(live.of_kind("step"), live.of_kind("epoch"), spe)
+    fig = figs.curves(live.of_kind("step"), live.of_kind("epoch"), live.steps_per_epoch)
     chart(fig, key="train_curves", where=curves_col)
     if live.kernels is not None:
         scale = figs.kernels_scale(live.kernels)

@@ -14,7 +14,7 @@ from tinyvgg.model import TinyVGG
 from tinyvgg.predict import probabilities, top_k
 from tinyvgg.preprocess import Preprocessed, read_input
 from ui.resources import app_device
-from ui.state import ModelInUse
+from ui.state import DrawnInput, ModelInUse
 
 
 @st.cache_resource(max_entries=4, ttl=900, show_spinner=False)
@@ -41,6 +41,13 @@ def answer(pre: Preprocessed, current: ModelInUse) -> Answer:
     x = pre.tensor if pre.tensor.shape[0] == c else pre.tensor.repeat(c, 1, 1)
     probs = probabilities(current.model, x, app_device(), temperature)
     return Answer(x, probs, top_k(probs, 3, current.model.classes), temperature)
+
+
+def input_key(drawn: DrawnInput, ans: Answer) -> str:
+    """The cache key of the input the model was given: the drawing's, and its channel count
+    when the model takes it repeated into several."""
+    c = len(ans.x)
+    return drawn.key if c == 1 else f"{drawn.key}x{c}"
 
 
 def calibration_note(temperature: float) -> str:

@@ -76,7 +76,7 @@ def sources() -> list[Replayable]:
         start = live.first("start") or {}
         classes = tuple(start["classes"]) if start.get("classes") else None
         out.append(Replayable(live.name, live.snapshots, live.of_kind("step"),
-                              live.of_kind("epoch"), start.get("steps_per_epoch", 1),
+                              live.of_kind("epoch"), live.steps_per_epoch,
                               start.get("total_steps", 0), live=True, classes=classes,
                               dataset=start.get("dataset")))  # fmt: skip
     for run in reversed(trained_runs()):
@@ -327,8 +327,7 @@ def _input_view(src: Replayable, snap: Snapshot, model: TinyVGG, label: str) -> 
     probs: torch.Tensor = records["softmax"].output[0]  # (classes,)
     top = memo(("replay top3", run, snap.step, sample),
                lambda: figs.top3(top_k(probs, 3, model.classes), label))  # fmt: skip
-    preview = memo(("replay input", run, sample), lambda: input_preview(x.mean(0, keepdim=True),
-                                                                        height=200))  # fmt: skip
+    preview = memo(("replay input", run, sample), lambda: input_preview(x, height=200))
     chart(preview, key="replay_input", where=pred_col)
     chart(top, key="replay_top3", where=pred_col)
     pred_col.button("Open in the explorer", icon=":material/layers:", key="replay_open",

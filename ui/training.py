@@ -97,6 +97,11 @@ class LiveRun:
         """The first event of a kind, or None."""
         return next((e for e in self.events if e["kind"] == kind), None)
 
+    @property
+    def steps_per_epoch(self) -> int:
+        """As the worker's start event gave it (1 until then)."""
+        return (self.first("start") or {}).get("steps_per_epoch", 1)
+
 
 class SessionRuns:
     """The session's worker run; releasing it (the session ended) ends the worker."""
@@ -440,8 +445,8 @@ def _keep(live: LiveRun, run: TrainingRun | CeleryRun) -> None:
     speeds = [e["images_per_s"] for e in live.of_kind("step")]
     speed = median(speeds[1:] or speeds)  # the first window pays one-off costs
     if run.results.get("stopped"):
-        spe = (live.first("start") or {}).get("steps_per_epoch", 1)
-        live.name = f"{live.name.removesuffix(')')}; {stopped_at(run.results, spe)})"
+        where = stopped_at(run.results, live.steps_per_epoch)
+        live.name = f"{live.name.removesuffix(')')}; {where})"
     results = {**run.results, "model_name": live.name, "images_per_s": speed}
     state = {k: v.clone() for k, v in model.state_dict().items()}
     kept = TrainedRun(live.name, state, model.config.hidden_units, results, run.history,

@@ -47,8 +47,9 @@ def step_tile(im: Image.Image, box: int = 160) -> Image.Image:
 
 
 def input_preview(x: torch.Tensor, height: int = 300) -> go.Figure:
-    """The (1, 28, 28) input exactly as the model sees it, a value on hover per pixel."""
-    trace, layout = image_spec(x[0], title="28×28 input", height=height)
+    """The (C, 28, 28) input exactly as the model sees it (a colour one in grey, its channels'
+    mean), a value on hover per pixel."""
+    trace, layout = image_spec(x.mean(0), title="28×28 input", height=height)
     trace = {k: v for k, v in trace.items() if k != "zmid"}
     return figure([dict(trace, zmin=0.0, zmax=1.0, colorscale=SEQUENTIAL, showscale=False)], layout)
 
